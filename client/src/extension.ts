@@ -1,0 +1,20 @@
+// Wires the client features together. Each feature lives in its own file and exports
+// `activate(context)`; the order below is the activation order (the language client first so
+// diagnostics appear as early as possible).
+import * as vscode from 'vscode';
+import * as languageClient from './languageClient';
+
+interface Feature {
+  activate(context: vscode.ExtensionContext): void | Promise<void>;
+  deactivate?(): void | Promise<void>;
+}
+
+const features: Feature[] = [languageClient];
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  for (const feature of features) await feature.activate(context);
+}
+
+export async function deactivate(): Promise<void> {
+  for (const feature of [...features].reverse()) await feature.deactivate?.();
+}
