@@ -1,0 +1,48 @@
+// Kernel macros that tree-sitter would see unexpanded, and how the normaliser treats them.
+// Adding a macro is a row here; the normaliser (parsing/normalize.ts) has no names of its own.
+
+/** Annotations that carry no meaning for the analysis and confuse the C grammar: blanked out. */
+export const BLANKED_ANNOTATIONS: readonly string[] = [
+  '__init', '__exit', '__initdata', '__exitdata', '__initconst', '__exitcall', '__initcall', '__devinit',
+  '__devexit', '__meminit', '__ref', '__refdata', '__user', '__iomem', '__rcu', '__percpu', '__force',
+  '__bitwise', '__must_check', '__maybe_unused', '__always_unused', '__used', '__always_inline',
+  'noinline', 'noinline_for_stack', '__noinline', '__cold', '__hot', '__pure', '__weak', '__visible',
+  '__read_mostly', '__ro_after_init', '__packed', '__latent_entropy', '__randomize_layout',
+  '__no_randomize_layout', 'asmlinkage', 'notrace', '__noreturn', '__nocast', '__safe', '__kernel',
+  '__private', '__iomem_ptr', '__nocfi', '__noclone', '__fastcall', '__sched', '__irq_entry',
+  '__cpuinit', '__cpuexit', '__init_or_module', '__devinitdata', '__devinitconst', '__kprobes',
+  '__flatten', '__malloc', '__mustcheck', '__deprecated', '__inline', '__inline__', '__attribute_const__',
+  '__cacheline_aligned', '__cacheline_aligned_in_smp', '____cacheline_aligned',
+  '____cacheline_aligned_in_smp', '____cacheline_internodealigned_in_smp', '__page_aligned_data',
+  '__page_aligned_bss', '__stringify_label', '__nonstring', '__must_be_array', '__no_sanitize_address',
+  '__no_kcsan', '__data_racy', '__exitused',
+];
+
+/** Annotations with an argument list that are blanked together with their arguments. */
+export const BLANKED_ANNOTATIONS_WITH_ARGS: readonly string[] = [
+  '__attribute__', '__attribute', '__aligned', '__printf', '__scanf', '__section', '__counted_by',
+  '__free', '__cleanup', '__alloc_size', '__diag_ignore', '__nonnull', '__assume_aligned',
+  '__compiletime_error', '__compiletime_warning', '__designated_init', '__no_sanitize_or_inline',
+  '__cond_acquires', '__cond_releases', '__guarded_by', '__pt_guarded_by',
+];
+
+/** Lock annotations (sparse's context annotations): blanked for the parser, read by the analysis. */
+export const LOCK_ANNOTATIONS: Readonly<Record<string, 'acquires' | 'releases' | 'must_hold'>> = {
+  __acquires: 'acquires',
+  __releases: 'releases',
+  __must_hold: 'must_hold',
+  __acquire: 'acquires',
+  __release: 'releases',
+};
+
+/**
+ * Statement-head macros that take a parenthesised list and a body (`list_for_each_entry(p, h, m) { … }`).
+ * Besides these names, any identifier containing `for_each` in statement position is one (the
+ * kernel's .clang-format lists ~800 ForEachMacros, all following that convention).
+ */
+export const ITERATOR_MACROS: readonly string[] = [
+  'scoped_guard', 'scoped_cond_guard', 'rcu_read_lock_scope', 'with_intel_runtime_pm', 'wait_event_cmd_loop',
+  'rbtree_postorder_for_each_entry_safe', 'mt_for_each', 'xa_for_each', 'xas_for_each', 'idr_for_each_entry',
+  'plist_for_each', 'bio_for_each_segment', 'rq_for_each_segment', 'sg_for_each', 'while_each_thread',
+  'do_each_pid_task', 'do_each_thread', 'nla_for_each_attr', 'nla_for_each_nested',
+];

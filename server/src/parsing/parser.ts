@@ -1,0 +1,33 @@
+// The one tree-sitter parser of LKM Dev: web-tree-sitter (WASM) with the tree-sitter-c grammar shipped in
+// the tree-sitter-c package, so the extension host, the CLI and the tests use one artifact everywhere.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Language, Parser, type Tree } from 'web-tree-sitter';
+
+let ready: Promise<Parser> | undefined;
+
+/** Finds a wasm file next to the bundle (out/server) or, when running from sources, in node_modules. */
+function locate(fileName: string, packageSpecifier: string): string {
+  const besideBundle = path.join(__dirname, fileName);
+  if (fs.existsSync(besideBundle)) return besideBundle;
+  return require.resolve(packageSpecifier);
+}
+
+export function getParser(): Promise<Parser> {
+  ready ??= (async () => {
+    const runtimeWasm = locate('web-tree-sitter.wasm', 'web-tree-sitter/web-tree-sitter.wasm');
+    await Parser.init({ locateFile: () => runtimeWasm });
+    const language = await Language.load(locate('tree-sitter-c.wasm', 'tree-sitter-c/tree-sitter-c.wasm'));
+    const parser = new Parser();
+    parser.setLanguage(language);
+    return parser;
+  })();
+  return ready;
+}
+
+/** Parses text (already normalised, see normalize.ts); `oldTree` must have been `edit()`ed to match. */
+export function parseWith(parser: Parser, text: string, oldTree?: Tree): Tree {
+  const tree = parser.parse(text, oldTree ?? null);
+  if (!tree) throw new Error('tree-sitter returned no tree (parse cancelled)');
+  return tree;
+}
