@@ -31,18 +31,215 @@ export const ATOMIC_LOCK_CLASSES: ReadonlySet<LockClass> = new Set<LockClass>([
   'spinlock', 'raw_spinlock', 'rwlock', 'seqlock', 'rcu', 'irq', 'bh', 'preempt', 'local_lock',
 ]);
 
+/** A call may match several rows (downgrade_write); they apply in table order. */
 export const LOCK_OPERATIONS: readonly LockOperation[] = [
+  // include/linux/spinlock.h — spinlock_t. *_nested / *_nest_lock only add a lockdep subclass.
   { name: 'spin_lock', op: 'acquire', lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
-  { name: 'spin_unlock', op: 'release', lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'spin_lock_nested', op: 'acquire', lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'spin_lock_nest_lock', op: 'acquire', lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'spin_lock_bh', op: 'acquire', lockClass: 'spinlock', mode: 'exclusive', variant: 'bh', lockArg: 0 },
+  { name: 'spin_lock_irq', op: 'acquire', lockClass: 'spinlock', mode: 'exclusive', variant: 'irq', lockArg: 0 },
   { name: 'spin_lock_irqsave', op: 'acquire', lockClass: 'spinlock', mode: 'exclusive', variant: 'irqsave', lockArg: 0 },
+  { name: 'spin_lock_irqsave_nested', op: 'acquire', lockClass: 'spinlock', mode: 'exclusive', variant: 'irqsave', lockArg: 0 },
+  { name: 'spin_unlock', op: 'release', lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'spin_unlock_bh', op: 'release', lockClass: 'spinlock', mode: 'exclusive', variant: 'bh', lockArg: 0 },
+  { name: 'spin_unlock_irq', op: 'release', lockClass: 'spinlock', mode: 'exclusive', variant: 'irq', lockArg: 0 },
   { name: 'spin_unlock_irqrestore', op: 'release', lockClass: 'spinlock', mode: 'exclusive', variant: 'irqsave', lockArg: 0 },
   { name: 'spin_trylock', op: 'conditional', lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0, successWhen: 'nonzero' },
+  { name: 'spin_trylock_bh', op: 'conditional', lockClass: 'spinlock', mode: 'exclusive', variant: 'bh', lockArg: 0, successWhen: 'nonzero' },
+  { name: 'spin_trylock_irq', op: 'conditional', lockClass: 'spinlock', mode: 'exclusive', variant: 'irq', lockArg: 0, successWhen: 'nonzero' },
+  { name: 'spin_trylock_irqsave', op: 'conditional', lockClass: 'spinlock', mode: 'exclusive', variant: 'irqsave', lockArg: 0, successWhen: 'nonzero' },
+  // Drop the reference; take the lock only when the count reaches zero (returns true holding it).
+  { name: 'atomic_dec_and_lock', op: 'conditional', lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', lockArg: 1, successWhen: 'nonzero' },
+  { name: 'atomic_dec_and_lock_irqsave', op: 'conditional', lockClass: 'spinlock', mode: 'exclusive', variant: 'irqsave', lockArg: 1, successWhen: 'nonzero' },
+
+  // include/linux/spinlock.h — raw_spinlock_t (stays a spinning lock on PREEMPT_RT).
+  { name: 'raw_spin_lock', op: 'acquire', lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'raw_spin_lock_nested', op: 'acquire', lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'raw_spin_lock_nest_lock', op: 'acquire', lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'raw_spin_lock_bh', op: 'acquire', lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'bh', lockArg: 0 },
+  { name: 'raw_spin_lock_irq', op: 'acquire', lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'irq', lockArg: 0 },
+  { name: 'raw_spin_lock_irqsave', op: 'acquire', lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'irqsave', lockArg: 0 },
+  { name: 'raw_spin_lock_irqsave_nested', op: 'acquire', lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'irqsave', lockArg: 0 },
+  { name: 'raw_spin_unlock', op: 'release', lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'raw_spin_unlock_bh', op: 'release', lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'bh', lockArg: 0 },
+  { name: 'raw_spin_unlock_irq', op: 'release', lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'irq', lockArg: 0 },
+  { name: 'raw_spin_unlock_irqrestore', op: 'release', lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'irqsave', lockArg: 0 },
+  { name: 'raw_spin_trylock', op: 'conditional', lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0, successWhen: 'nonzero' },
+  { name: 'raw_spin_trylock_bh', op: 'conditional', lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'bh', lockArg: 0, successWhen: 'nonzero' },
+  { name: 'raw_spin_trylock_irq', op: 'conditional', lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'irq', lockArg: 0, successWhen: 'nonzero' },
+  { name: 'raw_spin_trylock_irqsave', op: 'conditional', lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'irqsave', lockArg: 0, successWhen: 'nonzero' },
+
+  // include/linux/rwlock.h — rwlock_t: readers share, writers exclude.
+  { name: 'read_lock', op: 'acquire', lockClass: 'rwlock', mode: 'shared', variant: 'plain', lockArg: 0 },
+  { name: 'read_lock_bh', op: 'acquire', lockClass: 'rwlock', mode: 'shared', variant: 'bh', lockArg: 0 },
+  { name: 'read_lock_irq', op: 'acquire', lockClass: 'rwlock', mode: 'shared', variant: 'irq', lockArg: 0 },
+  { name: 'read_lock_irqsave', op: 'acquire', lockClass: 'rwlock', mode: 'shared', variant: 'irqsave', lockArg: 0 },
+  { name: 'read_unlock', op: 'release', lockClass: 'rwlock', mode: 'shared', variant: 'plain', lockArg: 0 },
+  { name: 'read_unlock_bh', op: 'release', lockClass: 'rwlock', mode: 'shared', variant: 'bh', lockArg: 0 },
+  { name: 'read_unlock_irq', op: 'release', lockClass: 'rwlock', mode: 'shared', variant: 'irq', lockArg: 0 },
+  { name: 'read_unlock_irqrestore', op: 'release', lockClass: 'rwlock', mode: 'shared', variant: 'irqsave', lockArg: 0 },
+  { name: 'read_trylock', op: 'conditional', lockClass: 'rwlock', mode: 'shared', variant: 'plain', lockArg: 0, successWhen: 'nonzero' },
+  { name: 'write_lock', op: 'acquire', lockClass: 'rwlock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'write_lock_nested', op: 'acquire', lockClass: 'rwlock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'write_lock_bh', op: 'acquire', lockClass: 'rwlock', mode: 'exclusive', variant: 'bh', lockArg: 0 },
+  { name: 'write_lock_irq', op: 'acquire', lockClass: 'rwlock', mode: 'exclusive', variant: 'irq', lockArg: 0 },
+  { name: 'write_lock_irqsave', op: 'acquire', lockClass: 'rwlock', mode: 'exclusive', variant: 'irqsave', lockArg: 0 },
+  { name: 'write_unlock', op: 'release', lockClass: 'rwlock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'write_unlock_bh', op: 'release', lockClass: 'rwlock', mode: 'exclusive', variant: 'bh', lockArg: 0 },
+  { name: 'write_unlock_irq', op: 'release', lockClass: 'rwlock', mode: 'exclusive', variant: 'irq', lockArg: 0 },
+  { name: 'write_unlock_irqrestore', op: 'release', lockClass: 'rwlock', mode: 'exclusive', variant: 'irqsave', lockArg: 0 },
+  { name: 'write_trylock', op: 'conditional', lockClass: 'rwlock', mode: 'exclusive', variant: 'plain', lockArg: 0, successWhen: 'nonzero' },
+  { name: 'write_trylock_irqsave', op: 'conditional', lockClass: 'rwlock', mode: 'exclusive', variant: 'irqsave', lockArg: 0, successWhen: 'nonzero' },
+
+  // include/linux/seqlock.h — seqlock_t writers and locking readers. The lockless
+  // read_seqbegin()/read_seqretry() loop takes nothing. read_seqlock_excl() excludes other
+  // locking readers and writers, but is 'shared' here so that pairing it with write_sequnlock()
+  // (which would bump the sequence) is reported as a mismatch.
+  { name: 'write_seqlock', op: 'acquire', lockClass: 'seqlock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'write_seqlock_bh', op: 'acquire', lockClass: 'seqlock', mode: 'exclusive', variant: 'bh', lockArg: 0 },
+  { name: 'write_seqlock_irq', op: 'acquire', lockClass: 'seqlock', mode: 'exclusive', variant: 'irq', lockArg: 0 },
+  { name: 'write_seqlock_irqsave', op: 'acquire', lockClass: 'seqlock', mode: 'exclusive', variant: 'irqsave', lockArg: 0 },
+  { name: 'write_sequnlock', op: 'release', lockClass: 'seqlock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'write_sequnlock_bh', op: 'release', lockClass: 'seqlock', mode: 'exclusive', variant: 'bh', lockArg: 0 },
+  { name: 'write_sequnlock_irq', op: 'release', lockClass: 'seqlock', mode: 'exclusive', variant: 'irq', lockArg: 0 },
+  { name: 'write_sequnlock_irqrestore', op: 'release', lockClass: 'seqlock', mode: 'exclusive', variant: 'irqsave', lockArg: 0 },
+  { name: 'read_seqlock_excl', op: 'acquire', lockClass: 'seqlock', mode: 'shared', variant: 'plain', lockArg: 0 },
+  { name: 'read_seqlock_excl_bh', op: 'acquire', lockClass: 'seqlock', mode: 'shared', variant: 'bh', lockArg: 0 },
+  { name: 'read_seqlock_excl_irq', op: 'acquire', lockClass: 'seqlock', mode: 'shared', variant: 'irq', lockArg: 0 },
+  { name: 'read_seqlock_excl_irqsave', op: 'acquire', lockClass: 'seqlock', mode: 'shared', variant: 'irqsave', lockArg: 0 },
+  { name: 'read_sequnlock_excl', op: 'release', lockClass: 'seqlock', mode: 'shared', variant: 'plain', lockArg: 0 },
+  { name: 'read_sequnlock_excl_bh', op: 'release', lockClass: 'seqlock', mode: 'shared', variant: 'bh', lockArg: 0 },
+  { name: 'read_sequnlock_excl_irq', op: 'release', lockClass: 'seqlock', mode: 'shared', variant: 'irq', lockArg: 0 },
+  { name: 'read_sequnlock_excl_irqrestore', op: 'release', lockClass: 'seqlock', mode: 'shared', variant: 'irqsave', lockArg: 0 },
+
+  // include/linux/mutex.h — sleeping lock. _interruptible/_killable return 0 when the lock was taken.
   { name: 'mutex_lock', op: 'acquire', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
-  { name: 'mutex_unlock', op: 'release', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'mutex_lock_nested', op: 'acquire', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'mutex_lock_nest_lock', op: 'acquire', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'mutex_lock_io', op: 'acquire', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'mutex_lock_io_nested', op: 'acquire', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
   { name: 'mutex_lock_interruptible', op: 'conditional', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0, successWhen: 'zero' },
+  { name: 'mutex_lock_interruptible_nested', op: 'conditional', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0, successWhen: 'zero' },
+  { name: 'mutex_lock_killable', op: 'conditional', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0, successWhen: 'zero' },
+  { name: 'mutex_lock_killable_nested', op: 'conditional', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0, successWhen: 'zero' },
   { name: 'mutex_trylock', op: 'conditional', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0, successWhen: 'nonzero' },
+  { name: 'mutex_unlock', op: 'release', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  // Decrement; take the mutex only when the count reaches zero (returns 1 holding it).
+  { name: 'atomic_dec_and_mutex_lock', op: 'conditional', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 1, successWhen: 'nonzero' },
+
+  // include/linux/refcount.h — the refcount_t flavours of the above.
+  { name: 'refcount_dec_and_lock', op: 'conditional', lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', lockArg: 1, successWhen: 'nonzero' },
+  { name: 'refcount_dec_and_lock_irqsave', op: 'conditional', lockClass: 'spinlock', mode: 'exclusive', variant: 'irqsave', lockArg: 1, successWhen: 'nonzero' },
+  { name: 'refcount_dec_and_mutex_lock', op: 'conditional', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 1, successWhen: 'nonzero' },
+
+  // include/linux/device.h, include/linux/pci.h — the device's own mutex (dev->mutex).
+  { name: 'device_lock', op: 'acquire', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'device_lock_interruptible', op: 'conditional', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0, successWhen: 'zero' },
+  { name: 'device_trylock', op: 'conditional', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0, successWhen: 'nonzero' },
+  { name: 'device_unlock', op: 'release', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'pci_dev_lock', op: 'acquire', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'pci_dev_trylock', op: 'conditional', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0, successWhen: 'nonzero' },
+  { name: 'pci_dev_unlock', op: 'release', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+
+  // include/linux/rtmutex.h — priority-inheriting sleeping lock.
+  { name: 'rt_mutex_lock', op: 'acquire', lockClass: 'rt_mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'rt_mutex_lock_nested', op: 'acquire', lockClass: 'rt_mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'rt_mutex_lock_nest_lock', op: 'acquire', lockClass: 'rt_mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'rt_mutex_lock_interruptible', op: 'conditional', lockClass: 'rt_mutex', mode: 'exclusive', variant: 'plain', lockArg: 0, successWhen: 'zero' },
+  { name: 'rt_mutex_lock_killable', op: 'conditional', lockClass: 'rt_mutex', mode: 'exclusive', variant: 'plain', lockArg: 0, successWhen: 'zero' },
+  { name: 'rt_mutex_trylock', op: 'conditional', lockClass: 'rt_mutex', mode: 'exclusive', variant: 'plain', lockArg: 0, successWhen: 'nonzero' },
+  { name: 'rt_mutex_unlock', op: 'release', lockClass: 'rt_mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+
+  // include/linux/rwsem.h — sleeping reader/writer lock.
+  { name: 'down_read', op: 'acquire', lockClass: 'rwsem', mode: 'shared', variant: 'plain', lockArg: 0 },
+  { name: 'down_read_nested', op: 'acquire', lockClass: 'rwsem', mode: 'shared', variant: 'plain', lockArg: 0 },
+  { name: 'down_read_non_owner', op: 'acquire', lockClass: 'rwsem', mode: 'shared', variant: 'plain', lockArg: 0 },
+  { name: 'down_read_interruptible', op: 'conditional', lockClass: 'rwsem', mode: 'shared', variant: 'plain', lockArg: 0, successWhen: 'zero' },
+  { name: 'down_read_killable', op: 'conditional', lockClass: 'rwsem', mode: 'shared', variant: 'plain', lockArg: 0, successWhen: 'zero' },
+  { name: 'down_read_killable_nested', op: 'conditional', lockClass: 'rwsem', mode: 'shared', variant: 'plain', lockArg: 0, successWhen: 'zero' },
+  { name: 'down_read_trylock', op: 'conditional', lockClass: 'rwsem', mode: 'shared', variant: 'plain', lockArg: 0, successWhen: 'nonzero' },
+  { name: 'up_read', op: 'release', lockClass: 'rwsem', mode: 'shared', variant: 'plain', lockArg: 0 },
+  { name: 'up_read_non_owner', op: 'release', lockClass: 'rwsem', mode: 'shared', variant: 'plain', lockArg: 0 },
+  { name: 'down_write', op: 'acquire', lockClass: 'rwsem', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'down_write_nested', op: 'acquire', lockClass: 'rwsem', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'down_write_nest_lock', op: 'acquire', lockClass: 'rwsem', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'down_write_killable', op: 'conditional', lockClass: 'rwsem', mode: 'exclusive', variant: 'plain', lockArg: 0, successWhen: 'zero' },
+  { name: 'down_write_killable_nested', op: 'conditional', lockClass: 'rwsem', mode: 'exclusive', variant: 'plain', lockArg: 0, successWhen: 'zero' },
+  { name: 'down_write_trylock', op: 'conditional', lockClass: 'rwsem', mode: 'exclusive', variant: 'plain', lockArg: 0, successWhen: 'nonzero' },
+  { name: 'up_write', op: 'release', lockClass: 'rwsem', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  // downgrade_write() turns the held write lock into a read lock without letting a writer in:
+  // two rows, applied in order — the exclusive hold ends, a shared hold of the same lock begins.
+  { name: 'downgrade_write', op: 'release', lockClass: 'rwsem', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'downgrade_write', op: 'acquire', lockClass: 'rwsem', mode: 'shared', variant: 'plain', lockArg: 0 },
+
+  // include/linux/semaphore.h — counting semaphore; every down* except down_trylock() may sleep.
+  // down_trylock() returns 0 on SUCCESS (the opposite of the other trylocks).
+  { name: 'down', op: 'acquire', lockClass: 'semaphore', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'down_interruptible', op: 'conditional', lockClass: 'semaphore', mode: 'exclusive', variant: 'plain', lockArg: 0, successWhen: 'zero' },
+  { name: 'down_killable', op: 'conditional', lockClass: 'semaphore', mode: 'exclusive', variant: 'plain', lockArg: 0, successWhen: 'zero' },
+  { name: 'down_timeout', op: 'conditional', lockClass: 'semaphore', mode: 'exclusive', variant: 'plain', lockArg: 0, successWhen: 'zero' },
+  { name: 'down_trylock', op: 'conditional', lockClass: 'semaphore', mode: 'exclusive', variant: 'plain', lockArg: 0, successWhen: 'zero' },
+  { name: 'up', op: 'release', lockClass: 'semaphore', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+
+  // include/linux/rcupdate.h — RCU read-side critical sections (CPU-wide, no lock argument).
+  // rcu_read_lock_sched() is preempt_disable() plus lockdep annotation, so it is modelled as
+  // the preempt state: since the RCU flavour consolidation any preempt-off region is a reader.
   { name: 'rcu_read_lock', op: 'acquire', lockClass: 'rcu', mode: 'shared', variant: 'plain' },
   { name: 'rcu_read_unlock', op: 'release', lockClass: 'rcu', mode: 'shared', variant: 'plain' },
+  { name: 'rcu_read_lock_bh', op: 'acquire', lockClass: 'rcu', mode: 'shared', variant: 'bh' },
+  { name: 'rcu_read_unlock_bh', op: 'release', lockClass: 'rcu', mode: 'shared', variant: 'bh' },
+  { name: 'rcu_read_lock_sched', op: 'acquire', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
+  { name: 'rcu_read_unlock_sched', op: 'release', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
+  { name: 'rcu_read_lock_sched_notrace', op: 'acquire', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
+  { name: 'rcu_read_unlock_sched_notrace', op: 'release', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
+
+  // include/linux/srcu.h — sleepable RCU: a reader of one srcu_struct; sleeping is allowed inside.
+  { name: 'srcu_read_lock', op: 'acquire', lockClass: 'srcu', mode: 'shared', variant: 'plain', lockArg: 0 },
+  { name: 'srcu_read_lock_notrace', op: 'acquire', lockClass: 'srcu', mode: 'shared', variant: 'plain', lockArg: 0 },
+  { name: 'srcu_read_unlock', op: 'release', lockClass: 'srcu', mode: 'shared', variant: 'plain', lockArg: 0 },
+  { name: 'srcu_read_unlock_notrace', op: 'release', lockClass: 'srcu', mode: 'shared', variant: 'plain', lockArg: 0 },
+
+  // include/linux/irqflags.h — local interrupt disabling (this CPU).
+  { name: 'local_irq_disable', op: 'acquire', lockClass: 'irq', mode: 'exclusive', variant: 'irq' },
+  { name: 'local_irq_enable', op: 'release', lockClass: 'irq', mode: 'exclusive', variant: 'irq' },
+  { name: 'local_irq_save', op: 'acquire', lockClass: 'irq', mode: 'exclusive', variant: 'irqsave' },
+  { name: 'local_irq_restore', op: 'release', lockClass: 'irq', mode: 'exclusive', variant: 'irqsave' },
+  { name: 'raw_local_irq_disable', op: 'acquire', lockClass: 'irq', mode: 'exclusive', variant: 'irq' },
+  { name: 'raw_local_irq_enable', op: 'release', lockClass: 'irq', mode: 'exclusive', variant: 'irq' },
+  { name: 'raw_local_irq_save', op: 'acquire', lockClass: 'irq', mode: 'exclusive', variant: 'irqsave' },
+  { name: 'raw_local_irq_restore', op: 'release', lockClass: 'irq', mode: 'exclusive', variant: 'irqsave' },
+
+  // include/linux/bottom_half.h — softirq disabling (this CPU).
+  { name: 'local_bh_disable', op: 'acquire', lockClass: 'bh', mode: 'exclusive', variant: 'bh' },
+  { name: 'local_bh_enable', op: 'release', lockClass: 'bh', mode: 'exclusive', variant: 'bh' },
+  { name: 'local_bh_enable_ip', op: 'release', lockClass: 'bh', mode: 'exclusive', variant: 'bh' },
+
+  // include/linux/preempt.h, smp.h, percpu-defs.h — preemption disabling (this CPU).
+  // get_cpu_var()/get_cpu_ptr() take a per-CPU variable, not a lock: no lockArg.
+  { name: 'preempt_disable', op: 'acquire', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
+  { name: 'preempt_enable', op: 'release', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
+  { name: 'preempt_enable_no_resched', op: 'release', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
+  { name: 'preempt_disable_notrace', op: 'acquire', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
+  { name: 'preempt_enable_notrace', op: 'release', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
+  { name: 'preempt_enable_no_resched_notrace', op: 'release', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
+  { name: 'get_cpu', op: 'acquire', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
+  { name: 'put_cpu', op: 'release', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
+  { name: 'get_cpu_var', op: 'acquire', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
+  { name: 'put_cpu_var', op: 'release', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
+  { name: 'get_cpu_ptr', op: 'acquire', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
+  { name: 'put_cpu_ptr', op: 'release', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
+
+  // include/linux/local_lock.h — per-CPU local_lock_t (preempt or irq off on !PREEMPT_RT).
+  { name: 'local_lock', op: 'acquire', lockClass: 'local_lock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'local_lock_irq', op: 'acquire', lockClass: 'local_lock', mode: 'exclusive', variant: 'irq', lockArg: 0 },
+  { name: 'local_lock_irqsave', op: 'acquire', lockClass: 'local_lock', mode: 'exclusive', variant: 'irqsave', lockArg: 0 },
+  { name: 'local_unlock', op: 'release', lockClass: 'local_lock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'local_unlock_irq', op: 'release', lockClass: 'local_lock', mode: 'exclusive', variant: 'irq', lockArg: 0 },
+  { name: 'local_unlock_irqrestore', op: 'release', lockClass: 'local_lock', mode: 'exclusive', variant: 'irqsave', lockArg: 0 },
+  // Mainline (6.11+), for modules written against newer kernels: taken with BH already disabled.
+  { name: 'local_lock_nested_bh', op: 'acquire', lockClass: 'local_lock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'local_unlock_nested_bh', op: 'release', lockClass: 'local_lock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
 ];
 
 /**
@@ -59,9 +256,69 @@ export interface GuardClass {
   conditional?: boolean;
 }
 
+/**
+ * Mainline's classes (6.1 stable has only a backported subset, the names are the same). Left out:
+ * `migrate` (migrate_disable() keeps preemption on, so it is no lock state here), and guards of
+ * subsystem locks that have no LockClass (cpus_read_lock, pagefault, …).
+ */
 export const GUARD_CLASSES: Readonly<Record<string, GuardClass>> = {
+  // include/linux/spinlock.h
+  raw_spinlock: { lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'plain', hasLockArg: true },
+  raw_spinlock_try: { lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'plain', hasLockArg: true, conditional: true },
+  raw_spinlock_nested: { lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'plain', hasLockArg: true },
+  raw_spinlock_irq: { lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'irq', hasLockArg: true },
+  raw_spinlock_irq_try: { lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'irq', hasLockArg: true, conditional: true },
+  raw_spinlock_bh: { lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'bh', hasLockArg: true },
+  raw_spinlock_bh_try: { lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'bh', hasLockArg: true, conditional: true },
+  raw_spinlock_irqsave: { lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'irqsave', hasLockArg: true },
+  raw_spinlock_irqsave_try: { lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'irqsave', hasLockArg: true, conditional: true },
   spinlock: { lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', hasLockArg: true },
+  spinlock_try: { lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', hasLockArg: true, conditional: true },
+  spinlock_irq: { lockClass: 'spinlock', mode: 'exclusive', variant: 'irq', hasLockArg: true },
+  spinlock_irq_try: { lockClass: 'spinlock', mode: 'exclusive', variant: 'irq', hasLockArg: true, conditional: true },
+  spinlock_bh: { lockClass: 'spinlock', mode: 'exclusive', variant: 'bh', hasLockArg: true },
+  spinlock_bh_try: { lockClass: 'spinlock', mode: 'exclusive', variant: 'bh', hasLockArg: true, conditional: true },
   spinlock_irqsave: { lockClass: 'spinlock', mode: 'exclusive', variant: 'irqsave', hasLockArg: true },
+  spinlock_irqsave_try: { lockClass: 'spinlock', mode: 'exclusive', variant: 'irqsave', hasLockArg: true, conditional: true },
+  read_lock: { lockClass: 'rwlock', mode: 'shared', variant: 'plain', hasLockArg: true },
+  read_lock_irq: { lockClass: 'rwlock', mode: 'shared', variant: 'irq', hasLockArg: true },
+  read_lock_irqsave: { lockClass: 'rwlock', mode: 'shared', variant: 'irqsave', hasLockArg: true },
+  write_lock: { lockClass: 'rwlock', mode: 'exclusive', variant: 'plain', hasLockArg: true },
+  write_lock_irq: { lockClass: 'rwlock', mode: 'exclusive', variant: 'irq', hasLockArg: true },
+  write_lock_irqsave: { lockClass: 'rwlock', mode: 'exclusive', variant: 'irqsave', hasLockArg: true },
+
+  // include/linux/mutex.h (mutex_intr: mutex_lock_interruptible() returned 0)
   mutex: { lockClass: 'mutex', mode: 'exclusive', variant: 'plain', hasLockArg: true },
+  mutex_try: { lockClass: 'mutex', mode: 'exclusive', variant: 'plain', hasLockArg: true, conditional: true },
+  mutex_intr: { lockClass: 'mutex', mode: 'exclusive', variant: 'plain', hasLockArg: true, conditional: true },
+
+  // include/linux/device.h, include/linux/pci.h — device_lock()/pci_dev_lock(): the device mutex
+  device: { lockClass: 'mutex', mode: 'exclusive', variant: 'plain', hasLockArg: true },
+  pci_dev: { lockClass: 'mutex', mode: 'exclusive', variant: 'plain', hasLockArg: true },
+
+  // include/linux/rwsem.h
+  rwsem_read: { lockClass: 'rwsem', mode: 'shared', variant: 'plain', hasLockArg: true },
+  rwsem_read_try: { lockClass: 'rwsem', mode: 'shared', variant: 'plain', hasLockArg: true, conditional: true },
+  rwsem_read_intr: { lockClass: 'rwsem', mode: 'shared', variant: 'plain', hasLockArg: true, conditional: true },
+  rwsem_write: { lockClass: 'rwsem', mode: 'exclusive', variant: 'plain', hasLockArg: true },
+  rwsem_write_try: { lockClass: 'rwsem', mode: 'exclusive', variant: 'plain', hasLockArg: true, conditional: true },
+  rwsem_write_kill: { lockClass: 'rwsem', mode: 'exclusive', variant: 'plain', hasLockArg: true, conditional: true },
+
+  // include/linux/rcupdate.h, include/linux/srcu.h
   rcu: { lockClass: 'rcu', mode: 'shared', variant: 'plain', hasLockArg: false },
+  srcu: { lockClass: 'srcu', mode: 'shared', variant: 'plain', hasLockArg: true },
+  srcu_fast: { lockClass: 'srcu', mode: 'shared', variant: 'plain', hasLockArg: true },
+  srcu_fast_notrace: { lockClass: 'srcu', mode: 'shared', variant: 'plain', hasLockArg: true },
+
+  // include/linux/preempt.h, include/linux/irqflags.h
+  preempt: { lockClass: 'preempt', mode: 'exclusive', variant: 'plain', hasLockArg: false },
+  preempt_notrace: { lockClass: 'preempt', mode: 'exclusive', variant: 'plain', hasLockArg: false },
+  irq: { lockClass: 'irq', mode: 'exclusive', variant: 'irq', hasLockArg: false },
+  irqsave: { lockClass: 'irq', mode: 'exclusive', variant: 'irqsave', hasLockArg: false },
+
+  // include/linux/local_lock.h
+  local_lock: { lockClass: 'local_lock', mode: 'exclusive', variant: 'plain', hasLockArg: true },
+  local_lock_irq: { lockClass: 'local_lock', mode: 'exclusive', variant: 'irq', hasLockArg: true },
+  local_lock_irqsave: { lockClass: 'local_lock', mode: 'exclusive', variant: 'irqsave', hasLockArg: true },
+  local_lock_nested_bh: { lockClass: 'local_lock', mode: 'exclusive', variant: 'plain', hasLockArg: true },
 };
