@@ -2,6 +2,7 @@
 // external step of the loop (ssh, rsync, tar, make, addr2line, qemu helpers) goes through here so
 // none of them can hang without a message.
 import { spawn, type SpawnOptions } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
 
 export interface RunOptions {
   cwd?: string;
@@ -17,6 +18,8 @@ export interface RunOptions {
 export interface RunResult {
   code: number;
   stdout: string;
+  /** The same output as bytes (for binary streams: tar archives, .ko files). */
+  stdoutBytes: Buffer;
   stderr: string;
   /** True when the program was killed because it ran past `timeoutMs`. */
   timedOut: boolean;
@@ -35,7 +38,8 @@ export function runProcess(command: string, args: string[], options: RunOptions)
     if (options.signal?.aborted) return reject(new CancelledError(command));
     const spawnOptions: SpawnOptions = { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] };
     const child = spawn(command, args, spawnOptions);
-    let stdout = '';
+    const stdoutChunks: Buffer[] = [];
+    const stdoutText = new StringDecoder('utf8');
     let stderr = '';
     let timedOut = false;
     let cancelled = false;
@@ -48,9 +52,9 @@ export function runProcess(command: string, args: string[], options: RunOptions)
       child.kill('SIGKILL');
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      options.onStdout?.(chunk);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdoutChunks.push(chunk);
+      if (options.onStdout) options.onStdout(stdoutText.write(chunk));
     });
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
@@ -69,7 +73,8 @@ export function runProcess(command: string, args: string[], options: RunOptions)
     child.on('close', (code, signal) => {
       finish();
       if (cancelled) return reject(new CancelledError(command));
-      resolve({ code: code ?? (signal ? 128 + 9 : 1), stdout, stderr, timedOut });
+      const stdoutBytes = Buffer.concat(stdoutChunks);
+      resolve({ code: code ?? (signal ? 128 + 9 : 1), stdout: stdoutBytes.toString('utf8'), stdoutBytes, stderr, timedOut });
     });
   });
 }

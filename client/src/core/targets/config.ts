@@ -1,0 +1,113 @@
+// Target settings (`lkm.targets`, `lkm.activeTarget`, `lkm.moduleParams`): validation with clear
+// errors, and reading them from a workspace's .vscode/settings.json for the `lkm` CLI.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
+
+export interface TargetConfig {
+  name: string;
+  /** An ssh_config alias or user@host. */
+  host: string;
+  port?: number;
+  /** Where sources and modules go on the target; default: a per-workspace folder under the user's home. */
+  remoteDir?: string;
+  build: 'remote' | 'local';
+  /** Local builds: the target kernel's build dir. */
+  kdir?: string;
+  /** Run insmod/rmmod/dmesg through `sudo -n`. */
+  sudo?: boolean;
+}
+
+/** The name under which the built-in QEMU guest appears among targets. */
+export const TEST_VM_TARGET = 'test-vm';
+
+export interface TargetSettings {
+  targets: TargetConfig[];
+  activeTarget?: string;
+  /** Per module: parameter name → value, used by load/reload. */
+  moduleParams: Record<string, Record<string, string>>;
+}
+
+export function validateTargets(raw: unknown): TargetConfig[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw new Error('lkm.targets must be an array of targets');
+  const seen = new Set<string>();
+  return raw.map((item, index) => {
+    const where = `lkm.targets[${index}]`;
+    if (typeof item !== 'object' || item === null) throw new Error(`${where} must be an object`);
+    const t = item as Record<string, unknown>;
+    if (typeof t.name !== 'string' || !/^[\w.-]+$/.test(t.name)) throw new Error(`${where}.name must be a word (letters, digits, _ . -)`);
+    if (t.name === TEST_VM_TARGET) throw new Error(`${where}.name "${TEST_VM_TARGET}" is reserved for the built-in test VM`);
+    if (seen.has(t.name)) throw new Error(`${where}.name "${t.name}" is used twice`);
+    seen.add(t.name);
+    // A host starting with '-' would be read by ssh as an option.
+    if (typeof t.host !== 'string' || !/^[^\s-][^\s]*$/.test(t.host)) throw new Error(`${where}.host must be an ssh alias or user@host without spaces`);
+    if (t.port !== undefined && (!Number.isInteger(t.port) || (t.port as number) < 1 || (t.port as number) > 65535)) throw new Error(`${where}.port must be 1-65535`);
+    const build = t.build ?? 'remote';
+    if (build !== 'remote' && build !== 'local') throw new Error(`${where}.build must be "remote" or "local"`);
+    if (build === 'local' && typeof t.kdir !== 'string') throw new Error(`${where}.kdir is required for local builds (the target kernel's build dir)`);
+    if (t.remoteDir !== undefined) validateRemoteDir(t.remoteDir, `${where}.remoteDir`);
+    if (t.sudo !== undefined && typeof t.sudo !== 'boolean') throw new Error(`${where}.sudo must be true or false`);
+    if ('password' in t) throw new Error(`${where}: passwords are not supported in settings; use an SSH key or agent`);
+    return {
+      name: t.name,
+      host: t.host,
+      port: t.port as number | undefined,
+      remoteDir: t.remoteDir as string | undefined,
+      build,
+      kdir: t.kdir as string | undefined,
+      sudo: t.sudo as boolean | undefined,
+    };
+  });
+}
+
+/** remoteDir is where the loop writes: no parent references, not the home or root itself. */
+export function validateRemoteDir(value: unknown, where = 'remoteDir'): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new Error(`${where} must be a non-empty path`);
+  if (value.includes('\0') || value.includes('\n')) throw new Error(`${where} must not contain NUL or newline characters`);
+  const parts = value.split('/').filter((p) => p && p !== '.');
+  if (parts.includes('..')) throw new Error(`${where} must not contain ".."`);
+  if (parts.length === 0 || value.startsWith('~')) throw new Error(`${where} must name a folder below the home (relative path) or an absolute folder other than /`);
+  return value;
+}
+
+export function validateModuleParams(raw: unknown): Record<string, Record<string, string>> {
+  if (raw === undefined || raw === null) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new Error('lkm.moduleParams must map module names to { parameter: value }');
+  const result: Record<string, Record<string, string>> = {};
+  for (const [module, params] of Object.entries(raw as Record<string, unknown>)) {
+    if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new Error(`lkm.moduleParams.${module} must be an object`);
+    result[module] = Object.fromEntries(Object.entries(params as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+  }
+  return result;
+}
+
+/** Reads lkm.* target settings from the nearest .vscode/settings.json at or above `dir`. */
+export function readWorkspaceTargetSettings(dir: string): TargetSettings {
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    const file = path.join(current, '.vscode', 'settings.json');
+    if (existsSync(file)) {
+      const errors: ParseError[] = [];
+      const json = parseJsonc(readFileSync(file, 'utf8'), errors, { allowTrailingComma: true }) as Record<string, unknown> | undefined;
+      if (errors.length) throw new Error(`${file}: ${printParseErrorCode(errors[0].error)} at offset ${errors[0].offset}`);
+      return {
+        targets: validateTargets(json?.['lkm.targets']),
+        activeTarget: typeof json?.['lkm.activeTarget'] === 'string' ? (json['lkm.activeTarget'] as string) : undefined,
+        moduleParams: validateModuleParams(json?.['lkm.moduleParams']),
+      };
+    }
+    if (path.dirname(current) === current) return { targets: [], moduleParams: {} };
+  }
+}
+
+/** The target called `name` (or the active one); undefined means the built-in test VM. */
+export function pickTarget(settings: TargetSettings, name?: string): TargetConfig | undefined {
+  const wanted = name ?? settings.activeTarget;
+  if (!wanted || wanted === TEST_VM_TARGET) return undefined;
+  const found = settings.targets.find((t) => t.name === wanted);
+  if (!found) {
+    const known = [TEST_VM_TARGET, ...settings.targets.map((t) => t.name)].join(', ');
+    throw new Error(`no target named "${wanted}" (known: ${known})`);
+  }
+  return found;
+}

@@ -1,0 +1,86 @@
+// The one-click loop: (start the test VM if needed) → sync → build → reload → kernel log of this
+// load. Shared by "LKM: Build and Load", the `lkm` task type and `lkm run`.
+import path from 'node:path';
+import { guestConnection, restartGuest } from '../guest/vm';
+import type { TargetConfig } from './config';
+import { CancelledError } from './process';
+import { formatProblem, relativePath, type Problem } from './problems';
+import { build, loadModules, openTarget, uploadModules, StepError, type BuildResult, type LoadResult, type OpenOptions, type Target } from './session';
+import type { ParamValue } from './params';
+
+/** `lkm run` exit codes (also the loop's outcome kinds). */
+export const EXIT = {
+  loaded: 0,
+  buildFailed: 1,
+  usage: 2,
+  loadFailed: 3,
+  kernelError: 4,
+  targetError: 5,
+  cancelled: 130,
+} as const;
+
+export interface LoopOptions extends OpenOptions {
+  params?: Record<string, ParamValue[]>;
+  /** Reuse an already opened target (the extension keeps one per active target). */
+  target?: Target;
+}
+
+export interface LoopResult {
+  exitCode: number;
+  target?: Target;
+  build?: BuildResult;
+  load?: LoadResult;
+  problems: Problem[];
+  /** One-line outcome. */
+  summary: string;
+  durationMs: number;
+}
+
+export async function runLoop(localDir: string, config: TargetConfig | undefined, options: LoopOptions): Promise<LoopResult> {
+  const began = Date.now();
+  const absDir = path.resolve(localDir);
+  const done = (partial: Omit<LoopResult, 'durationMs'>): LoopResult => ({ ...partial, durationMs: Date.now() - began });
+  let target = options.target;
+  try {
+    target ??= await openTarget(config, absDir, options);
+    const built = await build(target, absDir, options);
+    if (!built.ok) {
+      return done({ exitCode: EXIT.buildFailed, target, build: built, problems: built.problems, summary: `build failed (${built.problems.filter((p) => p.severity === 'error').length} error(s))` });
+    }
+    await uploadModules(target, built.modules, options);
+    let loaded = await loadModules(target, 'reload', built.modules, options);
+    if (!loaded.ok && loaded.failedStep === 'rmmod' && target.kind === 'test-vm') {
+      // A module that crashed in init stays "Loading" forever: only a fresh guest can load it again.
+      options.output?.(`${loaded.messages.trim()}\nThe old module cannot be unloaded (stuck after an earlier crash): restarting the test VM.\n`);
+      await target.connection.close();
+      const guest = await restartGuest({ name: options.guestName, signal: options.signal, log: (l) => options.output?.(`${l}\n`) });
+      target = { ...target, guest, connection: guestConnection(guest) };
+      await target.connection.open(options.signal);
+      await uploadModules(target, built.modules, options);
+      loaded = await loadModules(target, 'reload', built.modules, options);
+    }
+    const problems = [...built.problems, ...loaded.problems];
+    const names = built.modules.map((m) => m.name).join(', ');
+    if (loaded.ok) return done({ exitCode: EXIT.loaded, target, build: built, load: loaded, problems, summary: `${names} loaded on ${target.name}` });
+    const kernelError = loaded.problems.find((p) => p.source === 'kernel' && p.severity === 'error' && p.report);
+    if (kernelError) return done({ exitCode: EXIT.kernelError, target, build: built, load: loaded, problems, summary: `kernel error while loading ${names}: ${kernelError.message}` });
+    return done({ exitCode: EXIT.loadFailed, target, build: built, load: loaded, problems, summary: `loading ${loaded.failedModule ?? names} failed: ${loaded.problems[0]?.message ?? loaded.messages.trim()}` });
+  } catch (error) {
+    if (error instanceof CancelledError) return done({ exitCode: EXIT.cancelled, target, problems: [], summary: 'cancelled' });
+    const message = error instanceof Error ? error.message : String(error);
+    const code = error instanceof StepError ? EXIT.targetError : EXIT.usage;
+    return done({ exitCode: code, target, problems: [], summary: message });
+  }
+}
+
+/** Problems as terminal lines: `file:line:col: severity: message`, kernel reports with their frames. */
+export function formatProblems(problems: Problem[], cwd: string): string[] {
+  const lines: string[] = [];
+  for (const p of problems) {
+    lines.push(formatProblem(p, cwd));
+    for (const f of p.frames ?? []) {
+      if (f.file) lines.push(`    ${relativePath(f.file, cwd)}:${f.line}: ${f.raw}${f.reliable ? '' : ' (unreliable)'}`);
+    }
+  }
+  return lines;
+}

@@ -1,0 +1,490 @@
+// The loop's steps on one target: connect, sync sources, build (on the host against kdir, or on
+// the target), copy modules, load/unload/reload with validated parameters, and read the kernel log
+// of one load. Every remote step has a timeout, honours the AbortSignal, and fails with a
+// StepError naming the step, the target and the cause. Remote commands are built with shellQuote only.
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { cacheRoot } from '../guest/image';
+import { ensureGuest, guestConnection, lastConsoleReport, readGuestState, type GuestState } from '../guest/vm';
+import { TEST_VM_TARGET, validateRemoteDir, type TargetConfig } from './config';
+import { decodeFrames, type ModuleDebugInfo } from './decode';
+import { readModuleInfo, type KernelModuleInfo } from './elf';
+import { validateParams, type ParamValue } from './params';
+import { locateKernelProblems, parseKbuildOutput, parseKernelLog, stripTimestamp, type PathMapping, type Problem } from './problems';
+import { CancelledError, runProcess } from './process';
+import { shellCommand, shellQuote } from './quote';
+import { SshConnection, SshError } from './ssh';
+
+export interface StepContext {
+  signal?: AbortSignal;
+  /** Streams build output and progress text. */
+  output?: (text: string) => void;
+  /** Announces each step (for progress notifications). */
+  progress?: (step: string) => void;
+}
+
+export class StepError extends Error {
+  constructor(readonly step: string, readonly target: string, readonly cause: unknown) {
+    super(`${step} on ${target} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'StepError';
+  }
+}
+
+export const STEP_TIMEOUTS_MS = { connect: 30_000, sync: 120_000, build: 600_000, load: 60_000, command: 30_000 };
+
+export interface Target {
+  name: string;
+  kind: 'test-vm' | 'ssh';
+  build: 'local' | 'remote';
+  /** Local builds: the target kernel's build dir. */
+  kdir?: string;
+  sudo: boolean;
+  /** As configured: relative paths are below the target user's home. */
+  remoteDir: string;
+  connection: SshConnection;
+  guest?: GuestState;
+}
+
+export interface OpenOptions extends StepContext {
+  /** The built-in guest's instance name (tests use their own). */
+  guestName?: string;
+  /** Boot the test VM when it is not running (otherwise it is an error). */
+  startGuest?: boolean;
+  /** A guest booted here keeps running after this process (CLI runs keep it warm for the next one). */
+  detachGuest?: boolean;
+}
+
+/** Folder on the target for a local workspace folder: stable per folder, below the home. */
+export function defaultRemoteDir(localDir: string): string {
+  const base = path.basename(path.resolve(localDir)).replace(/[^\w.-]/g, '_') || 'module';
+  const hash = createHash('sha256').update(path.resolve(localDir)).digest('hex').slice(0, 8);
+  return `.cache/lkm-dev/work/${base}-${hash}`;
+}
+
+export async function step<T>(name: string, target: string, ctx: StepContext, fn: () => Promise<T>): Promise<T> {
+  ctx.progress?.(name);
+  if (ctx.signal?.aborted) throw new CancelledError(name);
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof StepError || error instanceof CancelledError) throw error;
+    throw new StepError(name, target, error);
+  }
+}
+
+/** Resolves a target (undefined = the built-in test VM) and opens its SSH master connection. */
+export async function openTarget(config: TargetConfig | undefined, localDir: string, options: OpenOptions = {}): Promise<Target> {
+  if (!config) {
+    const guest = await step('start test VM', TEST_VM_TARGET, options, async () => {
+      if (options.startGuest) {
+        return (await ensureGuest({ name: options.guestName, detached: options.detachGuest, signal: options.signal, log: (l) => options.output?.(`${l}\n`) })).state;
+      }
+      const running = readGuestState(options.guestName);
+      if (!running) throw new Error('the test VM is not running (start it with `lkm vm start` or "LKM: Start Test VM")');
+      return running;
+    });
+    const target: Target = {
+      name: TEST_VM_TARGET,
+      kind: 'test-vm',
+      build: 'local',
+      kdir: guest.kdir,
+      sudo: false,
+      remoteDir: defaultRemoteDir(localDir),
+      connection: guestConnection(guest),
+      guest,
+    };
+    await step('connect', target.name, options, () => target.connection.open(options.signal));
+    return target;
+  }
+  const target: Target = {
+    name: config.name,
+    kind: 'ssh',
+    build: config.build,
+    kdir: config.kdir,
+    sudo: config.sudo ?? false,
+    remoteDir: validateRemoteDir(config.remoteDir ?? defaultRemoteDir(localDir)),
+    connection: new SshConnection(
+      { label: config.name, host: config.host, port: config.port },
+      { controlDir: path.join(cacheRoot(), 'ssh') },
+    ),
+  };
+  await step('connect', target.name, options, () => target.connection.open(options.signal));
+  return target;
+}
+
+/** Runs a remote command; a non-zero exit is an error naming the command's output. */
+async function remote(target: Target, command: string, ctx: StepContext, timeoutMs = STEP_TIMEOUTS_MS.command, input?: Buffer | string) {
+  const result = await target.connection.exec(command, { timeoutMs, signal: ctx.signal, input });
+  if (result.code !== 0) throw new Error(`exit ${result.code}: ${(result.stderr || result.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sources and sync
+
+const BUILD_PRODUCT = /\.(o|ko|a|mod|mod\.c|cmd|order|symvers|dwo|su|tmp|d)$|^modules\.order$|^Module\.symvers$/;
+const MAX_SOURCE_FILES = 5000;
+
+/** Source files of a module folder, relative paths: no hidden entries, build products or symlinks. */
+export function listSources(localDir: string): string[] {
+  const root = path.resolve(localDir);
+  if (!existsSync(root) || !statSync(root).isDirectory()) throw new Error(`${localDir} is not a folder`);
+  const files: string[] = [];
+  const walk = (rel: string) => {
+    for (const entry of readdirSync(path.join(root, rel), { withFileTypes: true })) {
+      if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+      const relPath = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) walk(relPath);
+      else if (entry.isFile() && !BUILD_PRODUCT.test(entry.name)) files.push(relPath);
+      if (files.length > MAX_SOURCE_FILES) throw new Error(`${localDir} has more than ${MAX_SOURCE_FILES} source files; is it a module folder?`);
+    }
+  };
+  walk('');
+  if (!files.some((f) => /(^|\/)(Makefile|Kbuild)$/.test(f))) throw new Error(`${localDir} has no Makefile or Kbuild: not a kernel module folder`);
+  return files.sort();
+}
+
+async function hasRsync(target: Target, ctx: StepContext): Promise<boolean> {
+  const local = await runProcess('rsync', ['--version'], { timeoutMs: 5_000 }).catch(() => undefined);
+  if (local?.code !== 0) return false;
+  const result = await target.connection.exec('command -v rsync >/dev/null', { timeoutMs: STEP_TIMEOUTS_MS.command, signal: ctx.signal });
+  return result.code === 0;
+}
+
+/** Ensures remoteDir exists and returns its absolute path on the target. */
+async function prepareRemoteDir(target: Target, ctx: StepContext): Promise<string> {
+  const dir = shellQuote(target.remoteDir);
+  const result = await remote(target, `mkdir -p -- ${dir} && cd -- ${dir} && pwd`, ctx);
+  return result.stdout.trim();
+}
+
+/** Copies `files` (relative to `fromDir`) into remoteDir as one tar stream over ssh. */
+async function tarToRemote(target: Target, fromDir: string, files: string[], ctx: StepContext): Promise<void> {
+  const archive = await runProcess('tar', ['-C', fromDir, '--null', '-T', '-', '-cf', '-'], {
+    input: files.map((f) => `${f}\0`).join(''),
+    timeoutMs: STEP_TIMEOUTS_MS.sync,
+    signal: ctx.signal,
+  });
+  if (archive.code !== 0) throw new Error(`tar: ${archive.stderr.trim()}`);
+  const dir = shellQuote(target.remoteDir);
+  await remote(target, `mkdir -p -- ${dir} && tar -xf - -C ${dir}`, ctx, STEP_TIMEOUTS_MS.sync, archive.stdoutBytes);
+}
+
+export interface SyncResult {
+  method: 'rsync' | 'tar';
+  files: string[];
+  remoteAbsDir: string;
+}
+
+/** One-way sync of the sources into remoteDir; never deletes, never writes outside it. */
+export async function syncSources(target: Target, localDir: string, ctx: StepContext, method?: 'rsync' | 'tar'): Promise<SyncResult> {
+  return step('sync', target.name, ctx, async () => {
+    const files = listSources(localDir);
+    const remoteAbsDir = await prepareRemoteDir(target, ctx);
+    const chosen = method ?? ((await hasRsync(target, ctx)) ? 'rsync' : 'tar');
+    if (chosen === 'rsync') {
+      // -s: the remote path is passed through rsync's protocol, not a remote shell.
+      const result = await runProcess(
+        'rsync',
+        ['-a', '-s', '--from0', '--files-from=-', '-e', target.connection.shellForRsync(), `${path.resolve(localDir)}/`, `${target.connection.endpoint.host}:${target.remoteDir}/`],
+        { input: files.map((f) => `${f}\0`).join(''), timeoutMs: STEP_TIMEOUTS_MS.sync, signal: ctx.signal },
+      );
+      if (result.timedOut) throw new Error(`rsync timed out after ${STEP_TIMEOUTS_MS.sync / 1000} s`);
+      if (result.code !== 0) throw new Error(`rsync exit ${result.code}: ${result.stderr.trim()}`);
+    } else {
+      await tarToRemote(target, localDir, files, ctx);
+    }
+    return { method: chosen, files, remoteAbsDir };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Build
+
+export interface BuiltModule {
+  name: string;
+  /** The .ko on this machine (for modinfo and debug info). */
+  koPath: string;
+  /** Path of the .ko relative to the module folder (also its place under remoteDir). */
+  relPath: string;
+  /** The folder relPath is relative to on this machine (the build mirror or the fetched copies). */
+  buildRoot: string;
+  info: KernelModuleInfo;
+  mappings: PathMapping[];
+}
+
+export interface BuildResult {
+  ok: boolean;
+  output: string;
+  problems: Problem[];
+  modules: BuiltModule[];
+}
+
+function findKoFiles(dir: string, rel = ''): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+    if (entry.name.startsWith('.')) continue;
+    const relPath = rel ? `${rel}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) found.push(...findKoFiles(dir, relPath));
+    else if (entry.name.endsWith('.ko')) found.push(relPath);
+  }
+  return found;
+}
+
+/** Copies changed sources into the private build mirror (kbuild writes its products there, not in the workspace). */
+function mirrorSources(localDir: string, mirror: string): void {
+  for (const rel of listSources(localDir)) {
+    const from = path.join(localDir, rel);
+    const to = path.join(mirror, rel);
+    const source = statSync(from);
+    if (existsSync(to)) {
+      const copy = lstatSync(to);
+      if (copy.size === source.size && copy.mtimeMs === source.mtimeMs) continue;
+    }
+    mkdirSync(path.dirname(to), { recursive: true });
+    copyFileSync(from, to);
+    // Same mtime as the source: make's up-to-date check then follows the workspace's edits.
+    utimesSync(to, source.atime, source.mtime);
+  }
+}
+
+function kernelHasDebugInfo(kdir: string): boolean {
+  const config = path.join(kdir, '.config');
+  return existsSync(config) && /^CONFIG_DEBUG_INFO=y$/m.test(readFileSync(config, 'utf8'));
+}
+
+function buildMirrorDir(localDir: string, kdir: string): string {
+  const hash = createHash('sha256').update(`${path.resolve(localDir)}\0${kdir}`).digest('hex').slice(0, 12);
+  return path.join(cacheRoot(), 'build', `${path.basename(path.resolve(localDir)).replace(/[^\w.-]/g, '_')}-${hash}`);
+}
+
+function makeArgs(kdir: string, moduleDir: string): string[] {
+  // Frames are decoded from the .ko's DWARF: ask for it when the kernel config would not.
+  const debug = kernelHasDebugInfo(kdir) ? [] : ['KCFLAGS=-g'];
+  return ['-C', kdir, `M=${moduleDir}`, `-j${Math.max(1, os.cpus().length)}`, ...debug, 'modules'];
+}
+
+export async function build(target: Target, localDir: string, ctx: StepContext): Promise<BuildResult> {
+  const absLocal = path.resolve(localDir);
+  return step('build', target.name, ctx, async () => {
+    if (target.build === 'local') {
+      const kdir = target.kdir!;
+      if (!existsSync(path.join(kdir, 'Makefile'))) throw new Error(`kdir ${kdir} is not a kernel build dir (no Makefile)`);
+      const mirror = buildMirrorDir(absLocal, kdir);
+      mkdirSync(mirror, { recursive: true });
+      mirrorSources(absLocal, mirror);
+      const result = await runProcess('make', makeArgs(kdir, mirror), {
+        timeoutMs: STEP_TIMEOUTS_MS.build,
+        signal: ctx.signal,
+        onStdout: ctx.output,
+        onStderr: ctx.output,
+        env: { ...process.env, LC_ALL: 'C' },
+      });
+      if (result.timedOut) throw new Error(`make timed out after ${STEP_TIMEOUTS_MS.build / 1000} s`);
+      const mappings = [{ from: mirror, to: absLocal }];
+      const output = result.stdout + result.stderr;
+      const problems = parseKbuildOutput(output, mappings);
+      const ok = result.code === 0;
+      const modules = ok ? findKoFiles(mirror).map((rel) => describeModule(mirror, rel, mappings)) : [];
+      return { ok, output, problems, modules: orderByDependencies(modules) };
+    }
+    const synced = await syncSources(target, absLocal, ctx);
+    const kdirExpr = target.kdir ? shellQuote(target.kdir) : '"/lib/modules/$(uname -r)/build"';
+    const command = `cd -- ${shellQuote(target.remoteDir)} && LC_ALL=C make -C ${kdirExpr} M="$PWD" modules 2>&1`;
+    const result = await target.connection.exec(command, { timeoutMs: STEP_TIMEOUTS_MS.build, signal: ctx.signal, onStdout: ctx.output });
+    const mappings = [{ from: synced.remoteAbsDir, to: absLocal }];
+    const problems = parseKbuildOutput(result.stdout, mappings);
+    if (result.code !== 0) return { ok: false, output: result.stdout, problems, modules: [] };
+    // The .ko files come back for modinfo and frame decoding.
+    const list = await remote(target, `cd -- ${shellQuote(target.remoteDir)} && find . -name '*.ko' -type f`, ctx);
+    const fetchDir = path.join(cacheRoot(), 'fetched', `${target.name}-${createHash('sha256').update(absLocal).digest('hex').slice(0, 12)}`);
+    const modules: BuiltModule[] = [];
+    for (const rel of list.stdout.split('\n').map((l) => l.replace(/^\.\//, '')).filter(Boolean)) {
+      const data = await target.connection.exec(`cd -- ${shellQuote(target.remoteDir)} && cat -- ${shellQuote(rel)}`, { timeoutMs: STEP_TIMEOUTS_MS.sync, signal: ctx.signal });
+      if (data.code !== 0) throw new Error(`cannot read ${rel} back: ${data.stderr.trim()}`);
+      const local = path.join(fetchDir, rel);
+      mkdirSync(path.dirname(local), { recursive: true });
+      writeFileSync(local, data.stdoutBytes);
+      modules.push(describeModule(fetchDir, rel, mappings));
+    }
+    return { ok: true, output: result.stdout, problems, modules: orderByDependencies(modules) };
+  });
+}
+
+function describeModule(buildRoot: string, relPath: string, mappings: PathMapping[]): BuiltModule {
+  const koPath = path.join(buildRoot, relPath);
+  const info = readModuleInfo(koPath);
+  return { name: info.name, koPath, relPath, buildRoot, info, mappings };
+}
+
+/** Workspace modules with their dependencies among them first (load order; unload is the reverse). */
+export function orderByDependencies(modules: BuiltModule[]): BuiltModule[] {
+  const ordered: BuiltModule[] = [];
+  const visit = (m: BuiltModule, chain: string[]) => {
+    if (ordered.includes(m)) return;
+    if (chain.includes(m.name)) throw new Error(`module dependency cycle: ${[...chain, m.name].join(' -> ')}`);
+    for (const dep of m.info.depends) {
+      const local = modules.find((x) => x.name === dep);
+      if (local) visit(local, [...chain, m.name]);
+    }
+    ordered.push(m);
+  };
+  [...modules].sort((a, b) => a.name.localeCompare(b.name)).forEach((m) => visit(m, []));
+  return ordered;
+}
+
+/** Local builds: copy the built modules into remoteDir (one tar stream). */
+export async function uploadModules(target: Target, modules: BuiltModule[], ctx: StepContext): Promise<void> {
+  if (target.build !== 'local' || modules.length === 0) return;
+  await step('copy modules', target.name, ctx, async () => {
+    await tarToRemote(target, modules[0].buildRoot, modules.map((m) => m.relPath), ctx);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load, unload, kernel log
+
+export type LoadAction = 'load' | 'unload' | 'reload';
+
+export interface LoadResult {
+  ok: boolean;
+  action: LoadAction;
+  exitCode: number;
+  /** What insmod/rmmod printed. */
+  messages: string;
+  /** Kernel log lines of this action (since its mark). */
+  log: string[];
+  problems: Problem[];
+  /** The module that failed to load or unload. */
+  failedModule?: string;
+  failedStep?: 'insmod' | 'rmmod';
+}
+
+const KLOG_SEPARATOR = '@@LKM-KLOG@@';
+
+function sudoWrap(target: Target, script: string): string {
+  return target.sudo ? `sudo -n sh -c ${shellQuote(script)}` : script;
+}
+
+/** One round trip: mark the kernel log, unload and/or load, print this action's log lines. */
+export function loadScript(action: LoadAction, modules: Array<{ name: string; remotePath: string; args: string[] }>, mark: string): string {
+  const lines = [`mark=${shellQuote(mark)}`, 'echo "$mark" > /dev/kmsg', 'rc=0'];
+  if (action !== 'load') {
+    for (const m of [...modules].reverse()) {
+      const name = shellQuote(m.name);
+      lines.push(`if [ $rc = 0 ] && grep -q "^"${name}" " /proc/modules; then rmmod ${name} 2>&1 || { rc=$?; echo "@@LKM-FAILED rmmod "${name}; }; fi`);
+    }
+  }
+  if (action !== 'unload') {
+    for (const m of modules) {
+      lines.push(`if [ $rc = 0 ]; then ${shellCommand(['insmod', m.remotePath, ...m.args])} 2>&1 || { rc=$?; echo "@@LKM-FAILED insmod "${shellQuote(m.name)}; }; fi`);
+    }
+  }
+  lines.push(`echo ${KLOG_SEPARATOR}`, 'dmesg | sed -n "/$mark/,\\$p"', 'exit $rc');
+  return lines.join('\n');
+}
+
+export interface LoadOptions extends StepContext {
+  /** Parameter values per module name (validated against each module's parm: entries). */
+  params?: Record<string, ParamValue[]>;
+}
+
+export async function loadModules(target: Target, action: LoadAction, modules: BuiltModule[], options: LoadOptions): Promise<LoadResult> {
+  if (modules.length === 0) throw new StepError(action, target.name, new Error('no .ko module was built in this folder'));
+  const plan = modules.map((m) => ({
+    name: m.name,
+    remotePath: path.posix.join(target.remoteDir, m.relPath),
+    args: validateParams(m.name, m.info.params, options.params?.[m.name] ?? []),
+  }));
+  for (const [name] of Object.entries(options.params ?? {})) {
+    if (!modules.some((m) => m.name === name)) throw new Error(`parameters given for ${name}, which this folder does not build (it builds: ${modules.map((m) => m.name).join(', ')})`);
+  }
+  return step(action, target.name, options, async () => {
+    const mark = `lkm-dev-mark-${randomBytes(6).toString('hex')}`;
+    let result;
+    try {
+      result = await target.connection.exec(sudoWrap(target, loadScript(action, plan, mark)), { timeoutMs: STEP_TIMEOUTS_MS.load, signal: options.signal });
+    } catch (error) {
+      // A hung or dead guest: the serial console still tells what happened.
+      if (error instanceof SshError && target.guest) {
+        const report = lastConsoleReport(target.guest);
+        throw new Error(`${error.message}${report ? `\nLast console output of the test VM:\n${report}` : ''}\nRestart it with: lkm vm stop && lkm vm start`);
+      }
+      throw error;
+    }
+    const at = result.stdout.lastIndexOf(`${KLOG_SEPARATOR}\n`);
+    const messages = at >= 0 ? result.stdout.slice(0, at) : result.stdout;
+    const log = (at >= 0 ? result.stdout.slice(at + KLOG_SEPARATOR.length + 1) : '').split('\n').filter((l) => l && !l.includes(mark));
+    const failed = /@@LKM-FAILED (insmod|rmmod) (\S+)/.exec(messages);
+    const problems = parseKernelLog(log);
+    await decodeFrames(problems.flatMap((p) => p.frames ?? []), modules.map(debugInfo), options.signal);
+    locateKernelProblems(problems);
+    if (failed?.[1] === 'insmod') problems.unshift(insmodProblem(failed[2], messages, result.code));
+    const kernelErrors = problems.some((p) => p.source === 'kernel' && p.severity === 'error');
+    return {
+      ok: result.code === 0 && !failed && !kernelErrors,
+      action,
+      exitCode: result.code,
+      messages: messages.replace(/@@LKM-FAILED .*\n?/g, ''),
+      log,
+      problems,
+      failedModule: failed?.[2],
+      failedStep: failed?.[1] as 'insmod' | 'rmmod' | undefined,
+    };
+  });
+}
+
+function insmodProblem(module: string, messages: string, code: number): Problem {
+  const text = messages.replace(/@@LKM-FAILED .*\n?/g, '').trim().split('\n').pop() || (code === 137 ? 'insmod was killed (the module crashed in its init)' : `insmod exited with ${code}`);
+  return { source: 'kernel', severity: 'error', message: `insmod ${module}: ${text}`, module };
+}
+
+function debugInfo(m: BuiltModule): ModuleDebugInfo {
+  return { name: m.name, koPath: m.koPath, mappings: m.mappings };
+}
+
+/** The module's lines of the kernel log (those naming it, and reports that point into it). */
+export function filterLogForModule(lines: string[], moduleName: string): string[] {
+  const reports = parseKernelLog(lines).filter((p) => p.module === moduleName);
+  const reportLines = new Set(reports.flatMap((p) => p.report ?? []));
+  const names = [moduleName, moduleName.replace(/_/g, '-')];
+  return lines.filter((l) => names.some((n) => l.includes(n)) || reportLines.has(stripTimestamp(l)));
+}
+
+/** The kernel log (whole buffer); `follow` streams new lines from /dev/kmsg until cancelled. */
+export async function readKernelLog(target: Target, ctx: StepContext & { follow?: boolean; onLine?: (line: string) => void }): Promise<string[]> {
+  return step('kernel log', target.name, ctx, async () => {
+    if (!ctx.follow) {
+      const result = await remote(target, sudoWrap(target, 'dmesg'), ctx);
+      return result.stdout.split('\n').filter(Boolean);
+    }
+    const lines: string[] = [];
+    let pending = '';
+    // /dev/kmsg records: "prio,seq,usec,flags;message"; continuation lines start with a space.
+    const onStdout = (chunk: string) => {
+      pending += chunk;
+      const parts = pending.split('\n');
+      pending = parts.pop() ?? '';
+      for (const record of parts) {
+        const m = /^\d+,\d+,(\d+),[^;]*;(.*)$/.exec(record);
+        if (!m) continue;
+        const line = `[${(Number(m[1]) / 1e6).toFixed(6).padStart(12)}] ${m[2]}`;
+        lines.push(line);
+        ctx.onLine?.(line);
+      }
+    };
+    await target.connection
+      .exec(sudoWrap(target, 'cat /dev/kmsg'), { timeoutMs: 24 * 3600_000, signal: ctx.signal, onStdout })
+      .catch((error) => {
+        if (!(error instanceof CancelledError)) throw error;
+      });
+    return lines;
+  });
+}
+
+/** Loaded modules (`lsmod`) and one module's modinfo on the target. */
+export async function listLoadedModules(target: Target, ctx: StepContext): Promise<string> {
+  return step('lsmod', target.name, ctx, async () => (await remote(target, sudoWrap(target, 'lsmod'), ctx)).stdout);
+}
