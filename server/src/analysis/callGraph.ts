@@ -1,0 +1,182 @@
+// The module-wide call graph: "may sleep" summaries flow from callees to callers (a helper that
+// allocates with its own gfp_t parameter sleeps only when its caller passes a sleeping mask), and
+// "runs atomic" flows from atomic callbacks and lock-holding call sites down to callees.
+import type { Node } from 'web-tree-sitter';
+import { ATOMIC_GFP_MASKS, SLEEPING_GFP_MASKS } from '../kernel-api/gfp';
+import { SLEEPING_APIS, type SleepingApi } from '../kernel-api/sleeping';
+import { findRegistrations, isAtomicContext, type Registration } from './context';
+import type { CallSite, FunctionAnalysis } from './functionAnalysis';
+import type { ParsedFile } from './model';
+
+/** Why a call may sleep: the sleeping API reached, and the chain of module functions leading to it. */
+export interface SleepWitness {
+  /** The kernel API that sleeps (`msleep`, `kmalloc`). */
+  api: string;
+  /** `kmalloc with GFP_KERNEL`, `msleep`. */
+  description: string;
+  reason: string;
+  /** Where the sleeping API is called. */
+  file: string;
+  node: Node;
+  /** Module functions between the reported call and the API, outermost first. */
+  chain: string[];
+}
+
+export interface FunctionNode {
+  fn: FunctionAnalysis;
+  file: string;
+  /** Sleeps whatever its arguments. */
+  sleeps?: SleepWitness;
+  /** Sleeps when the gfp_t parameter at this index is a sleeping mask. */
+  sleepsWithGfpParam: Map<number, SleepWitness>;
+  /** Registrations that make it run in a context (hard IRQ handler, timer callback…). */
+  registrations: Registration[];
+  /** Runs in atomic context because an atomic caller or lock-holding call site reaches it. */
+  runsAtomicVia?: { caller: string; file: string; node: Node };
+  /** Called by some module function (by name). */
+  called: boolean;
+}
+
+export type GfpClass = { kind: 'sleeps' | 'atomic' | 'unknown' } | { kind: 'param'; index: number };
+
+const sleepingApis = new Map<string, SleepingApi>(SLEEPING_APIS.map((api) => [api.name, api]));
+
+export function sleepingApi(name: string | undefined): SleepingApi | undefined {
+  return name === undefined ? undefined : sleepingApis.get(name);
+}
+
+/** Classifies a gfp_t argument expression. */
+export function classifyGfp(text: string, params: readonly { name: string }[]): GfpClass {
+  const words = text.match(/[A-Za-z_]\w*/g) ?? [];
+  if (words.some((w) => ATOMIC_GFP_MASKS.has(w))) return { kind: 'atomic' };
+  if (words.some((w) => SLEEPING_GFP_MASKS.has(w))) return { kind: 'sleeps' };
+  const trimmed = text.trim();
+  const index = params.findIndex((p) => p.name === trimmed);
+  if (index >= 0) return { kind: 'param', index };
+  return { kind: 'unknown' };
+}
+
+export class ModuleCallGraph {
+  readonly functions: FunctionNode[] = [];
+  private readonly byFile = new Map<string, Map<string, FunctionNode>>();
+  private readonly global = new Map<string, FunctionNode>();
+  readonly registrations: Registration[] = [];
+
+  constructor(files: ReadonlyArray<{ parsed: ParsedFile; functions: FunctionAnalysis[] }>) {
+    for (const { parsed, functions } of files) {
+      const local = new Map<string, FunctionNode>();
+      this.byFile.set(parsed.path, local);
+      for (const fn of functions) {
+        const node: FunctionNode = { fn, file: parsed.path, sleepsWithGfpParam: new Map(), registrations: [], called: false };
+        this.functions.push(node);
+        local.set(fn.name, node);
+        if (!fn.isStatic && !this.global.has(fn.name)) this.global.set(fn.name, node);
+      }
+      this.registrations.push(...findRegistrations(parsed, functions));
+    }
+    for (const registration of this.registrations) {
+      this.resolve(registration.file, registration.target)?.registrations.push(registration);
+    }
+    this.computeSleep();
+    this.computeAtomic();
+  }
+
+  /** The module function a call by `name` from `file` reaches: the file's own first, then the module's. */
+  resolve(file: string, name: string | undefined): FunctionNode | undefined {
+    if (name === undefined) return undefined;
+    return this.byFile.get(file)?.get(name) ?? this.global.get(name);
+  }
+
+  nodeOf(file: string, fn: FunctionAnalysis): FunctionNode | undefined {
+    const node = this.byFile.get(file)?.get(fn.name);
+    return node?.fn === fn ? node : undefined;
+  }
+
+  /** Whether this call may sleep, with the witness; `param` when it depends on the caller's gfp_t parameter. */
+  callSleeps(file: string, caller: FunctionAnalysis, call: CallSite): { witness: SleepWitness; param?: number } | undefined {
+    const target = this.resolve(file, call.callee);
+    if (target) {
+      if (target.sleeps) return { witness: { ...target.sleeps, chain: [target.fn.name, ...target.sleeps.chain] } };
+      for (const [index, witness] of target.sleepsWithGfpParam) {
+        const argument = call.args[index];
+        if (!argument) continue;
+        const gfp = classifyGfp(argument.text, caller.params);
+        const chained = { ...witness, chain: [target.fn.name, ...witness.chain], description: `${witness.api} with ${argument.text.trim()}` };
+        if (gfp.kind === 'sleeps') return { witness: chained };
+        if (gfp.kind === 'param') return { witness: chained, param: gfp.index };
+      }
+      return undefined;
+    }
+    const api = sleepingApi(call.callee);
+    if (!api || this.isShadowed(caller, api.name)) return undefined;
+    const base = { api: api.name, reason: api.reason, file, node: call.node, chain: [] as string[] };
+    if (api.gfpArg === undefined) return { witness: { ...base, description: api.name } };
+    const argument = call.args[api.gfpArg];
+    if (!argument) return undefined;
+    const gfp = classifyGfp(argument.text, caller.params);
+    const witness = { ...base, description: `${api.name} with ${argument.text.trim()}` };
+    if (gfp.kind === 'sleeps') return { witness };
+    if (gfp.kind === 'param') return { witness, param: gfp.index };
+    return undefined;
+  }
+
+  /** A parameter named like the API (a function pointer) is not the API. */
+  private isShadowed(caller: FunctionAnalysis, name: string): boolean {
+    return caller.params.some((p) => p.name === name);
+  }
+
+  private computeSleep(): void {
+    for (let changed = true, rounds = 0; changed && rounds < 50; rounds++) {
+      changed = false;
+      for (const node of this.functions) {
+        if (node.sleeps) continue;
+        for (const call of node.fn.calls) {
+          const target = this.resolve(node.file, call.callee);
+          if (target) target.called = true;
+          if (target === node) continue;
+          const result = this.callSleeps(node.file, node.fn, call);
+          if (!result) continue;
+          if (result.param === undefined) {
+            node.sleeps = result.witness;
+            changed = true;
+            break;
+          }
+          if (!node.sleepsWithGfpParam.has(result.param)) {
+            node.sleepsWithGfpParam.set(result.param, result.witness);
+            changed = true;
+          }
+        }
+      }
+    }
+  }
+
+  private computeAtomic(): void {
+    const queue: FunctionNode[] = [];
+    for (const node of this.functions) {
+      if (node.registrations.some((r) => isAtomicContext(r.context))) queue.push(node);
+      for (const call of node.fn.calls) {
+        if (!call.atomicHold) continue;
+        const target = this.resolve(node.file, call.callee);
+        if (target && !target.runsAtomicVia && !target.registrations.length) {
+          target.runsAtomicVia = { caller: node.fn.name, file: node.file, node: call.node };
+          queue.push(target);
+        }
+      }
+    }
+    while (queue.length > 0) {
+      const node = queue.shift()!;
+      for (const call of node.fn.calls) {
+        const target = this.resolve(node.file, call.callee);
+        if (target && target !== node && !target.runsAtomicVia && !target.registrations.some((r) => isAtomicContext(r.context))) {
+          target.runsAtomicVia = { caller: node.fn.name, file: node.file, node: call.node };
+          queue.push(target);
+        }
+      }
+    }
+  }
+
+  /** The atomic registration of a function, if it is registered as an atomic callback. */
+  atomicRegistration(node: FunctionNode): Registration | undefined {
+    return node.registrations.find((r) => isAtomicContext(r.context));
+  }
+}

@@ -1,0 +1,310 @@
+// Path-sensitive lock state over a function's CFG. Each CFG node carries a set of states (held locks,
+// pending conditional acquisitions, branch facts); states that differ are kept apart up to a cap, so
+// `if (shared) lock(); … if (shared) unlock();` and `if (!spin_trylock(&l)) return;` are followed
+// precisely. The kernel API (which call takes which lock) comes from kernel-api/locks.ts.
+import type { Node } from 'web-tree-sitter';
+import {
+  ATOMIC_LOCK_CLASSES, GUARD_CLASSES, LOCK_OPERATIONS,
+  type LockClass, type LockMode, type LockOperation, type LockVariant,
+} from '../kernel-api/locks';
+import type { Atom, Cfg, CfgEvent } from './cfg';
+
+export interface HeldLock {
+  /** Normalised lock expression (`&dev->lock`), or the lock class for CPU-wide states (`rcu`, `irq`). */
+  id: string;
+  lockClass: LockClass;
+  mode: LockMode;
+  variant: LockVariant;
+  /** The call, guard or function (for locks held on entry) that took it. */
+  acquiredAt: Node;
+  via: 'call' | 'guard' | 'entry';
+  /** For guards: the scope whose end releases it. */
+  scope?: number;
+}
+
+interface Pending {
+  keys: string[];
+  lock: HeldLock;
+  successWhen: 'zero' | 'nonzero';
+}
+
+interface State {
+  held: HeldLock[];
+  pending: Pending[];
+  facts: Map<string, boolean>;
+  released: Map<string, Node>;
+  /** The last goto/break taken: where a leak on this path is reported. Not part of the state's identity. */
+  lastJump?: Node;
+}
+
+export type LockIssueKind = 'double-release' | 'release-not-held' | 'mismatched-release' | 'double-acquire';
+
+export interface LockIssue {
+  kind: LockIssueKind;
+  node: Node;
+  lock: string;
+  /** The earlier acquisition or release the message refers to. */
+  related?: Node;
+  detail: string;
+}
+
+export interface ReturnState {
+  /** The return statement, or the goto that led to it when the lock was leaked on that path. */
+  reportAt: Node;
+  returnNode: Node;
+  held: HeldLock[];
+}
+
+export interface LockAnalysisResult {
+  /** For each call node id: an atomic-context lock held there on some path (the most recent one). */
+  atomicAtCall: Map<number, HeldLock>;
+  issues: LockIssue[];
+  returns: ReturnState[];
+  /** Lock ids this function acquires somewhere (by call or guard). */
+  acquiredIds: Set<string>;
+  /** The state cap was hit: results may be imprecise, so leak reports are suppressed. */
+  truncated: boolean;
+}
+
+const MAX_STATES_PER_NODE = 32;
+
+const operationsByName = new Map<string, LockOperation>(LOCK_OPERATIONS.map((op) => [op.name, op]));
+
+export function lockOperation(name: string | undefined): LockOperation | undefined {
+  return name === undefined ? undefined : operationsByName.get(name);
+}
+
+/** A lock expression as an identity: whitespace and redundant parentheses removed. */
+export function normalizeLockExpression(text: string): string {
+  let t = text.replace(/\s+/g, '');
+  for (;;) {
+    const stripped = t.replace(/^\((.*)\)$/, '$1');
+    if (stripped === t || !balanced(stripped)) break;
+    t = stripped;
+  }
+  return t.replace(/^&\((.*)\)$/, (_, inner: string) => (balanced(inner) ? `&${inner}` : `&(${inner})`)).replace(/^&\*/, '');
+}
+
+function balanced(text: string): boolean {
+  let depth = 0;
+  for (const ch of text) {
+    if (ch === '(') depth++;
+    else if (ch === ')' && --depth < 0) return false;
+  }
+  return depth === 0;
+}
+
+export function isAtomicClass(lockClass: LockClass): boolean {
+  return ATOMIC_LOCK_CLASSES.has(lockClass);
+}
+
+function stateKey(state: State): string {
+  const held = state.held.map((h) => `${h.id}|${h.lockClass}|${h.mode}|${h.variant}|${h.scope ?? ''}`).sort().join(';');
+  const pending = state.pending.map((p) => `${p.keys.join(',')}>${p.lock.id}`).sort().join(';');
+  const facts = [...state.facts].map(([k, v]) => `${k}=${v}`).sort().join(';');
+  const released = [...state.released.keys()].sort().join(';');
+  return `${held}#${pending}#${facts}#${released}`;
+}
+
+function cloneState(state: State): State {
+  return {
+    held: [...state.held],
+    pending: state.pending.map((p) => ({ ...p, keys: [...p.keys] })),
+    facts: new Map(state.facts),
+    released: new Map(state.released),
+    lastJump: state.lastJump,
+  };
+}
+
+export interface LockAnalysisOptions {
+  /** Locks held on entry (`__must_hold(x)`, `__releases(x)`): normalised expressions. */
+  heldOnEntry: string[];
+  entryNode: Node;
+  /** The text a node's source is read from for lock expressions (the original text). */
+  textOf: (node: Node) => string;
+}
+
+export function analyzeLocks(cfg: Cfg, options: LockAnalysisOptions): LockAnalysisResult {
+  const result: LockAnalysisResult = { atomicAtCall: new Map(), issues: [], returns: [], acquiredIds: new Set(), truncated: false };
+  const issueKeys = new Set<string>();
+  const addIssue = (issue: LockIssue) => {
+    const key = `${issue.kind}@${issue.node.startIndex}@${issue.lock}`;
+    if (issueKeys.has(key)) return;
+    issueKeys.add(key);
+    result.issues.push(issue);
+  };
+  const lockIdOf = (op: { lockClass: LockClass; lockArg?: number }, args: Node[]): string | undefined => {
+    if (op.lockArg === undefined) return op.lockClass;
+    const arg = args[op.lockArg];
+    return arg ? normalizeLockExpression(options.textOf(arg)) : undefined;
+  };
+
+  const initial: State = {
+    held: options.heldOnEntry.map((id) => ({ id, lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', acquiredAt: options.entryNode, via: 'entry' })),
+    pending: [],
+    facts: new Map(),
+    released: new Map(),
+  };
+  const entryHeld = new Set(options.heldOnEntry);
+
+  const release = (state: State, id: string, op: { lockClass: LockClass; mode: LockMode; variant: LockVariant }, node: Node) => {
+    let index = -1;
+    for (let i = state.held.length - 1; i >= 0; i--) {
+      if (state.held[i]!.id === id) { index = i; break; }
+    }
+    if (index < 0) {
+      const earlier = state.released.get(id);
+      if (earlier) addIssue({ kind: 'double-release', node, lock: id, related: earlier, detail: 'released twice on this path' });
+      else if (!entryHeld.has(id)) addIssue({ kind: 'release-not-held', node, lock: id, detail: 'not held on this path' });
+      return;
+    }
+    const held = state.held[index]!;
+    if (held.via !== 'entry' && (held.lockClass !== op.lockClass || held.mode !== op.mode || (held.variant !== op.variant && held.lockClass !== 'rcu'))) {
+      addIssue({ kind: 'mismatched-release', node, lock: id, related: held.acquiredAt, detail: describeMismatch(held, op) });
+    }
+    state.held.splice(index, 1);
+    state.released.set(id, node);
+  };
+
+  const acquire = (state: State, lock: HeldLock) => {
+    result.acquiredIds.add(lock.id);
+    const exclusive = lock.mode === 'exclusive' && lock.lockClass !== 'irq' && lock.lockClass !== 'bh' && lock.lockClass !== 'preempt' && lock.lockClass !== 'rcu';
+    if (exclusive && !lock.id.includes('[')) {
+      const already = state.held.find((h) => h.id === lock.id && h.mode === 'exclusive' && h.via !== 'entry');
+      if (already) addIssue({ kind: 'double-acquire', node: lock.acquiredAt, lock: lock.id, related: already.acquiredAt, detail: 'already held on this path' });
+    }
+    state.held.push(lock);
+    state.released.delete(lock.id);
+  };
+
+  const recordAtomic = (state: State, call: Node) => {
+    for (let i = state.held.length - 1; i >= 0; i--) {
+      const held = state.held[i]!;
+      if (isAtomicClass(held.lockClass) && held.via !== 'entry') {
+        if (!result.atomicAtCall.has(call.id)) result.atomicAtCall.set(call.id, held);
+        return;
+      }
+    }
+  };
+
+  const apply = (state: State, event: CfgEvent) => {
+    switch (event.kind) {
+      case 'call': {
+        recordAtomic(state, event.node);
+        const op = lockOperation(event.callee);
+        if (!op) return;
+        const id = lockIdOf(op, event.args);
+        if (id === undefined) return;
+        const lock: HeldLock = { id, lockClass: op.lockClass, mode: op.mode, variant: op.variant, acquiredAt: event.node, via: 'call' };
+        if (op.op === 'acquire') acquire(state, lock);
+        else if (op.op === 'release') release(state, id, op, event.node);
+        else {
+          result.acquiredIds.add(id);
+          state.pending.push({ keys: [`call:${event.node.id}`], lock, successWhen: op.successWhen ?? 'nonzero' });
+        }
+        return;
+      }
+      case 'assign': {
+        const value = event.value;
+        const fromCall = value && (value.type === 'call_expression' ? `call:${value.id}` : undefined);
+        for (const pending of state.pending) {
+          pending.keys = pending.keys.filter((k) => k !== event.variable);
+          if (fromCall && pending.keys.includes(fromCall)) pending.keys.push(event.variable);
+        }
+        state.pending = state.pending.filter((p) => p.keys.length > 0);
+        for (const key of [...state.facts.keys()]) {
+          if (new RegExp(`\\b${event.variable}\\b`).test(key)) state.facts.delete(key);
+        }
+        return;
+      }
+      case 'guard': {
+        const guard = GUARD_CLASSES[event.guardClass];
+        if (!guard) return;
+        const id = guard.hasLockArg ? (event.lockArg ? normalizeLockExpression(options.textOf(event.lockArg)) : undefined) : guard.lockClass;
+        if (id === undefined) return;
+        acquire(state, { id, lockClass: guard.lockClass, mode: guard.mode, variant: guard.variant, acquiredAt: event.node, via: 'guard', scope: event.scope });
+        return;
+      }
+      case 'scopeExit':
+        state.held = state.held.filter((h) => h.scope === undefined || !event.scopes.includes(h.scope));
+        return;
+      case 'jump':
+        // Only a goto is reported at: it is the edge that chose the leaking exit.
+        state.lastJump = event.node.type === 'goto_statement' ? event.node : undefined;
+        return;
+      case 'return': {
+        const held = state.held.filter((h) => h.via === 'call');
+        result.returns.push({ reportAt: state.lastJump ?? event.node, returnNode: event.node, held });
+        return;
+      }
+    }
+  };
+
+  /** The states on the true and false edges of a branch. */
+  const split = (state: State, atom: Atom): [State | null, State | null] => {
+    if (atom.constant !== undefined) return atom.constant ? [state, null] : [null, state];
+    const key = atom.call ? `call:${atom.call.id}` : atom.variable;
+    const pendingIndex = key === undefined ? -1 : state.pending.findIndex((p) => p.keys.includes(key));
+    if (pendingIndex >= 0) {
+      const pending = state.pending[pendingIndex]!;
+      const whenTrue = cloneState(state);
+      const whenFalse = cloneState(state);
+      whenTrue.pending.splice(pendingIndex, 1);
+      whenFalse.pending.splice(pendingIndex, 1);
+      acquire(pending.successWhen === 'nonzero' ? whenTrue : whenFalse, pending.lock);
+      return [whenTrue, whenFalse];
+    }
+    if (atom.correlationKey !== undefined) {
+      const known = state.facts.get(atom.correlationKey);
+      if (known !== undefined) return known ? [state, null] : [null, state];
+      const whenTrue = cloneState(state);
+      const whenFalse = cloneState(state);
+      whenTrue.facts.set(atom.correlationKey, true);
+      whenFalse.facts.set(atom.correlationKey, false);
+      return [whenTrue, whenFalse];
+    }
+    return [state, cloneState(state)];
+  };
+
+  const seen: Array<Set<string>> = cfg.nodes.map(() => new Set());
+  const worklist: Array<[number, State]> = [[cfg.entry, initial]];
+  seen[cfg.entry]!.add(stateKey(initial));
+  const push = (nodeId: number, state: State) => {
+    const key = stateKey(state);
+    const set = seen[nodeId]!;
+    if (set.has(key)) return;
+    if (set.size >= MAX_STATES_PER_NODE) {
+      result.truncated = true;
+      return;
+    }
+    set.add(key);
+    worklist.push([nodeId, state]);
+  };
+  let steps = 0;
+  while (worklist.length > 0) {
+    if (++steps > 200_000) {
+      result.truncated = true;
+      break;
+    }
+    const [nodeId, incoming] = worklist.pop()!;
+    const node = cfg.nodes[nodeId]!;
+    const state = cloneState(incoming);
+    for (const event of node.events) apply(state, event);
+    if (node.branch) {
+      const [whenTrue, whenFalse] = split(state, node.branch);
+      if (whenTrue && node.succ[0] !== undefined) push(node.succ[0], whenTrue);
+      if (whenFalse && node.succ[1] !== undefined) push(node.succ[1], whenFalse);
+    } else {
+      for (const next of node.succ) push(next, state);
+    }
+  }
+  // Releasing a lock this function never takes is a caller's protocol (an unlock helper), not a bug.
+  result.issues = result.issues.filter((issue) => issue.kind !== 'release-not-held' || result.acquiredIds.has(issue.lock));
+  return result;
+}
+
+function describeMismatch(held: HeldLock, op: { lockClass: LockClass; mode: LockMode; variant: LockVariant }): string {
+  if (held.lockClass !== op.lockClass) return `taken as a ${held.lockClass} but released as a ${op.lockClass}`;
+  if (held.mode !== op.mode) return `taken for ${held.mode === 'shared' ? 'reading' : 'writing'} but released for ${op.mode === 'shared' ? 'reading' : 'writing'}`;
+  return `taken with the ${held.variant} variant but released with the ${op.variant} variant`;
+}

@@ -1,0 +1,156 @@
+// The analysis pipeline shared by the language server, the CLI and the tests:
+// text → normalise → parse → per-file facts (symbols, functions) → module call graph → rules → findings.
+import * as fs from 'node:fs';
+import type { Parser, Tree } from 'web-tree-sitter';
+import { ModuleCallGraph } from './analysis/callGraph';
+import { analyzeFunctions } from './analysis/functionAnalysis';
+import type { KernelTarget } from './analysis/kernelTarget';
+import type { ModuleSpec } from './analysis/kbuild';
+import type { Finding, ParsedFile, Severity } from './analysis/model';
+import { extractSymbols } from './analysis/symbols';
+import { normalize } from './parsing/normalize';
+import { getParser, parseWith } from './parsing/parser';
+import type { PreprocessorEnv } from './parsing/preprocessor';
+import { RULES } from './rules';
+import type { AnalyzedFile, ModuleContext, WorkspaceSymbolIndex } from './rules/rule';
+
+export type SeveritySetting = Severity | 'off';
+
+export interface LintSettings {
+  /** Per-rule severity overrides. */
+  severity?: Readonly<Record<string, SeveritySetting>>;
+}
+
+/** Files larger than this are not linted (a clear note instead): generated tables, firmware blobs. */
+export const MAX_FILE_BYTES = 8 * 1024 * 1024;
+
+export class SourceRejected extends Error {}
+
+/** Reads a source file as text, refusing binary and oversized files with a clear reason. */
+export function readSource(path: string): string {
+  const stat = fs.statSync(path);
+  if (stat.size > MAX_FILE_BYTES) {
+    throw new SourceRejected(`not linted: ${(stat.size / 1048576).toFixed(1)} MB is over the ${MAX_FILE_BYTES / 1048576} MB limit`);
+  }
+  const bytes = fs.readFileSync(path);
+  return decodeSource(bytes);
+}
+
+export function decodeSource(bytes: Uint8Array): string {
+  const probe = bytes.subarray(0, 8192);
+  if (probe.includes(0)) throw new SourceRejected('not linted: binary file (contains NUL bytes)');
+  return Buffer.from(bytes).toString('utf8');
+}
+
+export function preprocessorEnv(target: KernelTarget | undefined): PreprocessorEnv {
+  return { versionCode: target?.versionCode, config: target?.config };
+}
+
+export class Analyzer {
+  private constructor(private readonly parser: Parser) {}
+
+  static async create(): Promise<Analyzer> {
+    return new Analyzer(await getParser());
+  }
+
+  /** Parses `text`; with `previous` (already `edit()`ed to match), re-parses incrementally. */
+  parse(path: string, text: string, env: PreprocessorEnv, previous?: Tree): ParsedFile {
+    const normalized = normalize(text, env);
+    return { path, text, normalized, tree: parseWith(this.parser, normalized.text, previous) };
+  }
+
+  analyze(parsed: ParsedFile): AnalyzedFile {
+    return { parsed, symbols: extractSymbols(parsed), functions: analyzeFunctions(parsed) };
+  }
+
+  lintModule(module: ModuleSpec, files: AnalyzedFile[], target: KernelTarget | undefined, workspace: WorkspaceSymbolIndex, settings: LintSettings = {}): Finding[] {
+    const context: ModuleContext = { module, files, callGraph: new ModuleCallGraph(files.map((f) => ({ parsed: f.parsed, functions: f.functions }))), target, workspace };
+    const findings: Finding[] = [];
+    for (const rule of RULES) {
+      const severity = settings.severity?.[rule.id] ?? rule.defaultSeverity;
+      if (severity === 'off') continue;
+      try {
+        rule.check(context, (report) => {
+          const configured = settings.severity?.[rule.id];
+          findings.push({ ...report, rule: rule.id, severity: configured && configured !== 'off' ? configured : report.severity ?? severity });
+        });
+      } catch (error) {
+        // A rule failing on odd code must not take the others (or the server) down.
+        findings.push(internalError(module, rule.id, error));
+      }
+    }
+    const texts = new Map(files.map((f) => [f.parsed.path, f.parsed.text]));
+    return dedupe(findings.filter((f) => !isSuppressed(f, texts.get(f.file))));
+  }
+}
+
+function internalError(module: ModuleSpec, rule: string, error: unknown): Finding {
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    rule,
+    severity: 'info',
+    file: module.files[0] ?? module.dir,
+    range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+    message: `lkm-lint: rule ${rule} could not analyse this module (${message}); other rules still ran.`,
+  };
+}
+
+function dedupe(findings: Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const key = `${f.file}:${f.range.start.line}:${f.range.start.character}:${f.rule}:${f.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+const SUPPRESS_NEXT_LINE = /lkm-lint-disable-next-line\b([^\n*]*)/;
+const SUPPRESS_LINE = /lkm-lint-disable-line\b([^\n*]*)/;
+
+/** `// lkm-lint-disable-next-line rule-a, rule-b` (no rule: all rules) on the line above, or `-line` on it. */
+export function isSuppressed(finding: Finding, text: string | undefined): boolean {
+  if (!text) return false;
+  const lines = lineAt(text, finding.range.start.line - 1, 2);
+  const matches = (match: RegExpExecArray | null) => {
+    if (!match) return false;
+    const rules = match[1]!.split(/[\s,]+/).filter((r) => /^[a-z][a-z-]+$/.test(r));
+    return rules.length === 0 || rules.includes(finding.rule);
+  };
+  return matches(SUPPRESS_NEXT_LINE.exec(lines[0] ?? '')) || matches(SUPPRESS_LINE.exec(lines[1] ?? ''));
+}
+
+function lineAt(text: string, line: number, count: number): string[] {
+  const result: string[] = [];
+  let offset = 0;
+  for (let current = 0; current < line + count && offset <= text.length; current++) {
+    const end = text.indexOf('\n', offset);
+    const content = text.slice(offset, end < 0 ? text.length : end);
+    if (current >= line) result.push(content);
+    if (end < 0) break;
+    offset = end + 1;
+  }
+  while (result.length < count) result.unshift('');
+  return line < 0 ? ['', result[result.length - 1] ?? ''] : result;
+}
+
+/** Where non-static functions and variables are defined across modules, from a cheap text scan. */
+export class TextWorkspaceIndex implements WorkspaceSymbolIndex {
+  private readonly definitions = new Map<string, Array<{ module: string; file: string; exported: boolean; gplOnly: boolean }>>();
+
+  addModuleFile(module: string, file: string, text: string): void {
+    const exports = new Map<string, boolean>();
+    for (const match of text.matchAll(/\bEXPORT_SYMBOL(_NS)?(_GPL)?\s*\(\s*([A-Za-z_]\w*)/g)) exports.set(match[3]!, !!match[2]);
+    for (const match of text.matchAll(/^(?!static\b)(?:[A-Za-z_][\w \t*]*?[\s*])?([A-Za-z_]\w*)\s*\([^;{]*\)\s*\{/gm)) {
+      const name = match[1]!;
+      if (/^(if|for|while|switch|return|sizeof)$/.test(name)) continue;
+      const list = this.definitions.get(name) ?? [];
+      list.push({ module, file, exported: exports.has(name), gplOnly: exports.get(name) ?? false });
+      this.definitions.set(name, list);
+    }
+  }
+
+  definitionsOf(name: string) {
+    return this.definitions.get(name) ?? [];
+  }
+}

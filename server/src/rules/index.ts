@@ -1,0 +1,10 @@
+// Every rule, in the order findings are reported. Adding a rule: a file in this folder and a row here.
+import { lockImbalance } from './lockImbalance';
+import type { Rule } from './rule';
+import { sleepInAtomic } from './sleepInAtomic';
+
+export const RULES: readonly Rule[] = [sleepInAtomic, lockImbalance];
+
+export function ruleById(id: string): Rule | undefined {
+  return RULES.find((rule) => rule.id === id);
+}

@@ -1,0 +1,155 @@
+// lock-imbalance: a path that returns still holding a lock the function took while other paths release
+// it (or from a callback, which cannot hand a lock to a caller), a double release, a release of a lock
+// not held on that path, a release that does not match the acquisition, a lock taken twice.
+import type { Node } from 'web-tree-sitter';
+import type { FunctionAnalysis } from '../analysis/functionAnalysis';
+import type { HeldLock, ReturnState } from '../analysis/lockState';
+import { rangeOf, type Fix } from '../analysis/model';
+import { LOCK_OPERATIONS } from '../kernel-api/locks';
+import type { Rule } from './rule';
+
+const ISSUE_TEXT: Record<string, (lock: string, line: number | undefined) => string> = {
+  'double-release': (lock, line) => `\`${lock}\` is released twice on this path (first released at line ${line}).`,
+  'release-not-held': (lock) => `\`${lock}\` is released here but is not held on this path.`,
+  'mismatched-release': () => '',
+  'double-acquire': (lock, line) => `\`${lock}\` is taken again while already held (taken at line ${line}): this deadlocks.`,
+};
+
+export const lockImbalance: Rule = {
+  id: 'lock-imbalance',
+  docs: {
+    summary: 'A lock is leaked on some path, released twice, released without being held, or released with the wrong call.',
+    description:
+      'Every path through a function must leave locks as it found them: a return that skips the unlock leaves the ' +
+      'lock held forever (the next locker deadlocks), a second unlock corrupts the lock, and a mismatched release ' +
+      '(down_write … up_read, spin_lock_irqsave … spin_unlock) leaves interrupts or the lock state wrong. ' +
+      'Functions that intentionally return holding a lock on every path (lock helpers) and functions annotated ' +
+      '__acquires/__releases/__must_hold are understood.',
+  },
+  defaultSeverity: 'error',
+  check(context, report) {
+    for (const file of context.files) {
+      for (const fn of file.functions) {
+        const locks = fn.locks;
+        if (!locks) continue;
+        const path = file.parsed.path;
+        for (const issue of locks.issues) {
+          const line = issue.related ? issue.related.startPosition.row + 1 : undefined;
+          const message = issue.kind === 'mismatched-release'
+            ? `\`${issue.lock}\` is ${issue.detail} (taken at line ${line}).`
+            : ISSUE_TEXT[issue.kind]!(issue.lock, line);
+          report({
+            file: path,
+            range: rangeOf(callee(issue.node)),
+            message,
+            related: issue.related ? [{ location: { file: path, range: rangeOf(issue.related) }, message: issue.kind === 'double-release' ? 'first released here' : 'taken here' }] : undefined,
+          });
+        }
+        if (locks.truncated) continue;
+        const node = context.callGraph.nodeOf(path, fn);
+        const isCallback = !!node && (node.registrations.length > 0 || (!node.called && fn.isStatic));
+        const acquiresByAnnotation = new Set(fn.annotations.filter((a) => a.kind === 'acquires').map((a) => a.lockExpression.replace(/\s+/g, '')));
+        for (const leak of leaks(locks.returns, isCallback)) {
+          if (acquiresByAnnotation.has(leak.lock.id) || acquiresByAnnotation.has(leak.lock.id.replace(/^&/, ''))) continue;
+          const takenLine = leak.lock.acquiredAt.startPosition.row + 1;
+          report({
+            file: path,
+            range: rangeOf(leak.at.reportAt.type === 'compound_statement' ? lastBrace(leak.at.reportAt) : leak.at.reportAt),
+            message: leak.consistent
+              ? `\`${fn.name}()\` returns with \`${leak.lock.id}\` still held (taken at line ${takenLine}); as a callback it cannot hand the lock to a caller.`
+              : `This path returns with \`${leak.lock.id}\` still held (taken at line ${takenLine}), while other paths release it.`,
+            related: [{ location: { file: path, range: rangeOf(leak.lock.acquiredAt) }, message: 'taken here' }],
+            fixes: leakFixes(path, fn, leak.at, leak.lock, file.parsed.text),
+          });
+        }
+      }
+    }
+  },
+};
+
+function callee(call: Node): Node {
+  return call.type === 'call_expression' ? call.childForFieldName('function') ?? call : call;
+}
+
+function lastBrace(body: Node): Node {
+  return body.lastChild ?? body;
+}
+
+interface Leak {
+  at: ReturnState;
+  lock: HeldLock;
+  consistent: boolean;
+}
+
+/** Locks held at some returns and released at others; every held lock when the function is a callback. */
+function leaks(returns: readonly ReturnState[], isCallback: boolean): Leak[] {
+  const result: Leak[] = [];
+  const reported = new Set<string>();
+  const heldAtAll = (id: string) => returns.every((r) => r.held.some((h) => h.id === id));
+  for (const ret of returns) {
+    for (const lock of ret.held) {
+      const consistent = heldAtAll(lock.id);
+      if (consistent && !isCallback) continue;
+      const key = `${ret.reportAt.id}:${lock.id}`;
+      if (reported.has(key)) continue;
+      reported.add(key);
+      result.push({ at: ret, lock, consistent });
+    }
+  }
+  return result;
+}
+
+function releaseCallFor(lock: HeldLock, fn: FunctionAnalysis, text: string): string | undefined {
+  const release = LOCK_OPERATIONS.find((op) => op.op === 'release' && op.lockClass === lock.lockClass && op.mode === lock.mode && op.variant === lock.variant);
+  if (!release) return undefined;
+  const acquireCall = lock.acquiredAt;
+  const args = acquireCall.childForFieldName('arguments')?.namedChildren.map((a) => (a ? text.slice(a.startIndex, a.endIndex) : '')) ?? [];
+  void fn;
+  return `${release.name}(${args.join(', ')});`;
+}
+
+/** Release before the leaking return, or jump to the existing unlock label. */
+function leakFixes(file: string, fn: FunctionAnalysis, at: ReturnState, lock: HeldLock, text: string): Fix[] | undefined {
+  const site = at.reportAt;
+  if (site.type !== 'return_statement' && site.type !== 'goto_statement') return undefined;
+  const releaseCall = releaseCallFor(lock, fn, text);
+  if (!releaseCall) return undefined;
+  const lineStart = text.lastIndexOf('\n', site.startIndex - 1) + 1;
+  const indent = /^[ \t]*/.exec(text.slice(lineStart))![0];
+  const fixes: Fix[] = [];
+  const atStart = text.slice(lineStart, site.startIndex).trim() === '';
+  const position = { line: site.startPosition.row, character: atStart ? 0 : site.startPosition.column };
+  const insertion = atStart ? `${indent}${releaseCall}\n` : `{ ${releaseCall} `;
+  const edits = [{ file, range: { start: position, end: position }, newText: insertion }];
+  if (!atStart) edits.push({ file, range: { start: { line: site.endPosition.row, character: site.endPosition.column }, end: { line: site.endPosition.row, character: site.endPosition.column } }, newText: ' }' });
+  fixes.push({ title: `Release ${lock.id} before ${site.type === 'return_statement' ? 'returning' : 'jumping'}`, edits, preferred: true });
+  if (site.type === 'return_statement') {
+    const label = unlockLabel(fn, lock, text);
+    const value = site.namedChild(0);
+    const returned = label ? returnedVariableAfter(label, text) : undefined;
+    if (label && (!value || returned)) {
+      const replacement = value ? `{ ${returned} = ${text.slice(value.startIndex, value.endIndex)}; goto ${label.name}; }` : `goto ${label.name};`;
+      fixes.push({ title: `Jump to the unlock label '${label.name}'`, edits: [{ file, range: rangeOf(site), newText: replacement }] });
+    }
+  }
+  return fixes;
+}
+
+/** A label in the function whose statements release `lock` before returning. */
+function unlockLabel(fn: FunctionAnalysis, lock: HeldLock, text: string): { name: string; node: Node } | undefined {
+  for (const labeled of fn.node.descendantsOfType('labeled_statement')) {
+    if (!labeled) continue;
+    const name = labeled.childForFieldName('label')?.text;
+    const following = text.slice(labeled.startIndex, Math.min(text.length, labeled.startIndex + 400));
+    const releases = LOCK_OPERATIONS.filter((op) => op.op === 'release' && op.lockClass === lock.lockClass).map((op) => op.name);
+    const first = /:\s*([A-Za-z_]\w*)\s*\(([^;]*)\)\s*;/.exec(following);
+    if (name && first && releases.includes(first[1]!) && first[2]!.replace(/\s+/g, '').startsWith(lock.id)) return { name, node: labeled };
+  }
+  return undefined;
+}
+
+/** The variable returned at the end of the unlock label's path (`out: unlock(); return ret;` → `ret`). */
+function returnedVariableAfter(label: { node: Node }, text: string): string | undefined {
+  const tail = text.slice(label.node.startIndex, Math.min(text.length, label.node.startIndex + 600));
+  return /\breturn\s+([A-Za-z_]\w*)\s*;/.exec(tail)?.[1];
+}
