@@ -46,3 +46,38 @@ export function ruleId(diagnostic: vscode.Diagnostic): string {
   const code = diagnostic.code;
   return String(typeof code === 'object' && code !== null ? code.value : code);
 }
+
+/** The 0-based line of the first line containing `text`; fails when the fixture has no such line. */
+export function lineOf(document: vscode.TextDocument, text: string): number {
+  const index = document.getText().split('\n').findIndex((line) => line.includes(text));
+  assert.ok(index >= 0, `${document.uri.fsPath} has no line containing ${JSON.stringify(text)}`);
+  return index;
+}
+
+/** Waits until the server has published a diagnostic of `rule` on the document, and returns it. */
+export async function waitForRule(uri: vscode.Uri, rule: string, timeoutMs = 30_000): Promise<vscode.Diagnostic> {
+  return waitFor(
+    `a ${rule} diagnostic on ${path.basename(uri.fsPath)} (have: ${describe(uri)})`,
+    () => lkmDiagnostics(uri).find((d) => ruleId(d) === rule),
+    timeoutMs,
+  );
+}
+
+export async function waitForRuleGone(uri: vscode.Uri, rule: string, timeoutMs = 30_000): Promise<void> {
+  await waitFor(
+    `the ${rule} diagnostic on ${path.basename(uri.fsPath)} to go away`,
+    () => (lkmDiagnostics(uri).some((d) => ruleId(d) === rule) ? undefined : true),
+    timeoutMs,
+  );
+}
+
+function describe(uri: vscode.Uri): string {
+  const diagnostics = lkmDiagnostics(uri);
+  return diagnostics.length ? diagnostics.map((d) => `${ruleId(d)}@${d.range.start.line + 1}`).join(', ') : 'none';
+}
+
+export async function activeExtension(): Promise<vscode.Extension<unknown>> {
+  const extension = lkmExtension();
+  await waitFor('the extension to activate', () => (extension.isActive ? true : undefined));
+  return extension;
+}
