@@ -1,4 +1,212 @@
-import type { Command } from 'commander';
+// `lkm vm start|stop|status`, `lkm build|load|unload|reload|log [--target NAME] [DIR]` and
+// `lkm run DIR [--param name=value]...`: the same engine as the extension, from a terminal.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { detectKvm, readGuestState, startGuest, stopGuest, type Accel } from '../guest/vm';
+import { pickTarget, readWorkspaceTargetSettings, TEST_VM_TARGET } from './config';
+import { EXIT, formatProblems, runLoop } from './loop';
+import { parseParamAssignment, type ParamValue } from './params';
+import { build, filterLogForModule, loadModules, openTarget, readKernelLog, uploadModules, type LoadAction, type Target } from './session';
 
-// Owned by the targets work (issue 3): `lkm vm|build|load|unload|reload|log|run`.
-export function registerTargetCommands(_program: Command): void {}
+/** Tests run their own guest instance beside a developer's. */
+const guestName = () => process.env.LKM_VM_NAME || undefined;
+
+const print = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** `--param name=value` (single module) or `--param module.name=value`, merged over lkm.moduleParams. */
+function resolveParams(dir: string, cli: string[], settingsParams: Record<string, Record<string, string>>): Record<string, ParamValue[]> {
+  const modules = moduleNamesFromMakefile(dir);
+  const result: Record<string, ParamValue[]> = {};
+  for (const [module, params] of Object.entries(settingsParams)) {
+    if (modules.includes(module)) result[module] = Object.entries(params).map(([name, value]) => ({ name, value }));
+  }
+  for (const text of cli) {
+    const { name, value } = parseParamAssignment(text);
+    const dot = name.indexOf('.');
+    const module = dot > 0 ? name.slice(0, dot) : modules.length === 1 ? modules[0] : undefined;
+    if (!module) throw new Error(`--param ${text}: this folder builds several modules (${modules.join(', ')}); write module.name=value`);
+    const param = dot > 0 ? name.slice(dot + 1) : name;
+    result[module] = [...(result[module] ?? []).filter((p) => p.name !== param), { name: param, value }];
+  }
+  return result;
+}
+
+/** Module names from `obj-m` lines of the folder's Kbuild/Makefile (for log filtering before any build). */
+export function moduleNamesFromMakefile(dir: string): string[] {
+  const names: string[] = [];
+  for (const file of ['Kbuild', 'Makefile']) {
+    const full = path.join(dir, file);
+    if (!existsSync(full)) continue;
+    for (const m of readFileSync(full, 'utf8').matchAll(/^\s*obj-(?:m|\$\([A-Z0-9_]+\))\s*[:+]?=\s*(.+)$/gm)) {
+      for (const obj of m[1].split(/\s+/)) if (obj.endsWith('.o')) names.push(obj.slice(0, -2).replace(/-/g, '_'));
+    }
+    if (names.length) break;
+  }
+  return [...new Set(names)];
+}
+
+async function withTarget<T>(dir: string, targetName: string | undefined, startVm: boolean, fn: (target: Target) => Promise<T>): Promise<T> {
+  const settings = readWorkspaceTargetSettings(dir);
+  const config = pickTarget(settings, targetName);
+  const target = await openTarget(config, dir, { guestName: guestName(), startGuest: startVm, output: (t) => process.stderr.write(t) });
+  try {
+    return await fn(target);
+  } finally {
+    await target.connection.close();
+  }
+}
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`lkm: ${message}\n`);
+  process.exit(code);
+}
+
+export function registerTargetCommands(program: Command): void {
+  const vm = program.command('vm').description('the built-in QEMU test guest (the default target)');
+  vm.command('start')
+    .description('boot the test VM; it keeps running until `lkm vm stop` (with --foreground: until Ctrl-C)')
+    .option('--foreground', 'stay attached and stop the VM on Ctrl-C or when this command ends')
+    .addOption(new Option('--accel <accel>', 'accelerator').choices(['auto', 'kvm', 'tcg']).default('auto'))
+    .action(async (opts: { foreground?: boolean; accel: Accel | 'auto' }) => {
+      const kvm = detectKvm();
+      if (opts.accel === 'auto' && !kvm.usable) process.stderr.write(`Using TCG: ${kvm.reason}\n`);
+      const state = await startGuest({ name: guestName(), detached: !opts.foreground, accel: opts.accel, log: (l) => process.stderr.write(`${l}\n`) });
+      print(`Test VM running: ssh on 127.0.0.1:${state.port}, ${state.accel.toUpperCase()}, kernel ${state.kernelVersion}, pid ${state.pid}, ready in ${((state.readyMs ?? 0) / 1000).toFixed(1)} s`);
+      print(`Serial console log: ${state.serialLog}`);
+      if (!opts.foreground) return;
+      print('Press Ctrl-C to stop it.');
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        // The guest dying on its own (panic with -no-reboot) ends the foreground command too.
+        const timer = setInterval(() => {
+          if (!readGuestState(guestName())) {
+            clearInterval(timer);
+            resolve();
+          }
+        }, 1000);
+      });
+      await stopGuest(guestName());
+      print('Test VM stopped.');
+    });
+  vm.command('stop')
+    .description('stop the test VM')
+    .action(async () => print((await stopGuest(guestName())) ? 'Test VM stopped.' : 'The test VM was not running.'));
+  vm.command('status')
+    .description('show whether the test VM runs (exit 1 when it does not)')
+    .action(() => {
+      const state = readGuestState(guestName());
+      if (!state) {
+        print('The test VM is not running.');
+        process.exitCode = 1;
+        return;
+      }
+      print(`Test VM running: ssh on 127.0.0.1:${state.port}, ${state.accel.toUpperCase()}, kernel ${state.kernelVersion}, pid ${state.pid}, since ${state.startedAt}${state.detached ? '' : ' (owned by another process)'}`);
+    });
+
+  program
+    .command('build [dir]')
+    .description('build the module folder for the target (local against the target kernel, or on the target)')
+    .option('--target <name>', `target from lkm.targets (default: lkm.activeTarget, else ${TEST_VM_TARGET})`)
+    .action(async (dir: string | undefined, opts: { target?: string }) => {
+      const folder = path.resolve(dir ?? '.');
+      const code = await withTarget(folder, opts.target, false, async (target) => {
+        const result = await build(target, folder, { output: (t) => process.stdout.write(t) });
+        for (const line of formatProblems(result.problems, process.cwd())) process.stderr.write(`${line}\n`);
+        if (result.ok) print(`Built ${result.modules.map((m) => m.relPath).join(', ')}`);
+        return result.ok ? 0 : EXIT.buildFailed;
+      });
+      process.exitCode = code;
+    });
+
+  for (const action of ['load', 'unload', 'reload'] as LoadAction[]) {
+    program
+      .command(`${action} [dir]`)
+      .description(`${action} the folder's modules on the target (builds first when sources changed)`)
+      .option('--target <name>', `target from lkm.targets (default: lkm.activeTarget, else ${TEST_VM_TARGET})`)
+      .option('--param <name=value>', 'module parameter (repeatable; module.name=value when the folder has several modules)', collect, [])
+      .action(async (dir: string | undefined, opts: { target?: string; param: string[] }) => {
+        const folder = path.resolve(dir ?? '.');
+        const params = resolveParams(folder, opts.param, readWorkspaceTargetSettings(folder).moduleParams);
+        process.exitCode = await withTarget(folder, opts.target, false, async (target) => {
+          const built = await build(target, folder, {});
+          if (!built.ok) {
+            for (const line of formatProblems(built.problems, process.cwd())) process.stderr.write(`${line}\n`);
+            return EXIT.buildFailed;
+          }
+          if (action !== 'unload') await uploadModules(target, built.modules, {});
+          const result = await loadModules(target, action, built.modules, { params });
+          if (result.messages.trim()) print(result.messages.trim());
+          for (const line of result.log) print(line);
+          for (const line of formatProblems(result.problems.filter((p) => p.severity !== 'info'), process.cwd())) process.stderr.write(`${line}\n`);
+          return result.ok ? 0 : result.problems.some((p) => p.report && p.severity === 'error') ? EXIT.kernelError : EXIT.loadFailed;
+        });
+      });
+  }
+
+  program
+    .command('log [dir]')
+    .description("print the target's kernel log, filtered to the folder's modules")
+    .option('--target <name>', `target from lkm.targets (default: lkm.activeTarget, else ${TEST_VM_TARGET})`)
+    .option('--all', 'do not filter to the module')
+    .option('-f, --follow', 'keep printing new lines until Ctrl-C')
+    .action(async (dir: string | undefined, opts: { target?: string; all?: boolean; follow?: boolean }) => {
+      const folder = path.resolve(dir ?? '.');
+      const modules = opts.all ? [] : moduleNamesFromMakefile(folder);
+      const keep = (lines: string[]) => (modules.length ? modules.flatMap((m) => filterLogForModule(lines, m)) : lines);
+      await withTarget(folder, opts.target, false, async (target) => {
+        if (!opts.follow) {
+          for (const line of keep(await readKernelLog(target, {}))) print(line);
+          return;
+        }
+        const controller = new AbortController();
+        process.once('SIGINT', () => controller.abort());
+        await readKernelLog(target, { follow: true, signal: controller.signal, onLine: (line) => keep([line]).forEach(print) });
+      });
+    });
+
+  program
+    .command('run <dir>')
+    .description(
+      'the one-click loop: start the test VM if needed, sync, build, reload, print the kernel log of this load.\n' +
+        `Exit codes: ${EXIT.loaded} loaded, ${EXIT.buildFailed} build failed, ${EXIT.loadFailed} load failed, ` +
+        `${EXIT.kernelError} kernel BUG/Oops while loading, ${EXIT.targetError} target unreachable or a step failed`,
+    )
+    .option('--target <name>', `target from lkm.targets (default: lkm.activeTarget, else ${TEST_VM_TARGET})`)
+    .option('--param <name=value>', 'module parameter (repeatable; module.name=value when the folder has several modules)', collect, [])
+    .option('--keep-vm', 'leave a test VM this command started running for the next run')
+    .action(async (dir: string, opts: { target?: string; param: string[]; keepVm?: boolean }) => {
+      const folder = path.resolve(dir);
+      if (!existsSync(folder)) fail(`${dir}: no such folder`, EXIT.usage);
+      const settings = readWorkspaceTargetSettings(folder);
+      const config = pickTarget(settings, opts.target);
+      const params = resolveParams(folder, opts.param, settings.moduleParams);
+      const vmWasRunning = !config && Boolean(readGuestState(guestName()));
+      const result = await runLoop(folder, config, {
+        params,
+        guestName: guestName(),
+        startGuest: true,
+        detachGuest: opts.keepVm,
+        output: (t) => process.stdout.write(t),
+        progress: (s) => process.stderr.write(`lkm: ${s}\n`),
+      });
+      await result.target?.connection.close();
+      if (result.load) {
+        if (result.load.messages.trim()) print(result.load.messages.trim());
+        print('--- kernel log of this load ---');
+        for (const line of result.load.log) print(line);
+      }
+      const shown = result.problems.filter((p) => p.severity !== 'info');
+      for (const line of formatProblems(shown, process.cwd())) process.stderr.write(`${line}\n`);
+      if (!config && !vmWasRunning && !opts.keepVm) await stopGuest(guestName());
+      if (result.exitCode === EXIT.loaded) print(`lkm: ${result.summary} (${(result.durationMs / 1000).toFixed(1)} s)`);
+      else process.stderr.write(`lkm: ${result.summary}\n`);
+      process.exitCode = result.exitCode;
+    });
+}

@@ -95,7 +95,8 @@ export function relativePath(file: string, base: string): string {
 
 // Kernel log reports. A header line opens a report; following lines belong to it until the next
 // header or the `---[ end trace` line.
-const HEADERS: Array<{ pattern: RegExp; severity: Severity; continues?: RegExp }> = [
+// singleLine: the report is that one line (what follows is unrelated).
+const HEADERS: Array<{ pattern: RegExp; severity: Severity; singleLine?: boolean }> = [
   { pattern: /\bBUG: (?!.*\bKASAN\b)/, severity: 'error' },
   { pattern: /\bOops: /, severity: 'error' },
   { pattern: /\bgeneral protection fault\b/, severity: 'error' },
@@ -104,9 +105,9 @@ const HEADERS: Array<{ pattern: RegExp; severity: Severity; continues?: RegExp }
   { pattern: /\bWARNING: /, severity: 'warning' },
   { pattern: /\bsleeping function called from invalid context\b/, severity: 'error' },
   { pattern: /\bpossible (?:circular|recursive) locking dependency detected\b|\binconsistent lock state\b/, severity: 'warning' },
-  { pattern: /\bUnknown symbol \S+/, severity: 'error' },
-  { pattern: /\bdisagrees about version of symbol\b/, severity: 'error' },
-  { pattern: /\btaints kernel\b|\btainting kernel\b/, severity: 'info' },
+  { pattern: /\bUnknown symbol \S+/, severity: 'error', singleLine: true },
+  { pattern: /\bdisagrees about version of symbol\b/, severity: 'error', singleLine: true },
+  { pattern: /\btaints kernel\b|\btainting kernel\b/, severity: 'info', singleLine: true },
   { pattern: /\brcu_sched detected stalls\b|\bsoft lockup - CPU\b|\bhung_task\b.*blocked for more than/, severity: 'error' },
 ];
 
@@ -147,6 +148,7 @@ export function parseKernelLog(lines: string[]): Problem[] {
       if (moduleName) current.module = moduleName.replace(/-/g, '_');
       problems.push(current);
       inTrace = false;
+      if (header.singleLine) current = undefined;
       continue;
     }
     if (!current) continue;

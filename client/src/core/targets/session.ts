@@ -363,6 +363,8 @@ export interface LoadResult {
 }
 
 const KLOG_SEPARATOR = '@@LKM-KLOG@@';
+/** The marker lines this tool writes to /dev/kmsg, hidden from log views. */
+const MARK_LINE = /lkm-dev-mark-[0-9a-f]{12}/;
 
 function sudoWrap(target: Target, script: string): string {
   return target.sudo ? `sudo -n sh -c ${shellQuote(script)}` : script;
@@ -402,7 +404,7 @@ export async function loadModules(target: Target, action: LoadAction, modules: B
     if (!modules.some((m) => m.name === name)) throw new Error(`parameters given for ${name}, which this folder does not build (it builds: ${modules.map((m) => m.name).join(', ')})`);
   }
   return step(action, target.name, options, async () => {
-    const mark = `lkm-dev-mark-${randomBytes(6).toString('hex')}`;
+    const mark = `lkm-dev-mark-${randomBytes(6).toString('hex')}`; // matches MARK_LINE
     let result;
     try {
       result = await target.connection.exec(sudoWrap(target, loadScript(action, plan, mark)), { timeoutMs: STEP_TIMEOUTS_MS.load, signal: options.signal });
@@ -458,7 +460,7 @@ export async function readKernelLog(target: Target, ctx: StepContext & { follow?
   return step('kernel log', target.name, ctx, async () => {
     if (!ctx.follow) {
       const result = await remote(target, sudoWrap(target, 'dmesg'), ctx);
-      return result.stdout.split('\n').filter(Boolean);
+      return result.stdout.split('\n').filter((l) => l && !MARK_LINE.test(l));
     }
     const lines: string[] = [];
     let pending = '';
@@ -471,6 +473,7 @@ export async function readKernelLog(target: Target, ctx: StepContext & { follow?
         const m = /^\d+,\d+,(\d+),[^;]*;(.*)$/.exec(record);
         if (!m) continue;
         const line = `[${(Number(m[1]) / 1e6).toFixed(6).padStart(12)}] ${m[2]}`;
+        if (MARK_LINE.test(line)) continue;
         lines.push(line);
         ctx.onLine?.(line);
       }
