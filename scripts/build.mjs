@@ -26,6 +26,8 @@ await build({
   format: 'cjs',
   sourcemap: true,
   external: ['vscode'],
+  // jsonc-parser's UMD entry loads its parts with a dynamic require esbuild cannot follow.
+  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
   logLevel: 'warning',
 });
 
