@@ -7,8 +7,9 @@
 // It never skips: if the editor cannot be provisioned or started, it fails and says why.
 //
 // Usage: node scripts/test-editor.mjs [--layer host|ui] [--skip-build] [--build-only]
-// Environment: LKM_VSCODE_EXECUTABLE runs the host layer with another VS Code executable (e.g. a
-// downloaded desktop build) instead of the code-server launcher; LKM_EDITOR_GREP filters tests.
+// Environment: LKM_VSCODE_EXECUTABLE runs the host layer with another VS Code executable instead of
+// the code-server launcher ('download': runTests downloads desktop VS Code, where the network
+// allows); LKM_EDITOR_GREP filters extension-host tests; LKM_EDITOR_VERBOSE=1 echoes code-server.
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -79,7 +80,11 @@ async function runHostLayer() {
   cpSync(path.join(root, 'test', 'editor', 'workspace'), workspace, { recursive: true });
   try {
     await runTests({
-      vscodeExecutablePath: process.env.LKM_VSCODE_EXECUTABLE ?? path.join(root, 'scripts', 'code-server-launcher'),
+      // 'download' lets runTests fetch desktop VS Code, where that is possible.
+      vscodeExecutablePath:
+        process.env.LKM_VSCODE_EXECUTABLE === 'download'
+          ? undefined
+          : (process.env.LKM_VSCODE_EXECUTABLE ?? path.join(root, 'scripts', 'code-server-launcher')),
       extensionDevelopmentPath: root,
       extensionTestsPath: path.join(outDir, 'suite', 'index.js'),
       launchArgs: [workspace, `--user-data-dir=${path.join(scratch, 'user-data')}`, `--extensions-dir=${path.join(scratch, 'extensions')}`],

@@ -1,5 +1,6 @@
 // Drives the code-server workbench in chromium the way a person does (keyboard, visible widgets), for
 // the UI end-to-end run. Selectors are VS Code's own widget classes (measured on VS Code 1.139.1).
+import * as assert from 'node:assert/strict';
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
@@ -117,6 +118,28 @@ export class Workbench {
   async editorText(): Promise<string> {
     const text = await this.page.locator(SELECTORS.editorText).first().innerText();
     return text.replace(/\u00a0/g, ' ');
+  }
+
+  /** The first squiggle of the active editor, once the server has published one. */
+  async waitForSquiggle(timeoutMs = 30_000): Promise<Locator> {
+    const squiggle = this.page.locator(`${SELECTORS.activeEditor} ${SELECTORS.squiggle}`).first();
+    await squiggle.waitFor({ timeout: timeoutMs });
+    return squiggle;
+  }
+
+  /** Centre of a decoration: squiggles lie under the text layer, so the mouse goes to coordinates. */
+  async centreOf(element: Locator): Promise<{ x: number; y: number }> {
+    const box = await element.boundingBox();
+    assert.ok(box, 'the element is not visible');
+    return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  }
+
+  async hoverText(element: Locator): Promise<string> {
+    const { x, y } = await this.centreOf(element);
+    await this.page.mouse.move(x, y);
+    const hover = this.page.locator(SELECTORS.hover).first();
+    await hover.waitFor();
+    return hover.innerText();
   }
 
   async openProblems(): Promise<Locator> {

@@ -10,19 +10,22 @@ import { SELECTORS, Workbench } from '../harness/workbench';
 
 const vsix = process.env.LKM_VSIX ?? path.join(repoRoot(), 'out', 'lkm-dev.vsix');
 
-describe('LKM Dev in the workbench', () => {
+// Every wait inside has its own deadline; this bounds a step as a whole.
+const STEP = { timeout: 120_000 };
+
+describe('LKM Dev in the workbench', STEP, () => {
   let workbench: Workbench;
 
   before(async () => {
     assert.ok(existsSync(vsix), `${vsix} is missing: run npm run package (scripts/test-editor.mjs does)`);
     workbench = await Workbench.open({ vsix, workspaceFixture: 'workspace' });
-  });
+  }, STEP);
 
   after(async () => {
     await workbench?.close();
-  });
+  }, STEP);
 
-  test('the installed extension contributes its commands to the palette', async () => {
+  test('the installed extension contributes its commands to the palette', STEP, async () => {
     await workbench.openFile('hello/hello.c', 'lkm_hello_init');
     await workbench.page.keyboard.press('F1');
     await workbench.page.locator(SELECTORS.quickInput).fill('>LKM: ');
@@ -30,5 +33,37 @@ describe('LKM Dev in the workbench', () => {
     await rows.first().waitFor();
     await workbench.screenshot('01-command-palette');
     await workbench.page.keyboard.press('Escape');
+  });
+
+  test('a rule violation shows a squiggle, a hover with the rule id and a Problems row', STEP, async () => {
+    await workbench.openFile('nolicense/nolicense.c', 'lkm_e2e_nolicense_init');
+    const squiggle = await workbench.waitForSquiggle();
+    await workbench.screenshot('02-squiggle');
+    const hover = await workbench.hoverText(squiggle);
+    assert.match(hover, /missing-module-license/);
+    await workbench.screenshot('03-hover');
+    await workbench.page.keyboard.press('Escape');
+    const rows = await workbench.openProblems();
+    const row = rows.filter({ hasText: 'missing-module-license' }).first();
+    await row.waitFor();
+    assert.match(await row.innerText(), /lkm/);
+    await workbench.screenshot('04-problems');
+  });
+
+  test('the quick fix from the light bulb adds the license and clears the squiggle', STEP, async () => {
+    await workbench.openFile('nolicense/nolicense.c', 'lkm_e2e_nolicense_init');
+    const squiggle = await workbench.waitForSquiggle();
+    const { x, y } = await workbench.centreOf(squiggle);
+    await workbench.page.mouse.click(x, y);
+    const lightBulb = workbench.page.locator(`${SELECTORS.activeEditor} ${SELECTORS.lightBulb}`);
+    await lightBulb.waitFor();
+    await lightBulb.click();
+    const fix = workbench.page.locator(SELECTORS.actionWidgetRow).filter({ hasText: /license/i }).first();
+    await fix.waitFor();
+    await workbench.screenshot('05-light-bulb');
+    await fix.click();
+    await workbench.page.locator(SELECTORS.editorText).filter({ hasText: /MODULE_LICENSE\("/ }).waitFor();
+    await workbench.page.locator(`${SELECTORS.activeEditor} ${SELECTORS.squiggle}`).waitFor({ state: 'detached', timeout: 30_000 });
+    await workbench.screenshot('06-fixed');
   });
 });
