@@ -254,6 +254,10 @@ class SymbolScanner {
   private word(): string {
     return this.text.slice(this.start, this.end);
   }
+  /** A method rather than a field test: TypeScript would keep a narrowing of `kind` across `advance()`. */
+  private atEnd(): boolean {
+    return this.kind === Tok.End;
+  }
   private isPunct(c: number): boolean {
     return this.kind === Tok.Punct && this.punct === c;
   }
@@ -512,7 +516,7 @@ class SymbolScanner {
         if (declarator) this.shadowIn(scope, declarator.name);
       }
       // Anything unexpected up to the next `,`/`)` is skipped.
-      while (this.kind !== Tok.End && !this.isPunct(Ch.Comma) && !this.isPunct(Ch.RParen)) {
+      while (!this.atEnd() && !this.isPunct(Ch.Comma) && !this.isPunct(Ch.RParen)) {
         if (this.isPunct(Ch.LParen)) { this.advance(); this.skipBalanced(Ch.RParen); continue; }
         this.advance();
       }
