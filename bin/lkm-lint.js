@@ -1,2 +1,2 @@
 #!/usr/bin/env node
-require('../out/server/lkm-lint.js');
+require('../out/server/lkm-lint.js').main(process.argv);

@@ -8,7 +8,7 @@ import type { KernelTarget } from './analysis/kernelTarget';
 import type { ModuleSpec } from './analysis/kbuild';
 import type { Finding, ParsedFile, Severity } from './analysis/model';
 import { extractSymbols } from './analysis/symbols';
-import { normalize } from './parsing/normalize';
+import { normalize, type NormalizedSource } from './parsing/normalize';
 import { getParser, parseWith } from './parsing/parser';
 import type { PreprocessorEnv } from './parsing/preprocessor';
 import { RULES } from './rules';
@@ -55,7 +55,10 @@ export class Analyzer {
 
   /** Parses `text`; with `previous` (already `edit()`ed to match), re-parses incrementally. */
   parse(path: string, text: string, env: PreprocessorEnv, previous?: Tree): ParsedFile {
-    const normalized = normalize(text, env);
+    return this.parseNormalized(path, text, normalize(text, env), previous);
+  }
+
+  parseNormalized(path: string, text: string, normalized: NormalizedSource, previous?: Tree): ParsedFile {
     return { path, text, normalized, tree: parseWith(this.parser, normalized.text, previous) };
   }
 
@@ -152,5 +155,10 @@ export class TextWorkspaceIndex implements WorkspaceSymbolIndex {
 
   definitionsOf(name: string) {
     return this.definitions.get(name) ?? [];
+  }
+
+  /** Plain data, for worker threads. */
+  entries(): Array<[string, ReturnType<WorkspaceSymbolIndex['definitionsOf']>]> {
+    return [...this.definitions];
   }
 }

@@ -117,11 +117,13 @@ function leakFixes(file: string, fn: FunctionAnalysis, at: ReturnState, lock: He
   const lineStart = text.lastIndexOf('\n', site.startIndex - 1) + 1;
   const indent = /^[ \t]*/.exec(text.slice(lineStart))![0];
   const fixes: Fix[] = [];
-  const atStart = text.slice(lineStart, site.startIndex).trim() === '';
-  const position = { line: site.startPosition.row, character: atStart ? 0 : site.startPosition.column };
-  const insertion = atStart ? `${indent}${releaseCall}\n` : `{ ${releaseCall} `;
-  const edits = [{ file, range: { start: position, end: position }, newText: insertion }];
-  if (!atStart) edits.push({ file, range: { start: { line: site.endPosition.row, character: site.endPosition.column }, end: { line: site.endPosition.row, character: site.endPosition.column } }, newText: ' }' });
+  // A return that is the whole body of an `if`/`else` needs braces around the release and itself.
+  const inBlock = site.parent?.type === 'compound_statement' || site.parent?.type === 'case_statement' || site.parent?.type === 'labeled_statement';
+  const ownLine = text.slice(lineStart, site.startIndex).trim() === '';
+  const siteText = text.slice(site.startIndex, site.endIndex);
+  const edits = inBlock && ownLine
+    ? [{ file, range: { start: { line: site.startPosition.row, character: 0 }, end: { line: site.startPosition.row, character: 0 } }, newText: `${indent}${releaseCall}\n` }]
+    : [{ file, range: rangeOf(site), newText: `{ ${releaseCall} ${siteText} }` }];
   fixes.push({ title: `Release ${lock.id} before ${site.type === 'return_statement' ? 'returning' : 'jumping'}`, edits, preferred: true });
   if (site.type === 'return_statement') {
     const label = unlockLabel(fn, lock, text);

@@ -25,7 +25,10 @@ export function describeHold(hold: HeldLock): string {
 
 function describeSleep(witness: SleepWitness, callee: string): string {
   const line = witness.node.startPosition.row + 1;
-  if (witness.chain.length === 0) return `\`${callee}()\` may sleep (${witness.reason})`;
+  if (witness.chain.length === 0) {
+    const mask = witness.description.startsWith(`${callee} with `) ? ` with ${witness.description.slice(callee.length + 6)}` : '';
+    return `\`${callee}()\`${mask} may sleep (${witness.reason})`;
+  }
   const via = witness.chain.length > 1 ? ` via ${witness.chain.slice(1).map((c) => `${c}()`).join(' → ')}` : '';
   return `\`${callee}()\` may sleep (${witness.description}, line ${line}${via})`;
 }

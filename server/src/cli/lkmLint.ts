@@ -1,0 +1,162 @@
+// `lkm-lint [--kdir DIR] [--format text|json|sarif] PATH...`: the language server's analysis for CI.
+// Exit 0 when nothing is at error severity, 1 when something is, 2 on a usage error.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { defaultKdir, loadKernelTarget, type KernelTarget } from '../analysis/kernelTarget';
+import { discoverModules, type ModuleSpec } from '../analysis/kbuild';
+import type { Finding } from '../analysis/model';
+import { Analyzer, TextWorkspaceIndex, type LintSettings, type SeveritySetting } from '../engine';
+import { RULES } from '../rules';
+import { formatSarif, formatText, toJson, type OutputFormat } from './format';
+import { lintModuleFromDisk, type ModuleResult } from './lintRun';
+import type { WorkerInit } from './lintWorker';
+
+const VERSION = '0.1.0';
+
+class UsageError extends Error {}
+
+/** Every `.c` file under the given files and folders (recursively, skipping hidden and build folders). */
+export function collectSources(inputs: string[]): string[] {
+  const files: string[] = [];
+  const visit = (entry: string) => {
+    const stat = fs.statSync(entry);
+    if (stat.isDirectory()) {
+      for (const name of fs.readdirSync(entry).sort()) {
+        if (name.startsWith('.') || name === 'node_modules') continue;
+        visit(path.join(entry, name));
+      }
+    } else if (entry.endsWith('.c')) files.push(path.resolve(entry));
+  };
+  for (const input of inputs) {
+    if (!fs.existsSync(input)) throw new UsageError(`no such file or folder: ${input}`);
+    const stat = fs.statSync(input);
+    if (stat.isFile() && !input.endsWith('.c')) throw new UsageError(`not a C source file: ${input}`);
+    visit(input);
+  }
+  return files;
+}
+
+function parseSeverity(value: string, previous: Record<string, SeveritySetting> = {}): Record<string, SeveritySetting> {
+  const match = /^([a-z-]+)=(error|warning|info|hint|off)$/.exec(value);
+  if (!match || !RULES.some((r) => r.id === match[1])) {
+    throw new InvalidArgumentError(`expected RULE=error|warning|info|hint|off with RULE one of ${RULES.map((r) => r.id).join(', ')}`);
+  }
+  return { ...previous, [match[1]!]: match[2] as SeveritySetting };
+}
+
+interface Options {
+  kdir?: string | false;
+  format: OutputFormat;
+  jobs: number;
+  severity?: Record<string, SeveritySetting>;
+}
+
+async function lintInWorkers(modules: ModuleSpec[], init: WorkerInit, jobs: number, onResult: (r: ModuleResult) => void): Promise<void> {
+  const bundled = __filename.endsWith('.js');
+  const script = bundled ? path.join(__dirname, 'lint-worker.js') : path.join(__dirname, 'lintWorker.ts');
+  const queue = [...modules].sort((a, b) => b.files.length - a.files.length);
+  await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, () => new Promise<void>((resolve, reject) => {
+    const worker = new Worker(script, { workerData: init, execArgv: bundled ? [] : ['--import', 'tsx'] });
+    const next = () => worker.postMessage(queue.shift() ?? null);
+    worker.on('message', (message: ModuleResult | 'ready') => {
+      if (message !== 'ready') onResult(message);
+      next();
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`lint worker exited with code ${code}`))));
+  })));
+}
+
+async function run(inputs: string[], options: Options): Promise<number> {
+  const files = collectSources(inputs);
+  if (files.length === 0) throw new UsageError(`no .c files under ${inputs.join(', ')}`);
+  const kdir = options.kdir === false ? undefined : options.kdir ?? defaultKdir();
+  let target: KernelTarget | undefined;
+  if (kdir) {
+    try {
+      target = loadKernelTarget(kdir);
+    } catch (error) {
+      throw new UsageError(`cannot use --kdir ${kdir}: ${(error as Error).message}`);
+    }
+  } else {
+    process.stderr.write('lkm-lint: no kernel build dir (--kdir, or /lib/modules/$(uname -r)/build): exports of the target kernel were not checked.\n');
+  }
+  const modules = discoverModules(files);
+  const workspace = new TextWorkspaceIndex();
+  for (const module of modules) {
+    for (const file of module.files) {
+      try {
+        workspace.addModuleFile(module.name, file, fs.readFileSync(file, 'latin1'));
+      } catch {
+        // Unreadable files are reported when linted.
+      }
+    }
+  }
+  const settings: LintSettings = { severity: options.severity };
+  const findings: Finding[] = [];
+  let done = 0;
+  const progress = process.stderr.isTTY && files.length > 50;
+  const onResult = (result: ModuleResult) => {
+    findings.push(...result.findings);
+    for (const problem of result.problems) process.stderr.write(`${progress ? '\r\x1b[K' : ''}${path.relative(process.cwd(), problem.file)}: ${problem.message}\n`);
+    done += result.files + result.problems.length;
+    if (progress) process.stderr.write(`\r\x1b[Klkm-lint: ${done}/${files.length} files`);
+  };
+  const jobs = Math.max(1, Math.min(options.jobs, modules.length));
+  if (jobs > 1 && files.length >= 8) {
+    await lintInWorkers(modules, { kdir: target?.kdir, settings, workspace: workspace.entries() }, jobs, onResult);
+  } else {
+    const analyzer = await Analyzer.create();
+    for (const module of modules) onResult(lintModuleFromDisk(analyzer, module, target, workspace, settings));
+  }
+  if (progress) process.stderr.write('\r\x1b[K');
+  findings.sort((a, b) => a.file.localeCompare(b.file) || a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
+  const cwd = process.cwd();
+  if (options.format === 'json') process.stdout.write(`${JSON.stringify(findings.map((f) => toJson(f, cwd)), null, 2)}\n`);
+  else if (options.format === 'sarif') process.stdout.write(`${JSON.stringify(formatSarif(findings, cwd, VERSION), null, 2)}\n`);
+  else if (findings.length > 0) process.stdout.write(`${formatText(findings, cwd)}\n`);
+  if (options.format === 'text') {
+    process.stderr.write(`lkm-lint: ${findings.length} finding(s) in ${files.length} file(s), ${modules.length} module(s)${target ? ` against ${target.release ?? target.kdir}` : ''}.\n`);
+  }
+  return findings.some((f) => f.severity === 'error') ? 1 : 0;
+}
+
+export function main(argv: string[]): void {
+  const program = new Command('lkm-lint')
+    .description('Kernel-aware lint of Linux kernel module C: sleeping in atomic context, lock imbalance, MODULE_LICENSE, unexported symbols.')
+    .version(VERSION)
+    .argument('<paths...>', '.c files or folders (recursive)')
+    .option('--kdir <dir>', 'kernel build dir of the target (Module.symvers, headers); default /lib/modules/$(uname -r)/build when present')
+    .option('--no-kdir', 'do not check against a kernel build dir')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'))
+    .option('-j, --jobs <n>', 'worker threads', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+      return n;
+    }, os.availableParallelism())
+    .option('--severity <rule=level>', 'override a rule\'s severity (repeatable)', parseSeverity)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  try {
+    program.parse(argv);
+  } catch (error) {
+    const code = (error as { exitCode?: number }).exitCode;
+    process.exit(code === 0 ? 0 : 2);
+  }
+  run(program.args, program.opts<Options>()).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      if (error instanceof UsageError) {
+        process.stderr.write(`lkm-lint: ${error.message}\n`);
+        process.exit(2);
+      }
+      process.stderr.write(`lkm-lint: internal error: ${(error as Error).stack ?? error}\n`);
+      process.exit(3);
+    },
+  );
+}
+
+if (require.main === module) main(process.argv);

@@ -1,0 +1,209 @@
+// LSP glue: documents in, diagnostics / quick fixes / hovers out. All analysis lives in the engine.
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import {
+  CodeActionKind, createConnection, DiagnosticSeverity, DidChangeConfigurationNotification, FileChangeType,
+  ProposedFeatures, TextDocuments, TextDocumentSyncKind,
+  type CodeAction, type Diagnostic, type Hover, type InitializeParams,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import type { Finding, Severity } from '../analysis/model';
+import { Analyzer } from '../engine';
+import { describeApi } from '../kernel-api/apiDocs';
+import { ruleById } from '../rules';
+import { LintWorkspace, type ServerSettings } from './workspace';
+
+const connection = createConnection(ProposedFeatures.all);
+const documents = new TextDocuments(TextDocument);
+let workspace: LintWorkspace | undefined;
+let workspaceFolders: string[] = [];
+let configurationSupport = false;
+const findingsByFile = new Map<string, Finding[]>();
+const timers = new Map<string, NodeJS.Timeout>();
+const targetErrorsShown = new Set<string>();
+
+const SEVERITY: Record<Severity, DiagnosticSeverity> = {
+  error: DiagnosticSeverity.Error,
+  warning: DiagnosticSeverity.Warning,
+  info: DiagnosticSeverity.Information,
+  hint: DiagnosticSeverity.Hint,
+};
+
+function toPath(uri: string): string | undefined {
+  return uri.startsWith('file:') ? fileURLToPath(uri) : undefined;
+}
+
+function isCSource(file: string): boolean {
+  return file.endsWith('.c');
+}
+
+function toDiagnostic(finding: Finding): Diagnostic {
+  const rule = ruleById(finding.rule);
+  return {
+    range: finding.range,
+    severity: SEVERITY[finding.severity],
+    source: 'lkm',
+    code: finding.rule,
+    message: finding.message,
+    ...(rule ? { codeDescription: { href: `https://github.com/lkm-dev/lkm-dev/blob/main/README.md#${finding.rule}` } } : {}),
+    relatedInformation: finding.related?.map((r) => ({ location: { uri: pathToFileURL(r.location.file).href, range: r.location.range }, message: r.message })),
+  };
+}
+
+connection.onInitialize(async (params: InitializeParams) => {
+  configurationSupport = !!params.capabilities.workspace?.configuration;
+  workspaceFolders = (params.workspaceFolders ?? []).map((f) => toPath(f.uri)).filter((p): p is string => !!p);
+  if (workspaceFolders.length === 0 && params.rootUri) {
+    const root = toPath(params.rootUri);
+    if (root) workspaceFolders.push(root);
+  }
+  workspace = new LintWorkspace(await Analyzer.create(), (message) => connection.console.log(message));
+  return {
+    capabilities: {
+      textDocumentSync: TextDocumentSyncKind.Incremental,
+      codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+      hoverProvider: true,
+    },
+  };
+});
+
+connection.onInitialized(async () => {
+  if (configurationSupport) await connection.client.register(DidChangeConfigurationNotification.type, { section: 'lkm' });
+  await applySettings();
+  try {
+    workspace?.indexFolders(workspaceFolders);
+  } catch (error) {
+    connection.console.error(`indexing the workspace failed: ${(error as Error).message}`);
+  }
+  relintOpenDocuments();
+});
+
+async function readSettings(): Promise<ServerSettings> {
+  const defaults: ServerSettings = { enable: true, debounceMs: 150 };
+  if (!configurationSupport) return defaults;
+  const lkm = (await connection.workspace.getConfiguration('lkm')) as { kdir?: string; lint?: { enable?: boolean; debounceMs?: number; severity?: ServerSettings['severity'] } } | null;
+  return {
+    kdir: lkm?.kdir || undefined,
+    enable: lkm?.lint?.enable ?? true,
+    debounceMs: lkm?.lint?.debounceMs ?? 150,
+    severity: lkm?.lint?.severity ?? {},
+  };
+}
+
+async function applySettings(): Promise<void> {
+  if (!workspace) return;
+  workspace.configure(await readSettings());
+  const error = workspace.targetError;
+  if (error && !targetErrorsShown.has(error)) {
+    targetErrorsShown.add(error);
+    void connection.window.showWarningMessage(error);
+  }
+}
+
+function relintOpenDocuments(): void {
+  for (const document of documents.all()) schedule(document, 0);
+}
+
+function schedule(document: TextDocument, delay = workspace?.settings.debounceMs ?? 150): void {
+  const file = toPath(document.uri);
+  if (!file || !isCSource(file)) return;
+  clearTimeout(timers.get(file));
+  timers.set(file, setTimeout(() => {
+    timers.delete(file);
+    lintNow(file);
+  }, delay));
+}
+
+function lintNow(file: string): void {
+  if (!workspace) return;
+  const document = documents.get(pathToFileURL(file).href);
+  if (document) workspace.openOrChange(file, document.getText());
+  try {
+    const started = performance.now();
+    const results = workspace.lintModuleOf(file);
+    for (const [member, findings] of results) {
+      findingsByFile.set(member, findings);
+      void connection.sendDiagnostics({ uri: pathToFileURL(member).href, diagnostics: findings.map(toDiagnostic) });
+    }
+    connection.console.log(`linted ${path.basename(file)}'s module (${results.size} file(s)) in ${(performance.now() - started).toFixed(1)} ms`);
+  } catch (error) {
+    // The server must survive anything a document contains: log and keep serving.
+    connection.console.error(`lint of ${file} failed: ${(error as Error).stack ?? error}`);
+  }
+}
+
+documents.onDidOpen((event) => schedule(event.document, 0));
+documents.onDidChangeContent((event) => schedule(event.document));
+documents.onDidClose((event) => {
+  const file = toPath(event.document.uri);
+  if (!file) return;
+  workspace?.close(file);
+  // Module-level findings of a closed file stay meaningful; only drop what the file alone produced.
+  if (!isCSource(file)) return;
+  findingsByFile.delete(file);
+  void connection.sendDiagnostics({ uri: event.document.uri, diagnostics: [] });
+});
+
+connection.onDidChangeConfiguration(async () => {
+  await applySettings();
+  relintOpenDocuments();
+});
+
+connection.onDidChangeWatchedFiles((params) => {
+  let moduleLayoutChanged = false;
+  for (const change of params.changes) {
+    const file = toPath(change.uri);
+    if (!file) continue;
+    if (/(^|\/)(Kbuild|Makefile)$/.test(file)) moduleLayoutChanged = true;
+    else workspace?.fileChangedOnDisk(file);
+    if (change.type === FileChangeType.Deleted) void connection.sendDiagnostics({ uri: change.uri, diagnostics: [] });
+  }
+  if (moduleLayoutChanged) workspace?.indexFolders(workspaceFolders);
+  relintOpenDocuments();
+});
+
+connection.onCodeAction((params) => {
+  const file = toPath(params.textDocument.uri);
+  if (!file) return [];
+  const actions: CodeAction[] = [];
+  for (const finding of findingsByFile.get(file) ?? []) {
+    if (!finding.fixes || !overlaps(finding.range, params.range)) continue;
+    const diagnostic = toDiagnostic(finding);
+    for (const fix of finding.fixes) {
+      const changes: Record<string, Array<{ range: Finding['range']; newText: string }>> = {};
+      for (const edit of fix.edits) (changes[pathToFileURL(edit.file).href] ??= []).push({ range: edit.range, newText: edit.newText });
+      actions.push({ title: fix.title, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], isPreferred: fix.preferred, edit: { changes } });
+    }
+  }
+  return actions;
+});
+
+function overlaps(a: Finding['range'], b: Finding['range']): boolean {
+  const before = (p: { line: number; character: number }, q: { line: number; character: number }) => p.line < q.line || (p.line === q.line && p.character < q.character);
+  return !before(a.end, b.start) && !before(b.end, a.start);
+}
+
+connection.onHover((params): Hover | null => {
+  const document = documents.get(params.textDocument.uri);
+  if (!document) return null;
+  const text = document.getText();
+  const offset = document.offsetAt(params.position);
+  let start = offset;
+  let end = offset;
+  while (start > 0 && /\w/.test(text[start - 1]!)) start--;
+  while (end < text.length && /\w/.test(text[end]!)) end++;
+  const word = text.slice(start, end);
+  const docs = word ? describeApi(word) : undefined;
+  if (!docs) return null;
+  return { contents: { kind: 'markdown', value: docs }, range: { start: document.positionAt(start), end: document.positionAt(end) } };
+});
+
+connection.onShutdown(() => {
+  for (const timer of timers.values()) clearTimeout(timer);
+  workspace?.dispose();
+});
+
+process.on('uncaughtException', (error) => connection.console.error(`uncaught: ${error.stack ?? error}`));
+
+documents.listen(connection);
+connection.listen();

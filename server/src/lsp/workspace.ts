@@ -1,0 +1,276 @@
+// The language server's view of the user's modules: open documents (re-parsed incrementally on every
+// change), their module's other files (read from disk, cached by mtime), the module grouping from Kbuild,
+// and the target kernel. Linting a document lints its whole module, because module-level rules
+// (MODULE_LICENSE, exports, the call graph) depend on every file of it.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Edit, type Tree } from 'web-tree-sitter';
+import { defaultKdir, loadKernelTarget, type KernelTarget } from '../analysis/kernelTarget';
+import { discoverModules, type ModuleSpec } from '../analysis/kbuild';
+import type { Finding } from '../analysis/model';
+import { Analyzer, decodeSource, MAX_FILE_BYTES, preprocessorEnv, SourceRejected, TextWorkspaceIndex, type LintSettings } from '../engine';
+import { normalize } from '../parsing/normalize';
+import type { AnalyzedFile } from '../rules/rule';
+
+export interface ServerSettings extends LintSettings {
+  kdir?: string;
+  enable: boolean;
+  debounceMs: number;
+}
+
+interface FileState {
+  text: string;
+  open: boolean;
+  mtimeMs?: number;
+  analyzed?: AnalyzedFile;
+  /** Why the file is not linted (binary, too large). */
+  rejected?: string;
+}
+
+export class LintWorkspace {
+  private readonly files = new Map<string, FileState>();
+  private target: KernelTarget | undefined;
+  private targetKey: string | undefined;
+  targetError: string | undefined;
+  private workspaceIndex = new TextWorkspaceIndex();
+  settings: ServerSettings = { enable: true, debounceMs: 150 };
+
+  constructor(private readonly analyzer: Analyzer, private readonly log: (message: string) => void) {}
+
+  /** Applies settings; returns true when the target kernel changed (everything must be re-linted). */
+  configure(settings: ServerSettings): boolean {
+    this.settings = settings;
+    const kdir = settings.kdir || defaultKdir();
+    if (kdir === this.targetKey) return false;
+    this.targetKey = kdir;
+    this.target = undefined;
+    this.targetError = undefined;
+    if (kdir) {
+      try {
+        this.target = loadKernelTarget(kdir);
+        this.log(`target kernel: ${this.target.release ?? kdir}`);
+      } catch (error) {
+        this.targetError = `LKM: cannot use kernel build dir ${kdir}: ${(error as Error).message}`;
+      }
+    }
+    // The target decides which #if branches are live: every tree is stale.
+    for (const state of this.files.values()) this.dropAnalysis(state);
+    return true;
+  }
+
+  get kernelTarget(): KernelTarget | undefined {
+    return this.target;
+  }
+
+  /** Indexes non-static definitions of the workspace's modules (for unexported-symbol across modules). */
+  indexFolders(folders: string[], limit = 5000): void {
+    const index = new TextWorkspaceIndex();
+    const sources = folders.flatMap((folder) => listSources(folder, 6, limit));
+    for (const module of discoverModules(sources)) {
+      for (const file of module.files) {
+        try {
+          if (fs.statSync(file).size <= MAX_FILE_BYTES) index.addModuleFile(module.name, file, fs.readFileSync(file, 'latin1'));
+        } catch {
+          // Vanished or unreadable: nothing to index.
+        }
+      }
+    }
+    this.workspaceIndex = index;
+  }
+
+  openOrChange(file: string, text: string): void {
+    const state = this.files.get(file);
+    if (!state) {
+      this.files.set(file, { text, open: true });
+      return;
+    }
+    state.open = true;
+    if (state.text === text) return;
+    this.reparse(file, state, text);
+  }
+
+  close(file: string): void {
+    const state = this.files.get(file);
+    if (!state) return;
+    state.open = false;
+    // Keep it only as a module sibling read from disk from now on.
+    this.dropAnalysis(state);
+    this.files.delete(file);
+  }
+
+  /** A file changed on disk (or a Kbuild): forget what was read from disk. */
+  fileChangedOnDisk(file: string): void {
+    const state = this.files.get(file);
+    if (state && !state.open) {
+      this.dropAnalysis(state);
+      this.files.delete(file);
+    }
+  }
+
+  isOpen(file: string): boolean {
+    return this.files.get(file)?.open ?? false;
+  }
+
+  moduleOf(file: string): ModuleSpec {
+    const dir = path.dirname(file);
+    const siblings = listSources(dir, 2, 2000);
+    if (!siblings.includes(file)) siblings.push(file);
+    const modules = discoverModules(siblings);
+    return modules.find((m) => m.files.includes(file)) ?? { name: path.basename(file, '.c'), dir, files: [file] };
+  }
+
+  /** Lints the module of `file`; returns the findings of every file of that module (empty arrays included). */
+  lintModuleOf(file: string): Map<string, Finding[]> {
+    const module = this.moduleOf(file);
+    const result = new Map<string, Finding[]>(module.files.map((f) => [f, []]));
+    if (!this.settings.enable) return result;
+    const analyzed: AnalyzedFile[] = [];
+    for (const member of module.files) {
+      const state = this.load(member);
+      if (state?.rejected && state.open) {
+        result.get(member)!.push({
+          rule: 'lkm', severity: 'info', file: member, message: `LKM: ${state.rejected}`,
+          range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+        });
+      }
+      if (state?.analyzed) analyzed.push(state.analyzed);
+    }
+    if (analyzed.length === 0) return result;
+    for (const finding of this.analyzer.lintModule(module, analyzed, this.target, this.workspaceIndex, this.settings)) {
+      result.get(finding.file)?.push(finding);
+    }
+    return result;
+  }
+
+  private load(file: string): FileState | undefined {
+    let state = this.files.get(file);
+    if (state && !state.open) {
+      // A sibling from disk: re-read when it changed.
+      try {
+        if (fs.statSync(file).mtimeMs !== state.mtimeMs) {
+          this.dropAnalysis(state);
+          this.files.delete(file);
+          state = undefined;
+        }
+      } catch {
+        this.dropAnalysis(state);
+        this.files.delete(file);
+        return undefined;
+      }
+    }
+    if (!state) {
+      try {
+        const stat = fs.statSync(file);
+        state = { text: '', open: false, mtimeMs: stat.mtimeMs };
+        if (stat.size > MAX_FILE_BYTES) state.rejected = `not linted: ${(stat.size / 1048576).toFixed(1)} MB is over the ${MAX_FILE_BYTES / 1048576} MB limit`;
+        else state.text = decodeSource(fs.readFileSync(file));
+      } catch (error) {
+        if (!(error instanceof SourceRejected)) return undefined;
+        state = { text: '', open: false, rejected: error.message };
+      }
+      this.files.set(file, state);
+    }
+    if (!state.analyzed && !state.rejected) {
+      if (state.text.length > MAX_FILE_BYTES) {
+        state.rejected = `not linted: ${(state.text.length / 1048576).toFixed(1)} MB is over the ${MAX_FILE_BYTES / 1048576} MB limit`;
+        return state;
+      }
+      if (state.text.slice(0, 8192).includes('\0')) {
+        state.rejected = 'not linted: binary file (contains NUL bytes)';
+        return state;
+      }
+      try {
+        state.analyzed = this.analyzer.analyze(this.analyzer.parse(file, state.text, preprocessorEnv(this.target)));
+      } catch (error) {
+        this.log(`analysis of ${file} failed: ${(error as Error).stack ?? error}`);
+      }
+    }
+    return state;
+  }
+
+  /** Re-parses after an edit, reusing the old tree for the unchanged parts of the normalised text. */
+  private reparse(file: string, state: FileState, text: string): void {
+    const old = state.analyzed?.parsed;
+    state.text = text;
+    state.rejected = undefined;
+    if (!old || text.length > MAX_FILE_BYTES || text.slice(0, 8192).includes('\0')) {
+      this.dropAnalysis(state);
+      return;
+    }
+    try {
+      const env = preprocessorEnv(this.target);
+      const normalized = normalize(text, env);
+      const tree: Tree = old.tree;
+      tree.edit(editBetween(old.normalized.text, normalized.text));
+      const parsed = this.analyzer.parseNormalized(file, text, normalized, tree);
+      tree.delete();
+      state.analyzed = this.analyzer.analyze(parsed);
+    } catch (error) {
+      this.log(`incremental analysis of ${file} failed: ${(error as Error).stack ?? error}`);
+      state.analyzed = undefined;
+    }
+  }
+
+  private dropAnalysis(state: FileState): void {
+    state.analyzed?.parsed.tree.delete();
+    state.analyzed = undefined;
+  }
+
+  dispose(): void {
+    for (const state of this.files.values()) this.dropAnalysis(state);
+    this.files.clear();
+  }
+}
+
+/** The single edit that turns `before` into `after` (common prefix and suffix kept). */
+export function editBetween(before: string, after: string): Edit {
+  let start = 0;
+  const min = Math.min(before.length, after.length);
+  while (start < min && before.charCodeAt(start) === after.charCodeAt(start)) start++;
+  let oldEnd = before.length;
+  let newEnd = after.length;
+  while (oldEnd > start && newEnd > start && before.charCodeAt(oldEnd - 1) === after.charCodeAt(newEnd - 1)) {
+    oldEnd--;
+    newEnd--;
+  }
+  return new Edit({
+    startIndex: start,
+    oldEndIndex: oldEnd,
+    newEndIndex: newEnd,
+    startPosition: pointAt(before, start),
+    oldEndPosition: pointAt(before, oldEnd),
+    newEndPosition: pointAt(after, newEnd),
+  });
+}
+
+function pointAt(text: string, index: number): { row: number; column: number } {
+  let row = 0;
+  let lineStart = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < index; i = text.indexOf('\n', i + 1)) {
+    row++;
+    lineStart = i + 1;
+  }
+  return { row, column: index - lineStart };
+}
+
+/** `.c` files under `dir` (depth-limited, hidden and build folders skipped). */
+export function listSources(dir: string, depth: number, limit: number): string[] {
+  const found: string[] = [];
+  const visit = (current: string, level: number) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(current, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      if (found.length >= limit) return;
+      if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+      const full = path.join(current, entry.name);
+      if (entry.isDirectory() && level < depth) visit(full, level + 1);
+      else if (entry.isFile() && entry.name.endsWith('.c')) found.push(full);
+    }
+  };
+  visit(dir, 1);
+  return found;
+}
