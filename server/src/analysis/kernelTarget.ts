@@ -1,0 +1,460 @@
+// The target kernel of a lint: a kernel build directory ("kdir", e.g. /lib/modules/$(uname -r)/build).
+// Its Module.symvers says which symbols modules may link against (and which only GPL modules may, in
+// which namespace); its version and configuration feed the preprocessor; and its headers are indexed so
+// that static inline functions and macros are not mistaken for missing exports, and are followed to the
+// exported symbols they call (`sysfs_create_file` → `sysfs_create_file_ns`, GPL-only).
+//
+// The header index uses a small lexical scan, not tree-sitter (thousands of files), over headers whose
+// `#if` branches the target's configuration decides (parsing/normalize.ts), and is cached on disk keyed
+// by the kdir and Module.symvers' mtime, so only the first load of a kdir pays for it.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { normalize } from '../parsing/normalize';
+import { kernelVersion, type PreprocessorEnv } from '../parsing/preprocessor';
+
+export interface KernelExport {
+  gplOnly: boolean;
+  namespace?: string;
+  /** `vmlinux` or the module's path in the build (`drivers/usb/core/usbcore`). */
+  module: string;
+}
+
+export interface HeaderIndex {
+  /** Every macro the headers define (object-like and function-like). */
+  macros: Set<string>;
+  /** Static (inline) functions defined in headers → the functions their bodies call. */
+  inlines: Map<string, string[]>;
+  /** Functions declared (prototyped) in headers. */
+  functions: Set<string>;
+  /** Macros → the identifiers of their replacement text (what an expansion may call). */
+  macroExpansions: Map<string, string[]>;
+}
+
+export type CallResolutionKind = 'exported' | 'gpl-only' | 'not-exported' | 'header-only' | 'unknown';
+
+export interface CallResolution {
+  kind: CallResolutionKind;
+  /** For a symbol reached through inlines/macros: the chain from the name to the exported symbol. */
+  via?: string[];
+  /** The exported symbol the resolution is about (the name itself, or the end of `via`). */
+  symbol?: string;
+  /** The export's namespace, which the module must import. */
+  namespace?: string;
+}
+
+export interface KernelTarget {
+  kdir: string;
+  release?: string;
+  versionCode?: number;
+  config?: Map<string, string>;
+  exports: Map<string, KernelExport>;
+  headers: HeaderIndex;
+  /** The preprocessor environment for module sources built against this kernel. */
+  preprocessorEnv: PreprocessorEnv;
+  resolveCall(name: string): CallResolution;
+}
+
+/** How far `resolveCall` follows inlines and macros. */
+const MAX_FOLLOW_DEPTH = 3;
+/** Bump when the index format or the way it is built changes: old cache files are then ignored. */
+const INDEX_FORMAT = 1;
+
+export function defaultKdir(): string | undefined {
+  const candidate = `/lib/modules/${os.release()}/build`;
+  return fs.existsSync(path.join(candidate, 'Module.symvers')) ? candidate : undefined;
+}
+
+export interface LoadOptions {
+  /** Where the header index cache lives; default ~/.cache/lkm-dev/kdir-index (or $XDG_CACHE_HOME). */
+  cacheDir?: string;
+  /** Skip the on-disk cache (tests, measurements). */
+  noCache?: boolean;
+}
+
+export function loadKernelTarget(kdir: string, options: LoadOptions = {}): KernelTarget {
+  const root = path.resolve(kdir);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(root);
+    fs.accessSync(root, fs.constants.R_OK | fs.constants.X_OK);
+  } catch (error) {
+    throw new Error(`kernel build directory ${kdir} is not readable: ${(error as Error).message}`);
+  }
+  if (!stat.isDirectory()) throw new Error(`kernel build directory ${kdir} is not a directory`);
+  const symversPath = path.join(root, 'Module.symvers');
+  let symvers: string;
+  let symversMtime: number;
+  try {
+    symvers = fs.readFileSync(symversPath, 'utf8');
+    symversMtime = fs.statSync(symversPath).mtimeMs;
+  } catch {
+    throw new Error(
+      `${kdir} has no readable Module.symvers, so it is not a prepared kernel build directory ` +
+        '(install the headers package of the target kernel, e.g. linux-headers-$(uname -r), or build the kernel there)',
+    );
+  }
+  const exports = parseSymvers(symvers);
+  const release = readRelease(root);
+  const versionCode = readVersionCode(root, release);
+  const config = readConfig(root);
+  const preprocessorEnv: PreprocessorEnv = { ...(versionCode !== undefined ? { versionCode } : {}), ...(config ? { config } : {}) };
+  const headers = loadHeaderIndex(root, symversMtime, preprocessorEnv, config, options);
+  const target: KernelTarget = {
+    kdir: root,
+    ...(release !== undefined ? { release } : {}),
+    ...(versionCode !== undefined ? { versionCode } : {}),
+    ...(config ? { config } : {}),
+    exports,
+    headers,
+    preprocessorEnv,
+    resolveCall: (name) => resolve(target, name, 0, new Set()),
+  };
+  return target;
+}
+
+// ---- resolution ----------------------------------------------------------------------------------
+
+function resolve(target: KernelTarget, name: string, depth: number, visiting: Set<string>): CallResolution {
+  const exported = target.exports.get(name);
+  if (exported) {
+    return { kind: exported.gplOnly ? 'gpl-only' : 'exported', symbol: name, ...(exported.namespace ? { namespace: exported.namespace } : {}) };
+  }
+  const { inlines, macroExpansions, functions } = target.headers;
+  const callees = inlines.get(name) ?? macroExpansions.get(name);
+  if (callees) {
+    // What a module gets by using a header inline/macro is what its expansion links against: GPL-only
+    // and namespaced exports propagate (the most restrictive one reached is reported); a plain export
+    // reached is named for information; anything else stays in the header.
+    let reached: CallResolution | undefined;
+    if (depth < MAX_FOLLOW_DEPTH && !visiting.has(name)) {
+      visiting.add(name);
+      for (const callee of callees) {
+        const inner = resolve(target, callee, depth + 1, visiting);
+        if (inner.kind !== 'gpl-only' && inner.kind !== 'exported') continue;
+        if (reached && restrictiveness(inner) <= restrictiveness(reached)) continue;
+        reached = { ...inner, via: [name, ...(inner.via ?? [callee])] };
+        if (inner.kind === 'gpl-only' && inner.namespace) break;
+      }
+      visiting.delete(name);
+    }
+    return reached ?? { kind: 'header-only' };
+  }
+  if (target.headers.macros.has(name)) return { kind: 'header-only' };
+  if (functions.has(name)) return { kind: 'not-exported', symbol: name };
+  return { kind: 'unknown' };
+}
+
+function restrictiveness(resolution: CallResolution): number {
+  return (resolution.kind === 'gpl-only' ? 2 : 0) + (resolution.namespace ? 1 : 0);
+}
+
+// ---- Module.symvers, release, version, config ----------------------------------------------------
+
+/** `0xcrc<TAB>symbol<TAB>module<TAB>EXPORT_SYMBOL[_GPL]<TAB>namespace` per line. */
+export function parseSymvers(text: string): Map<string, KernelExport> {
+  const exports = new Map<string, KernelExport>();
+  for (const line of text.split('\n')) {
+    const [, symbol, module, exportType, namespace] = line.split('\t');
+    if (!symbol || !module || !exportType) continue;
+    exports.set(symbol, {
+      gplOnly: exportType.endsWith('_GPL') || exportType.endsWith('_GPL_FUTURE'),
+      module,
+      ...(namespace?.trim() ? { namespace: namespace.trim() } : {}),
+    });
+  }
+  return exports;
+}
+
+function readIfPresent(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function readRelease(kdir: string): string | undefined {
+  const uts = readIfPresent(path.join(kdir, 'include/generated/utsrelease.h'));
+  const fromUts = uts && /#define\s+UTS_RELEASE\s+"([^"]+)"/.exec(uts)?.[1];
+  return fromUts || readIfPresent(path.join(kdir, 'include/config/kernel.release'))?.trim() || undefined;
+}
+
+function readVersionCode(kdir: string, release: string | undefined): number | undefined {
+  for (const relative of ['include/generated/uapi/linux/version.h', 'include/linux/version.h']) {
+    const text = readIfPresent(path.join(kdir, relative));
+    const code = text && /#define\s+LINUX_VERSION_CODE\s+(\d+)/.exec(text)?.[1];
+    if (code) return Number(code);
+  }
+  const parts = release && /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release);
+  return parts ? kernelVersion(Number(parts[1]), Number(parts[2]), Number(parts[3] ?? 0)) : undefined;
+}
+
+/** `.config` (CONFIG_X=y|m|value) or else include/generated/autoconf.h (#define CONFIG_X 1 / CONFIG_X_MODULE 1). */
+export function readConfig(kdir: string): Map<string, string> | undefined {
+  const dotConfig = readIfPresent(path.join(kdir, '.config'));
+  if (dotConfig !== undefined) {
+    const config = new Map<string, string>();
+    for (const match of dotConfig.matchAll(/^(CONFIG_\w+)=(.*)$/gm)) config.set(match[1]!, match[2]!.replace(/^"(.*)"$/, '$1'));
+    return config;
+  }
+  const autoconf = readIfPresent(path.join(kdir, 'include/generated/autoconf.h'));
+  if (autoconf === undefined) return undefined;
+  const config = new Map<string, string>();
+  for (const match of autoconf.matchAll(/^#define\s+(CONFIG_\w+)\s+(.*?)\s*$/gm)) {
+    const [, name = '', value = ''] = match;
+    if (name.endsWith('_MODULE') && value === '1') config.set(name.slice(0, -'_MODULE'.length), 'm');
+    else if (!config.has(name)) config.set(name, value === '1' ? 'y' : value.replace(/^"(.*)"$/, '$1'));
+  }
+  return config;
+}
+
+// ---- header discovery ----------------------------------------------------------------------------
+
+const ARCH_BY_CONFIG: ReadonlyArray<[string, string]> = [
+  ['CONFIG_X86', 'x86'], ['CONFIG_ARM64', 'arm64'], ['CONFIG_ARM', 'arm'], ['CONFIG_RISCV', 'riscv'],
+  ['CONFIG_PPC', 'powerpc'], ['CONFIG_S390', 's390'], ['CONFIG_MIPS', 'mips'], ['CONFIG_LOONGARCH', 'loongarch'],
+];
+const ARCH_BY_NODE: Readonly<Record<string, string>> = { x64: 'x86', ia32: 'x86', arm64: 'arm64', arm: 'arm', riscv64: 'riscv', ppc64: 'powerpc', s390x: 's390', mips: 'mips', loong64: 'loongarch' };
+
+/**
+ * The source tree the build directory was made from: itself, or (Debian's split packages, `make O=`
+ * builds) the directory its Makefile includes / its `source` link points at.
+ */
+export function sourceDirOf(kdir: string): string {
+  const makefile = readIfPresent(path.join(kdir, 'Makefile'));
+  const included = makefile && /^\s*include\s+(\S+)\/Makefile\s*$/m.exec(makefile)?.[1];
+  if (included && fs.existsSync(path.join(included, 'include', 'linux'))) return included;
+  const minusC = makefile && /-C\s+(\S+)/.exec(makefile)?.[1];
+  if (minusC && fs.existsSync(path.join(minusC, 'include', 'linux'))) return path.resolve(kdir, minusC);
+  const sourceLink = path.join(kdir, 'source');
+  if (fs.existsSync(path.join(sourceLink, 'include', 'linux'))) return fs.realpathSync(sourceLink);
+  return kdir;
+}
+
+function archOf(kdir: string, sourceDir: string, config: Map<string, string> | undefined): string | undefined {
+  for (const [option, arch] of ARCH_BY_CONFIG) if (config?.get(option) === 'y') return arch;
+  for (const dir of [kdir, sourceDir]) {
+    try {
+      const arches = fs.readdirSync(path.join(dir, 'arch')).filter((name) => fs.existsSync(path.join(dir, 'arch', name, 'include')));
+      if (arches.length === 1) return arches[0];
+    } catch {
+      // no arch/ here
+    }
+  }
+  return ARCH_BY_NODE[process.arch];
+}
+
+/** The include directories a module build uses, in kbuild's order, that exist. */
+export function includeDirsOf(kdir: string, config?: Map<string, string>): string[] {
+  const sourceDir = sourceDirOf(kdir);
+  const arch = archOf(kdir, sourceDir, config);
+  const candidates = [
+    ...(arch ? [`arch/${arch}/include`, `arch/${arch}/include/generated`] : []).flatMap((relative) => [path.join(kdir, relative), path.join(sourceDir, relative)]),
+    path.join(kdir, 'include'),
+    path.join(sourceDir, 'include'),
+  ];
+  return [...new Set(candidates)].filter((dir) => fs.existsSync(dir));
+}
+
+// ---- header index --------------------------------------------------------------------------------
+
+interface CachedIndex {
+  format: number;
+  kdir: string;
+  symversMtime: number;
+  macros: string[];
+  inlines: Array<[string, string[]]>;
+  functions: string[];
+  macroExpansions: Array<[string, string[]]>;
+}
+
+function cacheDirectory(options: LoadOptions): string {
+  if (options.cacheDir) return options.cacheDir;
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'lkm-dev', 'kdir-index');
+}
+
+function loadHeaderIndex(kdir: string, symversMtime: number, env: PreprocessorEnv, config: Map<string, string> | undefined, options: LoadOptions): HeaderIndex {
+  const cacheFile = path.join(cacheDirectory(options), `${crypto.createHash('sha256').update(kdir).digest('hex').slice(0, 16)}.json`);
+  if (!options.noCache) {
+    const cached = readIfPresent(cacheFile);
+    if (cached) {
+      try {
+        const data = JSON.parse(cached) as CachedIndex;
+        if (data.format === INDEX_FORMAT && data.kdir === kdir && data.symversMtime === symversMtime) {
+          return { macros: new Set(data.macros), inlines: new Map(data.inlines), functions: new Set(data.functions), macroExpansions: new Map(data.macroExpansions) };
+        }
+      } catch {
+        // A corrupt or partial cache file: rebuild it.
+      }
+    }
+  }
+  const index = buildHeaderIndex(includeDirsOf(kdir, config), env);
+  if (!options.noCache) {
+    const data: CachedIndex = {
+      format: INDEX_FORMAT, kdir, symversMtime,
+      macros: [...index.macros], inlines: [...index.inlines], functions: [...index.functions], macroExpansions: [...index.macroExpansions],
+    };
+    try {
+      fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
+      // Write then rename, so a concurrent reader never sees half a file.
+      const temporary = `${cacheFile}.${process.pid}.tmp`;
+      fs.writeFileSync(temporary, JSON.stringify(data));
+      fs.renameSync(temporary, cacheFile);
+    } catch {
+      // A read-only home: the index still works, it is just rebuilt next time.
+    }
+  }
+  return index;
+}
+
+/** Indexes every `.h` file under the include directories (uapi included: modules use it too). */
+export function buildHeaderIndex(includeDirs: string[], env: PreprocessorEnv = {}): HeaderIndex {
+  const index: HeaderIndex = { macros: new Set(), inlines: new Map(), functions: new Set(), macroExpansions: new Map() };
+  const walk = (dir: string) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.name.endsWith('.h')) {
+        const text = readIfPresent(full);
+        if (text !== undefined) indexHeader(text, index, env);
+      }
+    }
+  };
+  for (const dir of includeDirs) walk(dir);
+  return index;
+}
+
+const NOT_CALLEES = new Set([
+  'if', 'else', 'while', 'for', 'do', 'switch', 'case', 'return', 'sizeof', 'typeof', '__typeof__', 'defined',
+  'struct', 'union', 'enum', 'const', 'volatile', 'unsigned', 'signed', 'int', 'long', 'char', 'short', 'void',
+  'bool', 'static', 'inline', 'break', 'continue', 'goto', 'default', 'asm', '__asm__', '__VA_ARGS__', '__builtin_expect',
+]);
+
+/** Adds one header's macros, static inline functions and prototypes to the index. */
+export function indexHeader(source: string, index: HeaderIndex, env: PreprocessorEnv = {}): void {
+  // The live `#if` branches for this kernel's configuration; lengths are preserved.
+  const text = normalize(source, env).text;
+  const n = text.length;
+  let depth = 0;
+  let statementStart = 0;
+  let bodyStart = 0;
+  let header = '';
+  let atLineStart = true;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) { atLineStart = true; continue; }
+    if (c === 32 || c === 9 || c === 13) continue;
+    if (c === 35 /* # */ && atLineStart) {
+      const end = directiveEnd(text, i);
+      if (depth === 0) indexDirective(text.slice(i, end), index);
+      i = end - 1;
+      statementStart = end;
+      continue;
+    }
+    atLineStart = false;
+    if (c === 47 /* / */ && text.charCodeAt(i + 1) === 42) { const close = text.indexOf('*/', i + 2); i = close < 0 ? n : close + 1; continue; }
+    if (c === 47 && text.charCodeAt(i + 1) === 47) { const eol = text.indexOf('\n', i); i = (eol < 0 ? n : eol) - 1; continue; }
+    if (c === 34 || c === 39) { i = skipLiteral(text, i) - 1; continue; }
+    if (c === 123 /* { */) {
+      if (depth === 0) { header = withoutComments(text.slice(statementStart, i)); bodyStart = i + 1; }
+      depth++;
+    } else if (c === 125 /* } */) {
+      if (depth > 0 && --depth === 0) {
+        const name = definedFunctionName(header);
+        if (name && /\bstatic\b/.test(header)) index.inlines.set(name, calleesIn(text.slice(bodyStart, i)));
+        if (!name) continue; // a struct/enum/initializer: its statement goes on to the `;`
+        statementStart = i + 1;
+      }
+    } else if (c === 59 /* ; */ && depth === 0) {
+      const name = declaredFunctionName(withoutComments(text.slice(statementStart, i)));
+      if (name) index.functions.add(name);
+      statementStart = i + 1;
+    }
+  }
+}
+
+function withoutComments(text: string): string {
+  return text.includes('/') ? text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, ' ') : text;
+}
+
+function directiveEnd(text: string, from: number): number {
+  let j = from;
+  for (;;) {
+    const eol = text.indexOf('\n', j);
+    if (eol < 0) return text.length;
+    const comment = text.indexOf('/*', j);
+    if (comment >= 0 && comment < eol) {
+      const close = text.indexOf('*/', comment + 2);
+      j = close < 0 ? text.length : close + 2;
+      continue;
+    }
+    const last = text.charCodeAt(eol - 1) === 13 ? eol - 2 : eol - 1;
+    if (text.charCodeAt(last) !== 92 /* \ */) return eol;
+    j = eol + 1;
+  }
+}
+
+function skipLiteral(text: string, i: number): number {
+  const quote = text.charCodeAt(i);
+  for (let j = i + 1; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    if (c === 92) j++;
+    else if (c === quote || c === 10) return j + 1;
+  }
+  return text.length;
+}
+
+function indexDirective(directive: string, index: HeaderIndex): void {
+  const match = /^#\s*define\s+([A-Za-z_]\w*)(\(([^)]*)\))?([\s\S]*)$/.exec(directive);
+  if (!match) return;
+  const [, name = '', isFunctionLike, parameters = '', body = ''] = match;
+  index.macros.add(name);
+  // Object-like macros are followed only when they alias a function (`#define foo bar` / `bar(…)`):
+  // the many constants (`#define X (A | B)`) would only bloat the index.
+  if (!isFunctionLike && !/^\s*\(?\s*[A-Za-z_]\w*\s*(\(|\)?\s*$)/.test(body)) return;
+  const parameterNames = new Set(parameters.split(',').map((p) => p.trim().replace(/\.\.\.$/, '')));
+  const expansion = [...new Set(identifiersIn(body.replace(/\/\*[\s\S]*?\*\//g, ' ')))].filter((word) => !parameterNames.has(word) && word !== name && !NOT_CALLEES.has(word));
+  if (expansion.length > 0) index.macroExpansions.set(name, expansion);
+}
+
+function identifiersIn(text: string): string[] {
+  return text.replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'/g, ' ').match(/[A-Za-z_]\w*/g) ?? [];
+}
+
+/** Names called in an inline function's body. */
+function calleesIn(body: string): string[] {
+  const callees = new Set<string>();
+  for (const match of body.replace(/"(?:[^"\\\n]|\\.)*"/g, ' ').matchAll(/\b([A-Za-z_]\w*)\s*\(/g)) {
+    if (!NOT_CALLEES.has(match[1]!)) callees.add(match[1]!);
+  }
+  return [...callees];
+}
+
+/** `static inline int foo(struct x *a)` before a `{`: the function's name; undefined for anything else. */
+function definedFunctionName(header: string): string | undefined {
+  const match = /\b([A-Za-z_]\w*)\s*\(((?:[^()]|\([^()]*\))*)\)\s*$/.exec(header);
+  if (!match || NOT_CALLEES.has(match[1]!)) return undefined;
+  const before = header.slice(0, match.index);
+  if (/[=;]/.test(before) || /\btypedef\b/.test(before) || !/[A-Za-z_]\w*[\s*]*$/.test(before)) return undefined;
+  return match[1];
+}
+
+/** `int foo(struct x *a)` (a prototype, before its `;`): the function's name; undefined for anything else. */
+function declaredFunctionName(statement: string): string | undefined {
+  if (/\btypedef\b/.test(statement) || statement.includes('=')) return undefined;
+  const match = /\b([A-Za-z_]\w*)\s*\(/.exec(statement);
+  if (!match || NOT_CALLEES.has(match[1]!)) return undefined;
+  const before = statement.slice(0, match.index);
+  // A return type must precede the name (`DECLARE_PER_CPU(int, x);` has none); `(*fp)(…)` is a pointer.
+  if (!/[A-Za-z_]\w*[\s*]*$/.test(before) || /\(\s*\*?\s*$/.test(before)) return undefined;
+  return match[1];
+}
