@@ -10,8 +10,7 @@ import { shellCommand, shellQuote } from '../../client/src/core/targets/quote';
 import { mapPath, parseKbuildOutput, parseKernelLog } from '../../client/src/core/targets/problems';
 import { parseParamAssignment, validateParams } from '../../client/src/core/targets/params';
 import { pickTarget, readWorkspaceTargetSettings, validateRemoteDir, validateTargets } from '../../client/src/core/targets/config';
-import { loadScript, listSources } from '../../client/src/core/targets/session';
-import { moduleNamesFromMakefile } from '../../client/src/core/targets/cli';
+import { loadScript, listSources, moduleNamesFromMakefile } from '../../client/src/core/targets/session';
 
 const HOSTILE = [
   '',

@@ -1,13 +1,13 @@
 // `lkm vm start|stop|status`, `lkm build|load|unload|reload|log [--target NAME] [DIR]` and
 // `lkm run DIR [--param name=value]...`: the same engine as the extension, from a terminal.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { detectKvm, readGuestState, startGuest, stopGuest, type Accel } from '../guest/vm';
 import { pickTarget, readWorkspaceTargetSettings, TEST_VM_TARGET } from './config';
 import { EXIT, formatProblems, runLoop } from './loop';
 import { parseParamAssignment, type ParamValue } from './params';
-import { build, filterLogForModule, loadModules, openTarget, readKernelLog, uploadModules, type LoadAction, type Target } from './session';
+import { build, filterLogForModule, loadModules, moduleNamesFromMakefile, openTarget, readKernelLog, uploadModules, type LoadAction, type Target } from './session';
 
 /** Tests run their own guest instance beside a developer's. */
 const guestName = () => process.env.LKM_VM_NAME || undefined;
@@ -34,20 +34,6 @@ function resolveParams(dir: string, cli: string[], settingsParams: Record<string
     result[module] = [...(result[module] ?? []).filter((p) => p.name !== param), { name: param, value }];
   }
   return result;
-}
-
-/** Module names from `obj-m` lines of the folder's Kbuild/Makefile (for log filtering before any build). */
-export function moduleNamesFromMakefile(dir: string): string[] {
-  const names: string[] = [];
-  for (const file of ['Kbuild', 'Makefile']) {
-    const full = path.join(dir, file);
-    if (!existsSync(full)) continue;
-    for (const m of readFileSync(full, 'utf8').matchAll(/^\s*obj-(?:m|\$\([A-Z0-9_]+\))\s*[:+]?=\s*(.+)$/gm)) {
-      for (const obj of m[1].split(/\s+/)) if (obj.endsWith('.o')) names.push(obj.slice(0, -2).replace(/-/g, '_'));
-    }
-    if (names.length) break;
-  }
-  return [...new Set(names)];
 }
 
 async function withTarget<T>(dir: string, targetName: string | undefined, startVm: boolean, fn: (target: Target) => Promise<T>): Promise<T> {
@@ -97,7 +83,9 @@ export function registerTargetCommands(program: Command): void {
     });
   vm.command('stop')
     .description('stop the test VM')
-    .action(async () => print((await stopGuest(guestName())) ? 'Test VM stopped.' : 'The test VM was not running.'));
+    .action(async () => {
+      print((await stopGuest(guestName())) ? 'Test VM stopped.' : 'The test VM was not running.');
+    });
   vm.command('status')
     .description('show whether the test VM runs (exit 1 when it does not)')
     .action(() => {

@@ -74,12 +74,12 @@ export async function runLoop(localDir: string, config: TargetConfig | undefined
 }
 
 /** Problems as terminal lines: `file:line:col: severity: message`, kernel reports with their frames. */
-export function formatProblems(problems: Problem[], cwd: string): string[] {
+export function formatProblems(problems: Problem[], cwd?: string): string[] {
   const lines: string[] = [];
   for (const p of problems) {
     lines.push(formatProblem(p, cwd));
     for (const f of p.frames ?? []) {
-      if (f.file) lines.push(`    ${relativePath(f.file, cwd)}:${f.line}: ${f.raw}${f.reliable ? '' : ' (unreliable)'}`);
+      if (f.file) lines.push(`    ${cwd ? relativePath(f.file, cwd) : f.file}:${f.line}: ${f.raw}${f.reliable ? '' : ' (unreliable)'}`);
     }
   }
   return lines;

@@ -26,7 +26,7 @@ export interface StepContext {
 }
 
 export class StepError extends Error {
-  constructor(readonly step: string, readonly target: string, readonly cause: unknown) {
+  constructor(readonly step: string, readonly target: string, override readonly cause: unknown) {
     super(`${step} on ${target} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
     this.name = 'StepError';
   }
@@ -144,6 +144,20 @@ export function listSources(localDir: string): string[] {
   walk('');
   if (!files.some((f) => /(^|\/)(Makefile|Kbuild)$/.test(f))) throw new Error(`${localDir} has no Makefile or Kbuild: not a kernel module folder`);
   return files.sort();
+}
+
+/** Module names from `obj-m` lines of the folder's Kbuild/Makefile (for log filtering before any build). */
+export function moduleNamesFromMakefile(dir: string): string[] {
+  const names: string[] = [];
+  for (const file of ['Kbuild', 'Makefile']) {
+    const full = path.join(dir, file);
+    if (!existsSync(full)) continue;
+    for (const m of readFileSync(full, 'utf8').matchAll(/^\s*obj-(?:m|\$\([A-Z0-9_]+\))\s*[:+]?=\s*(.+)$/gm)) {
+      for (const obj of m[1].split(/\s+/)) if (obj.endsWith('.o')) names.push(obj.slice(0, -2).replace(/-/g, '_'));
+    }
+    if (names.length) break;
+  }
+  return [...new Set(names)];
 }
 
 async function hasRsync(target: Target, ctx: StepContext): Promise<boolean> {
@@ -275,11 +289,12 @@ export async function build(target: Target, localDir: string, ctx: StepContext):
       const mirror = buildMirrorDir(absLocal, kdir);
       mkdirSync(mirror, { recursive: true });
       mirrorSources(absLocal, mirror);
+      const stream = ctx.output ? mappedLines([{ from: mirror, to: absLocal }], ctx.output) : undefined;
       const result = await runProcess('make', makeArgs(kdir, mirror), {
         timeoutMs: STEP_TIMEOUTS_MS.build,
         signal: ctx.signal,
-        onStdout: ctx.output,
-        onStderr: ctx.output,
+        onStdout: stream,
+        onStderr: stream,
         env: { ...process.env, LC_ALL: 'C' },
       });
       if (result.timedOut) throw new Error(`make timed out after ${STEP_TIMEOUTS_MS.build / 1000} s`);
@@ -293,8 +308,9 @@ export async function build(target: Target, localDir: string, ctx: StepContext):
     const synced = await syncSources(target, absLocal, ctx);
     const kdirExpr = target.kdir ? shellQuote(target.kdir) : '"/lib/modules/$(uname -r)/build"';
     const command = `cd -- ${shellQuote(target.remoteDir)} && LC_ALL=C make -C ${kdirExpr} M="$PWD" modules 2>&1`;
-    const result = await target.connection.exec(command, { timeoutMs: STEP_TIMEOUTS_MS.build, signal: ctx.signal, onStdout: ctx.output });
     const mappings = [{ from: synced.remoteAbsDir, to: absLocal }];
+    const stream = ctx.output ? mappedLines(mappings, ctx.output) : undefined;
+    const result = await target.connection.exec(command, { timeoutMs: STEP_TIMEOUTS_MS.build, signal: ctx.signal, onStdout: stream });
     const problems = parseKbuildOutput(result.stdout, mappings);
     if (result.code !== 0) return { ok: false, output: result.stdout, problems, modules: [] };
     // The .ko files come back for modinfo and frame decoding.
@@ -311,6 +327,20 @@ export async function build(target: Target, localDir: string, ctx: StepContext):
     }
     return { ok: true, output: result.stdout, problems, modules: orderByDependencies(modules) };
   });
+}
+
+/** Streams output line by line with build paths replaced by local ones (so terminals and problem matchers link the workspace files). */
+function mappedLines(mappings: PathMapping[], output: (text: string) => void): (chunk: string) => void {
+  let pending = '';
+  return (chunk) => {
+    pending += chunk;
+    const end = pending.lastIndexOf('\n');
+    if (end < 0) return;
+    let text = pending.slice(0, end + 1);
+    pending = pending.slice(end + 1);
+    for (const m of mappings) text = text.split(m.from.replace(/\/+$/, '')).join(m.to);
+    output(text);
+  };
 }
 
 function describeModule(buildRoot: string, relPath: string, mappings: PathMapping[]): BuiltModule {
