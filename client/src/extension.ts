@@ -3,13 +3,18 @@
 // diagnostics appear as early as possible).
 import * as vscode from 'vscode';
 import * as languageClient from './languageClient';
+import * as targets from './targets';
+import * as kernelLog from './kernelLog';
+import * as vm from './vm';
+import * as buildAndLoad from './buildAndLoad';
+import * as tasks from './tasks';
 
 interface Feature {
   activate(context: vscode.ExtensionContext): void | Promise<void>;
   deactivate?(): void | Promise<void>;
 }
 
-const features: Feature[] = [languageClient];
+const features: Feature[] = [languageClient, targets, kernelLog, vm, buildAndLoad, tasks];
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   for (const feature of features) await feature.activate(context);
