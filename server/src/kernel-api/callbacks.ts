@@ -149,7 +149,6 @@ export const CALLBACK_FIELDS: readonly CallbackField[] = [
   { field: 'func', struct: 'tasklet_struct', context: 'softirq', role: 'tasklet' },
   { field: 'callback', struct: 'tasklet_struct', context: 'softirq', role: 'tasklet' },
   { field: 'func', struct: 'work_struct', context: 'process', role: 'work item' },
-  { field: 'func', struct: 'rcu_head', context: 'softirq', role: 'RCU callback' },
 
   // include/linux/fs.h — file operations run in the calling task's context.
   { field: 'open', struct: 'file_operations', context: 'process', role: 'file open' },

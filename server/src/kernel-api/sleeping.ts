@@ -97,6 +97,7 @@ export const SLEEPING_APIS: readonly SleepingApi[] = [
   { name: 'pci_dev_lock', reason: 'waits for the device mutex' },
   { name: 'rt_mutex_lock', reason: 'waits for the rt_mutex' },
   { name: 'rt_mutex_lock_nested', reason: 'waits for the rt_mutex' },
+  { name: 'rt_mutex_lock_nest_lock', reason: 'waits for the rt_mutex' },
   { name: 'rt_mutex_lock_interruptible', reason: 'waits for the rt_mutex' },
   { name: 'rt_mutex_lock_killable', reason: 'waits for the rt_mutex' },
   { name: 'down', reason: 'waits for the semaphore' },
