@@ -133,6 +133,22 @@ describe('LOCK_OPERATIONS', () => {
     }
   });
 
+  test('the first release of each class/mode/variant is the canonical one (the rules suggest it)', () => {
+    const firstRelease = (lockClass: LockClass, mode: string, variant: string) =>
+      LOCK_OPERATIONS.find((r) => r.op === 'release' && r.lockClass === lockClass && r.mode === mode && r.variant === variant)?.name;
+    const expected: Array<[LockClass, string, string, string]> = [
+      ['spinlock', 'exclusive', 'plain', 'spin_unlock'], ['spinlock', 'exclusive', 'irqsave', 'spin_unlock_irqrestore'],
+      ['raw_spinlock', 'exclusive', 'irq', 'raw_spin_unlock_irq'], ['rwlock', 'shared', 'bh', 'read_unlock_bh'],
+      ['seqlock', 'exclusive', 'plain', 'write_sequnlock'], ['mutex', 'exclusive', 'plain', 'mutex_unlock'],
+      ['rwsem', 'shared', 'plain', 'up_read'], ['rwsem', 'exclusive', 'plain', 'up_write'], ['semaphore', 'exclusive', 'plain', 'up'],
+      ['rcu', 'shared', 'plain', 'rcu_read_unlock'], ['srcu', 'shared', 'plain', 'srcu_read_unlock'],
+      ['irq', 'exclusive', 'irq', 'local_irq_enable'], ['irq', 'exclusive', 'irqsave', 'local_irq_restore'],
+      ['bh', 'exclusive', 'bh', 'local_bh_enable'], ['preempt', 'exclusive', 'plain', 'preempt_enable'],
+      ['local_lock', 'exclusive', 'irqsave', 'local_unlock_irqrestore'],
+    ];
+    for (const [lockClass, mode, variant, name] of expected) assert.equal(firstRelease(lockClass, mode, variant), name, `${lockClass}/${mode}/${variant}`);
+  });
+
   test('atomic lock classes are exactly the spinning and CPU-wide ones', () => {
     for (const lockClass of SLEEPING_LOCK_CLASSES) assert.ok(!ATOMIC_LOCK_CLASSES.has(lockClass), lockClass);
     assert.ok(!ATOMIC_LOCK_CLASSES.has('srcu'), 'SRCU readers may sleep');
@@ -157,6 +173,10 @@ describe('GUARD_CLASSES', () => {
     for (const name of fixture.guardClasses) {
       if (!notLocks.has(name)) assert.ok(Object.hasOwn(GUARD_CLASSES, name), `guard class ${name} is missing`);
     }
+  });
+
+  test('has no inherited keys', () => {
+    for (const key of ['constructor', 'toString', '__proto__']) assert.equal(GUARD_CLASSES[key], undefined, key);
   });
 
   test('conditional exactly for the _try/_intr/_kill extensions', () => {

@@ -31,7 +31,10 @@ export const ATOMIC_LOCK_CLASSES: ReadonlySet<LockClass> = new Set<LockClass>([
   'spinlock', 'raw_spinlock', 'rwlock', 'seqlock', 'rcu', 'irq', 'bh', 'preempt', 'local_lock',
 ]);
 
-/** A call may match several rows (downgrade_write); they apply in table order. */
+/**
+ * A call may match several rows (downgrade_write); they apply in table order. For each
+ * class/mode/variant the first release row is the canonical one (spin_unlock, preempt_enable…).
+ */
 export const LOCK_OPERATIONS: readonly LockOperation[] = [
   // include/linux/spinlock.h — spinlock_t. *_nested / *_nest_lock only add a lockdep subclass.
   { name: 'spin_lock', op: 'acquire', lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
@@ -183,16 +186,11 @@ export const LOCK_OPERATIONS: readonly LockOperation[] = [
   { name: 'up', op: 'release', lockClass: 'semaphore', mode: 'exclusive', variant: 'plain', lockArg: 0 },
 
   // include/linux/rcupdate.h — RCU read-side critical sections (CPU-wide, no lock argument).
-  // rcu_read_lock_sched() is preempt_disable() plus lockdep annotation, so it is modelled as
-  // the preempt state: since the RCU flavour consolidation any preempt-off region is a reader.
+  // rcu_read_lock_sched() is with the preempt rows below.
   { name: 'rcu_read_lock', op: 'acquire', lockClass: 'rcu', mode: 'shared', variant: 'plain' },
   { name: 'rcu_read_unlock', op: 'release', lockClass: 'rcu', mode: 'shared', variant: 'plain' },
   { name: 'rcu_read_lock_bh', op: 'acquire', lockClass: 'rcu', mode: 'shared', variant: 'bh' },
   { name: 'rcu_read_unlock_bh', op: 'release', lockClass: 'rcu', mode: 'shared', variant: 'bh' },
-  { name: 'rcu_read_lock_sched', op: 'acquire', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
-  { name: 'rcu_read_unlock_sched', op: 'release', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
-  { name: 'rcu_read_lock_sched_notrace', op: 'acquire', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
-  { name: 'rcu_read_unlock_sched_notrace', op: 'release', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
 
   // include/linux/srcu.h — sleepable RCU: a reader of one srcu_struct; sleeping is allowed inside.
   { name: 'srcu_read_lock', op: 'acquire', lockClass: 'srcu', mode: 'shared', variant: 'plain', lockArg: 0 },
@@ -229,6 +227,12 @@ export const LOCK_OPERATIONS: readonly LockOperation[] = [
   { name: 'put_cpu_var', op: 'release', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
   { name: 'get_cpu_ptr', op: 'acquire', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
   { name: 'put_cpu_ptr', op: 'release', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
+  // rcu_read_lock_sched() is preempt_disable() plus lockdep annotation, so it is the preempt state:
+  // since the RCU flavour consolidation any preempt-off region is an RCU reader.
+  { name: 'rcu_read_lock_sched', op: 'acquire', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
+  { name: 'rcu_read_unlock_sched', op: 'release', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
+  { name: 'rcu_read_lock_sched_notrace', op: 'acquire', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
+  { name: 'rcu_read_unlock_sched_notrace', op: 'release', lockClass: 'preempt', mode: 'exclusive', variant: 'plain' },
 
   // include/linux/local_lock.h — per-CPU local_lock_t (preempt or irq off on !PREEMPT_RT).
   { name: 'local_lock', op: 'acquire', lockClass: 'local_lock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
@@ -261,7 +265,8 @@ export interface GuardClass {
  * `migrate` (migrate_disable() keeps preemption on, so it is no lock state here), and guards of
  * subsystem locks that have no LockClass (cpus_read_lock, pagefault, …).
  */
-export const GUARD_CLASSES: Readonly<Record<string, GuardClass>> = {
+// A null-prototype object: `GUARD_CLASSES['constructor']` must be undefined, not Object's.
+export const GUARD_CLASSES: Readonly<Record<string, GuardClass>> = Object.assign(Object.create(null) as Record<string, GuardClass>, {
   // include/linux/spinlock.h
   raw_spinlock: { lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'plain', hasLockArg: true },
   raw_spinlock_try: { lockClass: 'raw_spinlock', mode: 'exclusive', variant: 'plain', hasLockArg: true, conditional: true },
@@ -321,4 +326,4 @@ export const GUARD_CLASSES: Readonly<Record<string, GuardClass>> = {
   local_lock_irq: { lockClass: 'local_lock', mode: 'exclusive', variant: 'irq', hasLockArg: true },
   local_lock_irqsave: { lockClass: 'local_lock', mode: 'exclusive', variant: 'irqsave', hasLockArg: true },
   local_lock_nested_bh: { lockClass: 'local_lock', mode: 'exclusive', variant: 'plain', hasLockArg: true },
-};
+});
