@@ -1,12 +1,11 @@
 // The module-wide call graph: "may sleep" summaries flow from callees to callers (a helper that
 // allocates with its own gfp_t parameter sleeps only when its caller passes a sleeping mask), and
 // "runs atomic" flows from atomic callbacks and lock-holding call sites down to callees.
-import type { Node } from 'web-tree-sitter';
 import { ATOMIC_GFP_MASKS, SLEEPING_GFP_MASKS } from '../kernel-api/gfp';
 import { SLEEPING_APIS, type SleepingApi } from '../kernel-api/sleeping';
 import { findRegistrations, isAtomicContext, type Registration } from './context';
 import type { CallSite, FunctionAnalysis } from './functionAnalysis';
-import type { ParsedFile } from './model';
+import { rangeAt, type ParsedFile, type Range } from './model';
 
 /** Why a call may sleep: the sleeping API reached, and the chain of module functions leading to it. */
 export interface SleepWitness {
@@ -17,7 +16,7 @@ export interface SleepWitness {
   reason: string;
   /** Where the sleeping API is called. */
   file: string;
-  node: Node;
+  range: Range;
   /** Module functions between the reported call and the API, outermost first. */
   chain: string[];
 }
@@ -32,10 +31,12 @@ export interface FunctionNode {
   /** Registrations that make it run in a context (hard IRQ handler, timer callback…). */
   registrations: Registration[];
   /** Runs in atomic context because an atomic caller or lock-holding call site reaches it. */
-  runsAtomicVia?: { caller: string; file: string; node: Node };
+  runsAtomicVia?: { caller: string; file: string; range: Range };
   /** Called by some module function (by name). */
   called: boolean;
 }
+
+const ZERO_RANGE: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
 
 export type GfpClass = { kind: 'sleeps' | 'atomic' | 'unknown' } | { kind: 'param'; index: number };
 
@@ -60,12 +61,14 @@ export class ModuleCallGraph {
   readonly functions: FunctionNode[] = [];
   private readonly byFile = new Map<string, Map<string, FunctionNode>>();
   private readonly global = new Map<string, FunctionNode>();
+  private readonly parsedFiles = new Map<string, ParsedFile>();
   readonly registrations: Registration[] = [];
 
   constructor(files: ReadonlyArray<{ parsed: ParsedFile; functions: FunctionAnalysis[] }>) {
     for (const { parsed, functions } of files) {
       const local = new Map<string, FunctionNode>();
       this.byFile.set(parsed.path, local);
+      this.parsedFiles.set(parsed.path, parsed);
       for (const fn of functions) {
         const node: FunctionNode = { fn, file: parsed.path, sleepsWithGfpParam: new Map(), registrations: [], called: false };
         this.functions.push(node);
@@ -101,7 +104,7 @@ export class ModuleCallGraph {
         const argument = call.args[index];
         if (!argument) continue;
         const gfp = classifyGfp(argument.text, caller.params);
-        const chained = { ...witness, chain: [target.fn.name, ...witness.chain], description: `${witness.api} with ${argument.text.trim()}` };
+        const chained = { ...witness, chain: [target.fn.name, ...witness.chain], description: `${witness.api} with ${argument.text}` };
         if (gfp.kind === 'sleeps') return { witness: chained };
         if (gfp.kind === 'param') return { witness: chained, param: gfp.index };
       }
@@ -109,12 +112,13 @@ export class ModuleCallGraph {
     }
     const api = sleepingApi(call.callee);
     if (!api || this.isShadowed(caller, api.name)) return undefined;
-    const base = { api: api.name, reason: api.reason, file, node: call.node, chain: [] as string[] };
+    const parsed = this.parsedFiles.get(file);
+    const base = { api: api.name, reason: api.reason, file, range: parsed ? rangeAt(parsed, call.start, call.nameEnd) : ZERO_RANGE, chain: [] as string[] };
     if (api.gfpArg === undefined) return { witness: { ...base, description: api.name } };
     const argument = call.args[api.gfpArg];
     if (!argument) return undefined;
     const gfp = classifyGfp(argument.text, caller.params);
-    const witness = { ...base, description: `${api.name} with ${argument.text.trim()}` };
+    const witness = { ...base, description: `${api.name} with ${argument.text}` };
     if (gfp.kind === 'sleeps') return { witness };
     if (gfp.kind === 'param') return { witness, param: gfp.index };
     return undefined;
@@ -158,7 +162,7 @@ export class ModuleCallGraph {
         if (!call.atomicHold) continue;
         const target = this.resolve(node.file, call.callee);
         if (target && !target.runsAtomicVia && !target.registrations.length) {
-          target.runsAtomicVia = { caller: node.fn.name, file: node.file, node: call.node };
+          target.runsAtomicVia = { caller: node.fn.name, file: node.file, range: this.rangeOf(node.file, call) };
           queue.push(target);
         }
       }
@@ -168,11 +172,17 @@ export class ModuleCallGraph {
       for (const call of node.fn.calls) {
         const target = this.resolve(node.file, call.callee);
         if (target && target !== node && !target.runsAtomicVia && !target.registrations.some((r) => isAtomicContext(r.context))) {
-          target.runsAtomicVia = { caller: node.fn.name, file: node.file, node: call.node };
+          target.runsAtomicVia = { caller: node.fn.name, file: node.file, range: this.rangeOf(node.file, call) };
           queue.push(target);
         }
       }
     }
+  }
+
+  /** The range of a call's callee name. */
+  rangeOf(file: string, call: CallSite): Range {
+    const parsed = this.parsedFiles.get(file);
+    return parsed ? rangeAt(parsed, call.start, call.nameEnd) : ZERO_RANGE;
   }
 
   /** The atomic registration of a function, if it is registered as an atomic callback. */

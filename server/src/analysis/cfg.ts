@@ -4,6 +4,7 @@
 // can follow `if (!spin_trylock(&l))` or `if (ret)` edge by edge.
 import type { Node } from 'web-tree-sitter';
 import type { StatementMacro } from '../parsing/normalize';
+import { nodesWithin, type NodeIndex } from './nodeIndex';
 
 export type CfgEvent =
   | { kind: 'call'; node: Node; callee: string | undefined; args: Node[] }
@@ -48,6 +49,8 @@ export interface Cfg {
 }
 
 export interface CfgOptions {
+  /** The file's calls, assignments and updates in document order (see nodeIndex.ts). */
+  index: Pick<NodeIndex, 'calls' | 'assignments' | 'updates'>;
   /** Iterator/scope macros the normaliser turned into `while`, by offset of the `while`. */
   statementMacros: ReadonlyMap<number, StatementMacro>;
   /** The original (un-normalised) text: macro names and arguments are read from it. */
@@ -103,7 +106,7 @@ export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
   const expressionEvents = (expression: Node | null): CfgEvent[] => {
     if (!expression) return [];
     const events: Array<{ at: number; event: CfgEvent }> = [];
-    const calls = expression.type === 'call_expression' ? [expression, ...expression.descendantsOfType('call_expression')] : expression.descendantsOfType('call_expression');
+    const calls = nodesWithin(options.index.calls, expression.startIndex, expression.endIndex);
     const seen = new Set<number>();
     for (const call of calls) {
       if (!call || seen.has(call.id)) continue;
@@ -125,7 +128,7 @@ export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
       const callee = fn?.type === 'identifier' ? fn.text : undefined;
       events.push({ at: call.endIndex, event: { kind: 'call', node: call, callee, args } });
     }
-    const assignments = expression.type === 'assignment_expression' ? [expression, ...expression.descendantsOfType('assignment_expression')] : expression.descendantsOfType('assignment_expression');
+    const assignments = nodesWithin(options.index.assignments, expression.startIndex, expression.endIndex);
     for (const assignment of assignments) {
       if (!assignment) continue;
       const left = assignment.childForFieldName('left');
@@ -133,7 +136,7 @@ export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
         events.push({ at: assignment.endIndex + 0.5, event: { kind: 'assign', variable: left.text, value: assignment.childForFieldName('right'), node: assignment } });
       }
     }
-    for (const update of expression.descendantsOfType('update_expression')) {
+    for (const update of nodesWithin(options.index.updates, expression.startIndex, expression.endIndex)) {
       const argument = update?.childForFieldName('argument');
       if (update && argument?.type === 'identifier') events.push({ at: update.endIndex + 0.5, event: { kind: 'assign', variable: argument.text, value: null, node: update } });
     }
@@ -204,7 +207,7 @@ export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
     const text = operand.text;
     if (/^(0|false)$/.test(text)) atom.constant = false;
     else if (/^(1|true)$/.test(text)) atom.constant = true;
-    else if (recordFacts && operand.type !== 'assignment_expression' && !operand.descendantsOfType('call_expression').length && PURE_EXPRESSION.test(text)) {
+    else if (recordFacts && operand.type !== 'assignment_expression' && PURE_EXPRESSION.test(text) && nodesWithin(options.index.calls, operand.startIndex, operand.endIndex).length === 0) {
       atom.correlationKey = text.replace(/\s+/g, '');
     }
     if (!current) return { whenTrue: null, whenFalse: null };
@@ -409,6 +412,16 @@ export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
   };
 
   const end = lowerStatement(functionBody, entry);
+  // A fact only matters when the same condition is tested again: keep keys that occur twice or more,
+  // so that unrelated conditions do not multiply the states of the lock analysis.
+  const keyCounts = new Map<string, number>();
+  for (const node of nodes) {
+    const key = node.branch?.correlationKey;
+    if (key !== undefined) keyCounts.set(key, (keyCounts.get(key) ?? 0) + 1);
+  }
+  for (const node of nodes) {
+    if (node.branch?.correlationKey !== undefined && keyCounts.get(node.branch.correlationKey)! < 2) delete node.branch.correlationKey;
+  }
   // Falling off the end of the function is a return at the closing brace.
   if (end) {
     const closing = append(end, { kind: 'return', node: functionBody });

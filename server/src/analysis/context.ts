@@ -1,10 +1,10 @@
 // Execution context from registrations: a function passed to request_irq() runs in hard IRQ context,
 // one stored in `.hook` of a struct nf_hook_ops runs in softirq context, a work item in process context.
-// Which registration gives which context is data (kernel-api/callbacks.ts).
-import type { Node } from 'web-tree-sitter';
+// Which registration gives which context is data (kernel-api/callbacks.ts); registrations are found in
+// the text (calls, designated initialisers, field assignments), so odd parses do not hide them.
 import { CALLBACK_FIELDS, CALLBACK_REGISTRATIONS, type CallbackRegistration, type ExecutionContext } from '../kernel-api/callbacks';
-import type { FunctionAnalysis } from './functionAnalysis';
-import type { ParsedFile } from './model';
+import { CallSite, type FunctionAnalysis } from './functionAnalysis';
+import { rangeAt, type ParsedFile, type Range } from './model';
 
 export interface Registration {
   /** The registered function's name. */
@@ -14,7 +14,7 @@ export interface Registration {
   /** What registered it: the call (`request_irq`) or the field (`.hook`). */
   via: string;
   file: string;
-  node: Node;
+  range: Range;
 }
 
 const registrationsByFunction = new Map<string, CallbackRegistration[]>();
@@ -24,92 +24,52 @@ for (const registration of CALLBACK_REGISTRATIONS) {
   registrationsByFunction.set(registration.function, list);
 }
 const fieldsByName = new Map(CALLBACK_FIELDS.map((f) => [f.field, f] as const));
+const FIELD_ASSIGNMENT = fieldsByName.size
+  ? new RegExp(`(\\.|->)\\s*(${[...fieldsByName.keys()].join('|')})\\s*=\\s*(?:\\([^()]*\\)\\s*)?&?\\s*([A-Za-z_]\\w*)\\s*([,;}\\n])`, 'g')
+  : undefined;
 
 /** `fn`, `&fn`, `(irq_handler_t)fn` → `fn`. */
-function functionNameOf(node: Node | undefined | null): string | undefined {
-  let current = node;
-  while (current) {
-    if (current.type === 'identifier') return current.text;
-    if (current.type === 'pointer_expression' || current.type === 'parenthesized_expression') current = current.namedChild(current.namedChildCount - 1);
-    else if (current.type === 'cast_expression') current = current.childForFieldName('value');
-    else return undefined;
-  }
-  return undefined;
+export function functionNameIn(text: string): string | undefined {
+  return /^(?:\([^()]*\)\s*)?&?\s*\(?\s*([A-Za-z_]\w*)\s*\)?$/.exec(text.trim())?.[1];
 }
 
 export function findRegistrations(file: ParsedFile, functions: readonly FunctionAnalysis[]): Registration[] {
   const registrations: Registration[] = [];
+  const text = file.normalized.text;
+  const add = (target: string | undefined, row: { context: ExecutionContext; role: string }, via: string, start: number, end: number) => {
+    if (target) registrations.push({ target, context: row.context, role: row.role, via, file: file.path, range: rangeAt(file, start, end) });
+  };
+  const inFunctions = new Set<number>();
   for (const fn of functions) {
     for (const call of fn.calls) {
-      const rows = call.callee ? registrationsByFunction.get(call.callee) : undefined;
-      if (!rows) continue;
-      for (const row of rows) {
-        const target = functionNameOf(call.args[row.callbackArg]);
-        if (target) registrations.push({ target, context: row.context, role: row.role, via: row.function, file: file.path, node: call.node });
+      inFunctions.add(call.start);
+      for (const row of (call.callee && registrationsByFunction.get(call.callee)) || []) {
+        add(functionNameIn(call.args[row.callbackArg]?.text ?? ''), row, row.function, call.start, call.end);
       }
     }
   }
-  const root = file.tree.rootNode;
-  // File-scope registrations (`module_init(fn)`, `static DECLARE_TASKLET(t, fn);`) often parse as odd
-  // declarations: read them from the text.
-  const text = file.normalized.text;
-  const insideFunction = (offset: number) => functions.some((f) => offset >= f.node.startIndex && offset < f.node.endIndex);
-  for (const match of text.matchAll(FILE_SCOPE_CALL)) {
-    const rows = registrationsByFunction.get(match[1]!);
-    if (!rows || insideFunction(match.index)) continue;
-    const args = splitArguments(text, match.index + match[0].length);
-    const node = root.descendantForIndex(match.index) ?? root;
-    for (const row of rows) {
-      const target = /^&?\s*([A-Za-z_]\w*)$/.exec(args[row.callbackArg]?.trim() ?? '')?.[1];
-      if (target) registrations.push({ target, context: row.context, role: row.role, via: row.function, file: file.path, node });
-    }
+  // File-scope registrations: `module_init(fn)`, `static DECLARE_TASKLET(t, fn);`.
+  for (const lexical of file.normalized.calls) {
+    const rows = lexical.name ? registrationsByFunction.get(lexical.name) : undefined;
+    if (!rows || inFunctions.has(lexical.start)) continue;
+    const call = new CallSite(text, lexical.name, lexical.start, lexical.open);
+    for (const row of rows) add(functionNameIn(call.args[row.callbackArg]?.text ?? ''), row, row.function, call.start, call.end);
   }
-  if (fieldsByName.size === 0) return registrations;
-  // `.hook = fn` in initialisers of the right struct type.
-  for (const pair of root.descendantsOfType('initializer_pair')) {
-    if (!pair) continue;
-    const designator = pair.childForFieldName('designator');
-    const field = designator?.type === 'field_designator' ? designator.text.replace(/^\./, '').trim() : undefined;
-    const row = field ? fieldsByName.get(field) : undefined;
-    if (!row) continue;
-    if (row.struct && !enclosingDeclarationType(pair).includes(row.struct)) continue;
-    const target = functionNameOf(pair.childForFieldName('value'));
-    if (target) registrations.push({ target, context: row.context, role: row.role, via: `.${row.field}`, file: file.path, node: pair });
-  }
-  // `t->function = fn` assignments.
-  for (const assignment of root.descendantsOfType('assignment_expression')) {
-    const left = assignment?.childForFieldName('left');
-    if (!assignment || left?.type !== 'field_expression') continue;
-    const row = fieldsByName.get(left.childForFieldName('field')?.text ?? '');
-    if (!row || row.struct) continue;
-    const target = functionNameOf(assignment.childForFieldName('right'));
-    if (target) registrations.push({ target, context: row.context, role: row.role, via: `.${row.field}`, file: file.path, node: assignment });
+  if (!FIELD_ASSIGNMENT) return registrations;
+  // `.hook = fn,` in initialisers and `t->function = fn;` assignments.
+  for (const match of text.matchAll(FIELD_ASSIGNMENT)) {
+    const row = fieldsByName.get(match[2]!)!;
+    if (row.struct && !initializerOfStruct(text, match.index, row.struct)) continue;
+    if (!row.struct || match[1] === '.') add(match[3], row, `.${row.field}`, match.index, match.index + match[0].length - 1);
   }
   return registrations;
 }
 
-const FILE_SCOPE_CALL = new RegExp(`^[ \\t]*(?:static\\s+)?(${[...registrationsByFunction.keys()].join('|')})\\s*\\(`, 'gm');
-
-/** Top-level comma-separated arguments of a macro call whose `(` ends just before `from`. */
-function splitArguments(text: string, from: number): string[] {
-  const args: string[] = [];
-  let depth = 0;
-  let start = from;
-  for (let i = from; i < text.length && i < from + 2000; i++) {
-    const c = text[i];
-    if (c === '(') depth++;
-    else if (c === ')') {
-      if (depth === 0) { args.push(text.slice(start, i)); return args; }
-      depth--;
-    } else if (c === ',' && depth === 0) { args.push(text.slice(start, i)); start = i + 1; }
-  }
-  return args;
-}
-
-function enclosingDeclarationType(node: Node): string {
-  let current: Node | null = node.parent;
-  while (current && current.type !== 'declaration' && current.type !== 'translation_unit') current = current.parent;
-  return current?.type === 'declaration' ? current.childForFieldName('type')?.text ?? '' : '';
+/** Whether the initialiser around `offset` belongs to a `struct name` declaration. */
+function initializerOfStruct(text: string, offset: number, name: string): boolean {
+  const before = text.slice(Math.max(0, offset - 4000), offset);
+  const declaration = [...before.matchAll(/\bstruct\s+([A-Za-z_]\w*)\s+[A-Za-z_]\w*\s*(?:\[[^\]]*\])?\s*=\s*\{/g)].pop();
+  return declaration?.[1] === name;
 }
 
 export function isAtomicContext(context: ExecutionContext): boolean {

@@ -51,13 +51,13 @@ export interface KernelTarget {
   config?: Map<string, string>;
   exports: Map<string, KernelExport>;
   headers: HeaderIndex;
-  /** The preprocessor environment for module sources built against this kernel. */
-  preprocessorEnv: PreprocessorEnv;
   resolveCall(name: string): CallResolution;
 }
 
 /** How far `resolveCall` follows inlines and macros. */
 const MAX_FOLLOW_DEPTH = 3;
+/** Header trees indexed faster than this are not cached (the cache key ignores header mtimes). */
+const CACHE_WORTHY_MS = 250;
 /** Bump when the index format or the way it is built changes: old cache files are then ignored. */
 const INDEX_FORMAT = 1;
 
@@ -108,7 +108,6 @@ export function loadKernelTarget(kdir: string, options: LoadOptions = {}): Kerne
     ...(config ? { config } : {}),
     exports,
     headers,
-    preprocessorEnv,
     resolveCall: (name) => resolve(target, name, 0, new Set()),
   };
   return target;
@@ -291,8 +290,10 @@ function loadHeaderIndex(kdir: string, symversMtime: number, env: PreprocessorEn
       }
     }
   }
+  const started = performance.now();
   const index = buildHeaderIndex(includeDirsOf(kdir, config), env);
-  if (!options.noCache) {
+  // Only a big header tree is worth a cache file; small ones (test kdirs being edited) are always fresh.
+  if (!options.noCache && performance.now() - started > CACHE_WORTHY_MS) {
     const data: CachedIndex = {
       format: INDEX_FORMAT, kdir, symversMtime,
       macros: [...index.macros], inlines: [...index.inlines], functions: [...index.functions], macroExpansions: [...index.macroExpansions],

@@ -56,7 +56,7 @@ export interface ReturnState {
 }
 
 export interface LockAnalysisResult {
-  /** For each call node id: an atomic-context lock held there on some path (the most recent one). */
+  /** For each call (by start offset): an atomic-context lock held there on some path (the most recent one). */
   atomicAtCall: Map<number, HeldLock>;
   issues: LockIssue[];
   returns: ReturnState[];
@@ -181,7 +181,7 @@ export function analyzeLocks(cfg: Cfg, options: LockAnalysisOptions): LockAnalys
     for (let i = state.held.length - 1; i >= 0; i--) {
       const held = state.held[i]!;
       if (isAtomicClass(held.lockClass) && held.via !== 'entry') {
-        if (!result.atomicAtCall.has(call.id)) result.atomicAtCall.set(call.id, held);
+        if (!result.atomicAtCall.has(call.startIndex)) result.atomicAtCall.set(call.startIndex, held);
         return;
       }
     }

@@ -36,3 +36,32 @@ export function rangeOf(node: Node): Range {
     end: { line: node.endPosition.row, character: node.endPosition.column },
   };
 }
+
+const lineStartsCache = new WeakMap<object, number[]>();
+
+/** Offsets where each line of `text` starts (cached per parsed file). */
+function lineStarts(file: { text: string }): number[] {
+  let starts = lineStartsCache.get(file);
+  if (!starts) {
+    starts = [0];
+    for (let i = file.text.indexOf('\n'); i >= 0; i = file.text.indexOf('\n', i + 1)) starts.push(i + 1);
+    lineStartsCache.set(file, starts);
+  }
+  return starts;
+}
+
+export function positionAt(file: { text: string }, offset: number): Position {
+  const starts = lineStarts(file);
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return { line: lo, character: offset - starts[lo]! };
+}
+
+export function rangeAt(file: { text: string }, start: number, end: number): Range {
+  return { start: positionAt(file, start), end: positionAt(file, end) };
+}

@@ -145,17 +145,14 @@ export class LintWorkspace {
   private load(file: string): FileState | undefined {
     let state = this.files.get(file);
     if (state && !state.open) {
-      // A sibling from disk: re-read when it changed.
-      try {
-        if (fs.statSync(file).mtimeMs !== state.mtimeMs) {
-          this.dropAnalysis(state);
-          this.files.delete(file);
-          state = undefined;
-        }
-      } catch {
-        this.dropAnalysis(state);
+      // A sibling from disk: re-read when it changed or vanished.
+      const cached = state;
+      const mtimeMs = fs.existsSync(file) ? fs.statSync(file).mtimeMs : undefined;
+      if (mtimeMs !== cached.mtimeMs) {
+        this.dropAnalysis(cached);
         this.files.delete(file);
-        return undefined;
+        state = undefined;
+        if (mtimeMs === undefined) return undefined;
       }
     }
     if (!state) {

@@ -27,8 +27,18 @@ export interface StatementMacro {
   closeParen: number;
 }
 
+/** A call site seen while lexing: `name(` in live code (member calls `x->fn(` have no name). */
+export interface LexicalCall {
+  name: string | undefined;
+  start: number;
+  /** Offset of the `(`. */
+  open: number;
+}
+
 export interface NormalizedSource {
   text: string;
+  /** Every call site in live code outside preprocessor directives, in document order. */
+  calls: LexicalCall[];
   lockAnnotations: LockAnnotation[];
   /** Iterator/scope macros rewritten to `while`, keyed by the offset of the `while`. */
   statementMacros: Map<number, StatementMacro>;
@@ -39,6 +49,13 @@ export interface NormalizedSource {
 const blankedBare = new Set(BLANKED_ANNOTATIONS);
 const blankedWithArgs = new Set(BLANKED_ANNOTATIONS_WITH_ARGS);
 const iteratorNames = new Set(ITERATOR_MACROS);
+/** Identifiers followed by `(` that are not calls. */
+const NOT_CALLS = new Set([
+  'if', 'while', 'for', 'switch', 'return', 'sizeof', 'typeof', '__typeof__', '__typeof', 'alignof', '_Alignof',
+  '__alignof__', 'case', 'do', 'else', 'defined', 'asm', '__asm__', '__asm', 'volatile', '__volatile__', 'goto',
+  '_Static_assert', 'static_assert', '_Generic', 'typeof_unqual', 'int', 'char', 'void', 'long', 'short',
+  'unsigned', 'signed', 'float', 'double', 'const',
+]);
 const NON_CALL_KEYWORDS = new Set([
   'if', 'while', 'for', 'switch', 'return', 'sizeof', 'typeof', '__typeof__', '__typeof', '_Alignof',
   'alignof', '__alignof__', 'case', '_Generic', '__builtin_types_compatible_p', 'typeof_unqual',
@@ -72,6 +89,9 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
   const edits: Array<[number, number, string | null]> = [];
   const lockAnnotations: LockAnnotation[] = [];
   const statementMacros = new Map<number, StatementMacro>();
+  const calls: LexicalCall[] = [];
+  /** The previous token was `.` or `->`: a following call is through a member. */
+  let afterMember = false;
   const inactiveRanges: Array<[number, number]> = [];
   const defines = new Set<string>();
   const conditionals: ConditionalFrame[] = [];
@@ -309,11 +329,16 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
           if (follower === Ch.Comma || follower === Ch.RParen) edits.push([i, j, null]);
         }
       }
+      let k = j;
+      while (k < n && (source.charCodeAt(k) === Ch.Space || source.charCodeAt(k) === Ch.Tab)) k++;
+      if (source.charCodeAt(k) === Ch.LParen && !NOT_CALLS.has(word)) calls.push({ name: afterMember ? undefined : word, start: i, open: k });
+      afterMember = false;
       previous = word;
       previousIsIdent = true;
       i = j;
       continue;
     }
+    afterMember = (c === Ch.Dot && source.charCodeAt(i + 1) !== Ch.Dot) || (c === 62 && previous === '-');
     if (c === Ch.LParen) {
       parenIsCall.push(previousIsIdent && !NON_CALL_KEYWORDS.has(previous));
     } else if (c === Ch.RParen) {
@@ -338,7 +363,7 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
     inactiveRanges.push([inactiveStart, n]);
     edits.push([inactiveStart, n, null]);
   }
-  return { text: applyEdits(source, edits), lockAnnotations, statementMacros, inactiveRanges };
+  return { text: applyEdits(source, edits), calls, lockAnnotations, statementMacros, inactiveRanges: inactiveRanges.filter(([a, b]) => b > a) };
 }
 
 function atStatementStart(previous: string, previousIsIdent: boolean): boolean {

@@ -3,7 +3,8 @@
 import { ATOMIC_GFP_MASKS, ATOMIC_REPLACEMENT, SLEEPING_GFP_MASKS } from '../kernel-api/gfp';
 import type { SleepWitness } from '../analysis/callGraph';
 import type { HeldLock } from '../analysis/lockState';
-import { rangeOf, type Fix, type Location } from '../analysis/model';
+import type { ArgumentSpan } from '../analysis/functionAnalysis';
+import { rangeAt, rangeOf, type Fix, type Location, type ParsedFile } from '../analysis/model';
 import type { Rule } from './rule';
 
 const LOCK_NOUNS: Record<string, string> = {
@@ -24,7 +25,7 @@ export function describeHold(hold: HeldLock): string {
 }
 
 function describeSleep(witness: SleepWitness, callee: string): string {
-  const line = witness.node.startPosition.row + 1;
+  const line = witness.range.start.line + 1;
   if (witness.chain.length === 0) {
     const mask = witness.description.startsWith(`${callee} with `) ? ` with ${witness.description.slice(callee.length + 6)}` : '';
     return `\`${callee}()\`${mask} may sleep (${witness.reason})`;
@@ -64,18 +65,18 @@ export const sleepInAtomic: Rule = {
             related.push({ location: { file: file.parsed.path, range: rangeOf(call.atomicHold.acquiredAt) }, message: `${call.atomicHold.id} taken here` });
           } else {
             const reg = registration!;
-            where = `runs in ${reg.role} \`${fn.name}()\` (registered with ${reg.via} at line ${reg.node.startPosition.row + 1})`;
-            related.push({ location: { file: reg.file, range: rangeOf(reg.node) }, message: `registered as ${reg.role} here` });
+            where = `runs in ${reg.role} \`${fn.name}()\` (registered with ${reg.via} at line ${reg.range.start.line + 1})`;
+            related.push({ location: { file: reg.file, range: reg.range }, message: `registered as ${reg.role} here` });
           }
           if (witness.chain.length > 0) {
-            related.push({ location: { file: witness.file, range: rangeOf(witness.node) }, message: `${witness.description} may sleep here` });
+            related.push({ location: { file: witness.file, range: witness.range }, message: `${witness.description} may sleep here` });
           }
           report({
             file: file.parsed.path,
-            range: rangeOf(call.calleeNode ?? call.node),
+            range: graph.rangeOf(file.parsed.path, call),
             message: `${describeSleep(witness, callee)} but ${where}.`,
             related,
-            fixes: gfpFix(file.parsed.path, call.args, witness.chain.length === 0),
+            fixes: witness.chain.length === 0 ? gfpFix(file.parsed, call.args) : undefined,
           });
         }
       }
@@ -84,15 +85,14 @@ export const sleepInAtomic: Rule = {
 };
 
 /** `GFP_KERNEL` → `GFP_ATOMIC` on the allocation's own mask argument. */
-function gfpFix(file: string, args: ReadonlyArray<{ text: string; startPosition: { row: number; column: number }; endPosition: { row: number; column: number } }>, direct: boolean): Fix[] | undefined {
-  if (!direct) return undefined;
+function gfpFix(file: ParsedFile, args: readonly ArgumentSpan[]): Fix[] | undefined {
   for (const arg of args) {
     const words = arg.text.match(/[A-Za-z_]\w*/g) ?? [];
-    if (words.some((w) => SLEEPING_GFP_MASKS.has(w)) && !words.some((w) => ATOMIC_GFP_MASKS.has(w)) && /^\s*GFP_\w+\s*$/.test(arg.text)) {
+    if (/^GFP_\w+$/.test(arg.text) && words.some((w) => SLEEPING_GFP_MASKS.has(w)) && !words.some((w) => ATOMIC_GFP_MASKS.has(w))) {
       return [{
         title: `Use ${ATOMIC_REPLACEMENT} (this code runs in atomic context)`,
         preferred: true,
-        edits: [{ file, range: { start: { line: arg.startPosition.row, character: arg.startPosition.column }, end: { line: arg.endPosition.row, character: arg.endPosition.column } }, newText: ATOMIC_REPLACEMENT }],
+        edits: [{ file: file.path, range: rangeAt(file, arg.start, arg.end), newText: ATOMIC_REPLACEMENT }],
       }];
     }
   }

@@ -1,0 +1,96 @@
+// `unexported-symbol`: a module can only link against what the kernel (or another module) exports to it.
+// modpost finds these after a full build ("undefined!", "GPL-incompatible module uses GPL-only symbol",
+// "uses symbol from namespace X, but does not import it"); this rule says so at the call while typing.
+import type { CallResolution } from '../analysis/kernelTarget';
+import { kernelVersion } from '../parsing/preprocessor';
+import { isGplCompatible } from '../kernel-api/licenses';
+import { insertModuleLine, mainFileOf } from './moduleMacros';
+import type { AnalyzedFile, Report, Rule } from './rule';
+import type { SymbolReference } from '../analysis/symbols';
+
+/** Since 6.13 MODULE_IMPORT_NS takes a string literal. */
+const STRING_NAMESPACE_SINCE = kernelVersion(6, 13, 0);
+
+export const unexportedSymbol: Rule = {
+  id: 'unexported-symbol',
+  docs: {
+    summary: 'A call or reference to a symbol the module cannot link against.',
+    description:
+      'Reported when the target kernel (its Module.symvers) does not export the symbol to modules, exports it ' +
+      'GPL-only (EXPORT_SYMBOL_GPL) while the module license is not GPL-compatible, or exports it in a namespace ' +
+      'the module does not import (add MODULE_IMPORT_NS); also when another module of the workspace defines the ' +
+      'symbol without EXPORT_SYMBOL. Static inline functions and macros of the target headers are followed to the ' +
+      'exported symbols they call. Without a target kernel (--kdir / lkm.kdir) only workspace modules are checked.',
+  },
+  defaultSeverity: 'error',
+  check(context, report) {
+    const moduleNames = new Set<string>();
+    for (const file of context.files) for (const definition of file.symbols.definitions) moduleNames.add(definition.name);
+    const license = context.files.find((file) => file.symbols.license)?.symbols.license;
+    // With no license at all, missing-module-license reports the cause once, not at every GPL-only call.
+    const gplIncompatible = license !== undefined && !isGplCompatible(license.value);
+    const imported = new Set(context.files.flatMap((file) => file.symbols.importedNamespaces));
+    const target = context.target;
+    const release = target?.release ? `Linux ${target.release}` : 'the target kernel';
+    const main = mainFileOf(context.files);
+    const resolutions = new Map<string, CallResolution>();
+
+    for (const file of context.files) {
+      for (const reference of file.symbols.references) {
+        const name = reference.name;
+        if (moduleNames.has(name)) continue;
+        const at = { file: file.parsed.path, range: reference.range };
+        const elsewhere = context.workspace.definitionsOf(name).filter((definition) => definition.module !== context.module.name);
+        if (elsewhere.length > 0) {
+          checkWorkspaceSymbol(reference, elsewhere, gplIncompatible, license?.value, at, report);
+          continue;
+        }
+        if (!target) continue;
+        let resolution = resolutions.get(name);
+        if (!resolution) resolutions.set(name, (resolution = target.resolveCall(name)));
+        const chain = resolution.via ? ` (through ${resolution.via.map((step) => `\`${step}\``).join(' → ')})` : '';
+        const what = resolution.via ? `\`${name}\` reaches \`${resolution.symbol}\`${chain}, which` : `\`${name}\``;
+        if (resolution.kind === 'not-exported') {
+          report({ ...at, message: `\`${name}\` is not exported to modules by ${release}: the module will not load (modpost: "${name}" undefined)` });
+          continue;
+        }
+        if (resolution.kind === 'gpl-only' && gplIncompatible) {
+          report({ ...at, message: `${what} is exported GPL-only (EXPORT_SYMBOL_GPL) by ${release}, but MODULE_LICENSE("${license!.value}") is not GPL-compatible` });
+        }
+        if ((resolution.kind === 'gpl-only' || resolution.kind === 'exported') && resolution.namespace && !imported.has(resolution.namespace)) {
+          const namespace = resolution.namespace;
+          const importLine = (target.versionCode ?? 0) >= STRING_NAMESPACE_SINCE ? `MODULE_IMPORT_NS("${namespace}");` : `MODULE_IMPORT_NS(${namespace});`;
+          const fixFile: AnalyzedFile = main ?? file;
+          report({
+            ...at,
+            message: `${what} is exported in namespace ${namespace} by ${release}; add ${importLine}`,
+            fixes: [{ title: `Add ${importLine}`, edits: [insertModuleLine(fixFile, importLine)], preferred: true }],
+          });
+        }
+      }
+    }
+  },
+};
+
+function checkWorkspaceSymbol(
+  reference: SymbolReference,
+  definitions: Array<{ module: string; file: string; exported: boolean; gplOnly: boolean }>,
+  gplIncompatible: boolean,
+  license: string | undefined,
+  at: Pick<Report, 'file' | 'range'>,
+  report: (finding: Report) => void,
+): void {
+  const exported = definitions.filter((definition) => definition.exported);
+  const name = reference.name;
+  if (exported.length === 0) {
+    const definition = definitions[0]!;
+    report({
+      ...at,
+      message: `\`${name}\` is defined in module \`${definition.module}\` (${definition.file}) without EXPORT_SYMBOL: other modules cannot link against it; export it there with EXPORT_SYMBOL(${name}) or EXPORT_SYMBOL_GPL(${name})`,
+    });
+    return;
+  }
+  if (gplIncompatible && exported.every((definition) => definition.gplOnly)) {
+    report({ ...at, message: `\`${name}\` is exported GPL-only by module \`${exported[0]!.module}\`, but MODULE_LICENSE("${license}") is not GPL-compatible` });
+  }
+}
