@@ -1,0 +1,90 @@
+// loadKernelTarget: Module.symvers, version, config, the header index and resolveCall, on the miniature
+// kdir of the fixtures and on the real Debian headers (installed by .ci/run).
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import { loadKernelTarget, parseSymvers, type KernelTarget } from '../../server/src/analysis/kernelTarget';
+import { kernelVersion } from '../../server/src/parsing/preprocessor';
+
+const KDIR_MINI = path.join(__dirname, '..', 'fixtures', 'kdir-mini');
+const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-kdir-cache-'));
+
+describe('kdir-mini', () => {
+  const target = loadKernelTarget(KDIR_MINI, { cacheDir });
+
+  test('release, version code, config, exports', () => {
+    assert.equal(target.release, '6.1.0-mini');
+    assert.equal(target.versionCode, kernelVersion(6, 1, 192)); // LINUX_VERSION_CODE 393664 in version.h
+    assert.equal(target.config?.get('CONFIG_USB'), 'm');
+    assert.equal(target.config?.has('CONFIG_DEBUG_LOCK_ALLOC'), false);
+    assert.deepEqual(target.exports.get('dma_buf_get'), { gplOnly: true, module: 'vmlinux', namespace: 'DMA_BUF' });
+    assert.deepEqual(target.exports.get('usb_register_driver'), { gplOnly: true, module: 'drivers/usb/core/usbcore' });
+  });
+
+  test('resolveCall: direct exports, inline and macro chains, unexported declarations, config-decided inlines', () => {
+    const kinds = (name: string) => target.resolveCall(name);
+    assert.deepEqual(kinds('kfree'), { kind: 'exported', symbol: 'kfree' });
+    assert.deepEqual(kinds('sysfs_create_file'), { kind: 'gpl-only', symbol: 'sysfs_create_file_ns', via: ['sysfs_create_file', 'sysfs_create_file_ns'] });
+    assert.deepEqual(kinds('pr_info'), { kind: 'exported', symbol: '_printk', via: ['pr_info', 'printk', '_printk'] });
+    assert.deepEqual(kinds('usb_register'), { kind: 'gpl-only', symbol: 'usb_register_driver', via: ['usb_register', 'usb_register_driver'] });
+    assert.deepEqual(kinds('kallsyms_lookup_name'), { kind: 'not-exported', symbol: 'kallsyms_lookup_name' });
+    // Declared only under CONFIG_DEBUG_LOCK_ALLOC, which this kernel does not set: the inline stub is live.
+    assert.deepEqual(kinds('lock_debug_helper'), { kind: 'header-only' });
+    assert.deepEqual(kinds('KERN_INFO'), { kind: 'header-only' });
+    assert.deepEqual(kinds('no_such_thing'), { kind: 'unknown' });
+  });
+
+  test('errors: a missing directory and a directory without Module.symvers', () => {
+    assert.throws(() => loadKernelTarget(path.join(KDIR_MINI, 'nope')), /kernel build directory .*nope is not readable/);
+    assert.throws(() => loadKernelTarget(path.join(KDIR_MINI, 'include')), /has no readable Module\.symvers, so it is not a prepared kernel build directory/);
+  });
+
+  test('Module.symvers lines with and without a namespace', () => {
+    const exports = parseSymvers('0x1\ta\tvmlinux\tEXPORT_SYMBOL\t\n0x2\tb\tdrivers/x/y\tEXPORT_SYMBOL_GPL\tNS\nbroken line\n');
+    assert.deepEqual([...exports], [['a', { gplOnly: false, module: 'vmlinux' }], ['b', { gplOnly: true, module: 'drivers/x/y', namespace: 'NS' }]]);
+  });
+});
+
+/** Debian's headers for the 6.1 kernel, split in an -amd64 and a -common directory. */
+function debianKdir(): string | undefined {
+  const base = '/usr/src';
+  const name = fs.existsSync(base) ? fs.readdirSync(base).filter((entry) => /^linux-headers-.*-amd64$/.test(entry)).sort().pop() : undefined;
+  return name ? path.join(base, name) : undefined;
+}
+
+describe('real Debian linux-headers-amd64 (installed by .ci/run)', () => {
+  const kdir = debianKdir();
+  // Not a skip: CI installs the package; a machine without it gets a clear failure.
+  test('the headers package is installed', () => {
+    assert.ok(kdir, 'no /usr/src/linux-headers-*-amd64: install linux-headers-amd64 (bash .ci/run does)');
+  });
+  if (!kdir) return;
+  let target: KernelTarget;
+
+  test('loads (headers found through the -common directory) and then loads again from the cache', () => {
+    target = loadKernelTarget(kdir, { cacheDir });
+    assert.match(target.release ?? '', /^6\.1\./);
+    assert.ok(target.exports.size > 20000);
+    assert.ok(target.headers.inlines.size > 5000, `only ${target.headers.inlines.size} inlines: were the -common headers found?`);
+    assert.ok(target.headers.functions.has('kallsyms_lookup_name'));
+    assert.equal(target.config?.get('CONFIG_X86_64'), 'y');
+    assert.ok(fs.readdirSync(cacheDir).some((file) => file.endsWith('.json')), 'no cache file written');
+    const again = loadKernelTarget(kdir, { cacheDir });
+    assert.deepEqual([...again.headers.inlines.keys()].length, target.headers.inlines.size);
+  });
+
+  test('resolveCall on real kernel APIs', () => {
+    assert.deepEqual(target.resolveCall('sysfs_create_file'), { kind: 'gpl-only', symbol: 'sysfs_create_file_ns', via: ['sysfs_create_file', 'sysfs_create_file_ns'] });
+    assert.equal(target.resolveCall('_printk').kind, 'exported');
+    assert.deepEqual(target.resolveCall('printk'), { kind: 'exported', symbol: '_printk', via: ['printk', '_printk'] });
+    assert.equal(target.resolveCall('kallsyms_lookup_name').kind, 'not-exported');
+    // Static inlines and macros are never "not exported".
+    for (const name of ['spin_lock', 'list_add', 'kzalloc', 'copy_from_user', 'request_irq', 'rcu_dereference', 'container_of']) {
+      assert.ok(['exported', 'header-only'].includes(target.resolveCall(name).kind), `${name}: ${JSON.stringify(target.resolveCall(name))}`);
+    }
+    assert.equal(target.resolveCall('request_irq').symbol, 'request_threaded_irq');
+    assert.deepEqual(target.resolveCall('dma_buf_get'), { kind: 'gpl-only', symbol: 'dma_buf_get', namespace: 'DMA_BUF' });
+  });
+});

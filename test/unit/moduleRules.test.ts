@@ -1,0 +1,188 @@
+// The two module-level rules (missing-module-license, unexported-symbol) over their fixtures, with the
+// ModuleContext built by hand (parse → symbols), plus what fixtures cannot show: the workspace index
+// (another module defines a symbol without exporting it) and the fixes' edits.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { before, describe, test } from 'node:test';
+import type { Parser } from 'web-tree-sitter';
+import type { ModuleCallGraph } from '../../server/src/analysis/callGraph';
+import { discoverModules, type ModuleSpec } from '../../server/src/analysis/kbuild';
+import { loadKernelTarget, type KernelTarget } from '../../server/src/analysis/kernelTarget';
+import type { Finding, TextEdit } from '../../server/src/analysis/model';
+import { extractSymbols } from '../../server/src/analysis/symbols';
+import { normalize } from '../../server/src/parsing/normalize';
+import { getParser, parseWith } from '../../server/src/parsing/parser';
+import { missingModuleLicense } from '../../server/src/rules/missingModuleLicense';
+import type { AnalyzedFile, Rule, WorkspaceSymbolIndex } from '../../server/src/rules/rule';
+import { unexportedSymbol } from '../../server/src/rules/unexportedSymbol';
+
+const FIXTURES = path.join(__dirname, '..', 'fixtures');
+const KDIR_MINI = path.join(FIXTURES, 'kdir-mini');
+const EMPTY_WORKSPACE: WorkspaceSymbolIndex = { definitionsOf: () => [] };
+
+let parser: Parser;
+const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-rules-'));
+
+function analyze(file: string, text: string, target?: KernelTarget): AnalyzedFile {
+  const normalized = normalize(text, { versionCode: target?.versionCode, config: target?.config });
+  const parsed = { path: file, text, normalized, tree: parseWith(parser, normalized.text) };
+  return { parsed, symbols: extractSymbols(parsed), functions: [] };
+}
+
+function run(rule: Rule, module: ModuleSpec, files: AnalyzedFile[], target?: KernelTarget, workspace = EMPTY_WORKSPACE): Finding[] {
+  const findings: Finding[] = [];
+  // These rules read symbols only; the call graph belongs to the function-level rules.
+  const callGraph = {} as ModuleCallGraph;
+  rule.check({ module, files, callGraph, target, workspace }, (report) => findings.push({ ...report, rule: rule.id, severity: report.severity ?? rule.defaultSeverity }));
+  return findings;
+}
+
+/** `// expect: a, b` on a line: exactly those findings there. */
+function expectationsOf(text: string): string[] {
+  return text.split('\n').flatMap((line, index) => {
+    const match = /\/\/\s*expect:\s*([a-z-]+(?:\s*,\s*[a-z-]+)*)\s*$/.exec(line);
+    return match ? match[1]!.split(',').map((rule) => `${index + 1}: ${rule.trim()}`) : [];
+  }).sort();
+}
+
+function fixtureModules(folder: string): ModuleSpec[] {
+  const walk = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    return entry.isDirectory() ? walk(full) : entry.name.endsWith('.c') ? [full] : [];
+  });
+  const byDir = new Map<string, string[]>();
+  for (const file of walk(path.join(FIXTURES, folder))) byDir.set(path.dirname(file), [...(byDir.get(path.dirname(file)) ?? []), file]);
+  return [...byDir.values()].flatMap((files) => discoverModules(files));
+}
+
+function fixtureKdir(text: string, file: string): string | undefined {
+  const value = /lkm-fixture:.*\bkdir=(\S+)/.exec(text.split('\n').slice(0, 5).join('\n'))?.[1];
+  return value ? path.resolve(path.dirname(file), value) : undefined;
+}
+
+before(async () => {
+  parser = await getParser();
+});
+
+for (const rule of [missingModuleLicense, unexportedSymbol]) {
+  describe(`${rule.id} fixtures`, () => {
+    const modules = fixtureModules(rule.id);
+    test('the fixtures exist and expect findings', () => {
+      assert.ok(modules.length >= 3);
+      assert.ok(modules.some((module) => module.files.some((file) => fs.readFileSync(file, 'utf8').includes(`expect: ${rule.id}`))));
+    });
+    for (const module of modules) {
+      test(path.relative(FIXTURES, module.files.length === 1 ? module.files[0]! : module.dir), () => {
+        const texts = module.files.map((file) => fs.readFileSync(file, 'utf8'));
+        const kdir = fixtureKdir(texts[0]!, module.files[0]!);
+        const target = kdir ? loadKernelTarget(kdir, { cacheDir }) : undefined;
+        const files = module.files.map((file, i) => analyze(file, texts[i]!, target));
+        try {
+          const findings = run(rule, module, files, target);
+          module.files.forEach((file, i) => {
+            const mine = findings.filter((finding) => finding.file === file);
+            const actual = mine.map((finding) => `${finding.range.start.line + 1}: ${finding.rule}`).sort();
+            assert.deepEqual(actual, expectationsOf(texts[i]!), mine.map((f) => `${f.range.start.line + 1}: ${f.message}`).join('\n'));
+          });
+        } finally {
+          files.forEach((file) => file.parsed.tree.delete());
+        }
+      });
+    }
+  });
+}
+
+function applyEdit(text: string, edit: TextEdit): string {
+  const lines = text.split('\n');
+  const offset = (line: number, character: number) => lines.slice(0, line).reduce((sum, l) => sum + l.length + 1, 0) + character;
+  return text.slice(0, offset(edit.range.start.line, edit.range.start.character)) + edit.newText + text.slice(offset(edit.range.end.line, edit.range.end.character));
+}
+
+describe('missing-module-license details', () => {
+  test('messages, severities and the fix that adds MODULE_LICENSE after the last MODULE_* line', () => {
+    const text = '#include <linux/module.h>\nmodule_init(f);\nMODULE_AUTHOR("me");\n\nstatic int x;\n';
+    const file = analyze('/m/a.c', text);
+    const findings = run(missingModuleLicense, { name: 'a', dir: '/m', files: ['/m/a.c'] }, [file]);
+    assert.deepEqual(findings.map((f) => [f.severity, f.range.start.line]), [['error', 2], ['warning', 2]]);
+    assert.match(findings[0]!.message, /module `a` has no MODULE_LICENSE/);
+    assert.match(findings[1]!.message, /no MODULE_DESCRIPTION/);
+    const fix = findings[0]!.fixes?.[0];
+    assert.equal(fix?.title, 'Add MODULE_LICENSE("GPL")');
+    const fixed = applyEdit(text, fix!.edits[0]!);
+    assert.equal(fixed, '#include <linux/module.h>\nmodule_init(f);\nMODULE_AUTHOR("me");\nMODULE_LICENSE("GPL");\n\nstatic int x;\n');
+    const after = analyze('/m/a.c', fixed);
+    assert.equal(after.symbols.license?.value, 'GPL');
+    file.parsed.tree.delete();
+    after.parsed.tree.delete();
+  });
+
+  test('the fix goes at the end of a file with no module macros and no final newline', () => {
+    const text = 'static int x;';
+    const file = analyze('/m/b.c', text);
+    const [finding] = run(missingModuleLicense, { name: 'b', dir: '/m', files: ['/m/b.c'] }, [file]);
+    assert.equal(applyEdit(text, finding!.fixes![0]!.edits[0]!), 'static int x;\nMODULE_LICENSE("GPL");\n');
+    file.parsed.tree.delete();
+  });
+
+  test('an unknown license names the known ones', () => {
+    const file = analyze('/m/c.c', 'MODULE_LICENSE("BSD");\nMODULE_DESCRIPTION("x");\n');
+    const findings = run(missingModuleLicense, { name: 'c', dir: '/m', files: ['/m/c.c'] }, [file]);
+    assert.equal(findings.length, 1);
+    assert.match(findings[0]!.message, /"BSD"\) is not a license the kernel knows .*"Dual BSD\/GPL"/);
+    file.parsed.tree.delete();
+  });
+});
+
+describe('unexported-symbol details', () => {
+  const workspace: WorkspaceSymbolIndex = {
+    definitionsOf: (name) => ({
+      core_private: [{ module: 'core', file: '/ws/core/core.c', exported: false, gplOnly: false }],
+      core_gpl: [{ module: 'core', file: '/ws/core/core.c', exported: true, gplOnly: true }],
+      core_open: [{ module: 'core', file: '/ws/core/core.c', exported: true, gplOnly: false }],
+      own_helper: [{ module: 'user', file: '/ws/user/user.c', exported: false, gplOnly: false }],
+    })[name] ?? [],
+  };
+  const source = (license: string) => [
+    'static int f(void)',
+    '{',
+    '\tcore_private();',
+    '\tcore_gpl();',
+    '\tcore_open();',
+    '\town_helper();',
+    '\treturn kallsyms_lookup_name("x");',
+    '}',
+    `MODULE_LICENSE("${license}");`,
+    'MODULE_DESCRIPTION("d");',
+  ].join('\n');
+  const module = { name: 'user', dir: '/ws/user', files: ['/ws/user/user.c'] };
+
+  test('without a target: workspace modules only (unexported, GPL-only to a proprietary module)', () => {
+    const gpl = analyze('/ws/user/user.c', source('GPL'));
+    const proprietary = analyze('/ws/user/user.c', source('Proprietary'));
+    const gplFindings = run(unexportedSymbol, module, [gpl], undefined, workspace);
+    assert.deepEqual(gplFindings.map((f) => f.range.start.line), [2]);
+    assert.match(gplFindings[0]!.message, /`core_private` is defined in module `core` .*without EXPORT_SYMBOL.*EXPORT_SYMBOL\(core_private\)/);
+    const proprietaryFindings = run(unexportedSymbol, module, [proprietary], undefined, workspace);
+    assert.deepEqual(proprietaryFindings.map((f) => f.range.start.line), [2, 3]);
+    assert.match(proprietaryFindings[1]!.message, /`core_gpl` is exported GPL-only by module `core`/);
+    gpl.parsed.tree.delete();
+    proprietary.parsed.tree.delete();
+  });
+
+  test('with a target: the namespace fix adds MODULE_IMPORT_NS next to the MODULE_* lines; messages name the release and the chain', () => {
+    const target = loadKernelTarget(KDIR_MINI, { cacheDir });
+    const text = 'int f(void *k, void *a)\n{\n\tdma_buf_get(1);\n\treturn sysfs_create_file(k, a);\n}\nMODULE_LICENSE("Proprietary");\nMODULE_DESCRIPTION("d");\n';
+    const file = analyze('/m/n.c', text, target);
+    const findings = run(unexportedSymbol, { name: 'n', dir: '/m', files: ['/m/n.c'] }, [file], target);
+    assert.deepEqual(findings.map((f) => f.range.start.line), [2, 2, 3]);
+    const [gplOnly, namespace, chain] = findings;
+    assert.match(gplOnly!.message, /`dma_buf_get` is exported GPL-only .* by Linux 6\.1\.0-mini, but MODULE_LICENSE\("Proprietary"\)/);
+    assert.match(namespace!.message, /namespace DMA_BUF by Linux 6\.1\.0-mini; add MODULE_IMPORT_NS\(DMA_BUF\);/);
+    assert.equal(applyEdit(text, namespace!.fixes![0]!.edits[0]!), text.replace('MODULE_DESCRIPTION("d");\n', 'MODULE_DESCRIPTION("d");\nMODULE_IMPORT_NS(DMA_BUF);\n'));
+    assert.match(chain!.message, /`sysfs_create_file` reaches `sysfs_create_file_ns` \(through `sysfs_create_file` → `sysfs_create_file_ns`\)/);
+    assert.deepEqual(chain!.range, { start: { line: 3, character: 8 }, end: { line: 3, character: 25 } });
+    file.parsed.tree.delete();
+  });
+});
