@@ -1,6 +1,6 @@
-// The two module-level rules (missing-module-license, unexported-symbol) over their fixtures, with the
-// ModuleContext built by hand (parse → symbols), plus what fixtures cannot show: the workspace index
-// (another module defines a symbol without exporting it) and the fixes' edits.
+// The two module-level rules (missing-module-license, unexported-symbol) on what their fixtures
+// (test/fixtures/<rule>/, run by fixtures.test.ts) cannot show: messages, fixes' edits, and the workspace
+// index (another module defines a symbol without exporting it). The ModuleContext is built by hand.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
 import type { Parser } from 'web-tree-sitter';
 import type { ModuleCallGraph } from '../../server/src/analysis/callGraph';
-import { discoverModules, type ModuleSpec } from '../../server/src/analysis/kbuild';
+import type { ModuleSpec } from '../../server/src/analysis/kbuild';
 import { loadKernelTarget, type KernelTarget } from '../../server/src/analysis/kernelTarget';
 import type { Finding, TextEdit } from '../../server/src/analysis/model';
 import { extractSymbols } from '../../server/src/analysis/symbols';
@@ -37,61 +37,6 @@ function run(rule: Rule, module: ModuleSpec, files: AnalyzedFile[], target?: Ker
   const callGraph = {} as ModuleCallGraph;
   rule.check({ module, files, callGraph, target, workspace }, (report) => findings.push({ ...report, rule: rule.id, severity: report.severity ?? rule.defaultSeverity }));
   return findings;
-}
-
-/** `// expect: a, b` on a line: exactly those findings there. */
-function expectationsOf(text: string): string[] {
-  return text.split('\n').flatMap((line, index) => {
-    const match = /\/\/\s*expect:\s*([a-z-]+(?:\s*,\s*[a-z-]+)*)\s*$/.exec(line);
-    return match ? match[1]!.split(',').map((rule) => `${index + 1}: ${rule.trim()}`) : [];
-  }).sort();
-}
-
-function fixtureModules(folder: string): ModuleSpec[] {
-  const walk = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    return entry.isDirectory() ? walk(full) : entry.name.endsWith('.c') ? [full] : [];
-  });
-  const byDir = new Map<string, string[]>();
-  for (const file of walk(path.join(FIXTURES, folder))) byDir.set(path.dirname(file), [...(byDir.get(path.dirname(file)) ?? []), file]);
-  return [...byDir.values()].flatMap((files) => discoverModules(files));
-}
-
-function fixtureKdir(text: string, file: string): string | undefined {
-  const value = /lkm-fixture:.*\bkdir=(\S+)/.exec(text.split('\n').slice(0, 5).join('\n'))?.[1];
-  return value ? path.resolve(path.dirname(file), value) : undefined;
-}
-
-before(async () => {
-  parser = await getParser();
-});
-
-for (const rule of [missingModuleLicense, unexportedSymbol]) {
-  describe(`${rule.id} fixtures`, () => {
-    const modules = fixtureModules(rule.id);
-    test('the fixtures exist and expect findings', () => {
-      assert.ok(modules.length >= 3);
-      assert.ok(modules.some((module) => module.files.some((file) => fs.readFileSync(file, 'utf8').includes(`expect: ${rule.id}`))));
-    });
-    for (const module of modules) {
-      test(path.relative(FIXTURES, module.files.length === 1 ? module.files[0]! : module.dir), () => {
-        const texts = module.files.map((file) => fs.readFileSync(file, 'utf8'));
-        const kdir = fixtureKdir(texts[0]!, module.files[0]!);
-        const target = kdir ? loadKernelTarget(kdir, { cacheDir }) : undefined;
-        const files = module.files.map((file, i) => analyze(file, texts[i]!, target));
-        try {
-          const findings = run(rule, module, files, target);
-          module.files.forEach((file, i) => {
-            const mine = findings.filter((finding) => finding.file === file);
-            const actual = mine.map((finding) => `${finding.range.start.line + 1}: ${finding.rule}`).sort();
-            assert.deepEqual(actual, expectationsOf(texts[i]!), mine.map((f) => `${f.range.start.line + 1}: ${f.message}`).join('\n'));
-          });
-        } finally {
-          files.forEach((file) => file.parsed.tree.delete());
-        }
-      });
-    }
-  });
 }
 
 function applyEdit(text: string, edit: TextEdit): string {
