@@ -39,6 +39,10 @@ function run(rule: Rule, module: ModuleSpec, files: AnalyzedFile[], target?: Ker
   return findings;
 }
 
+before(async () => {
+  parser = await getParser();
+});
+
 function applyEdit(text: string, edit: TextEdit): string {
   const lines = text.split('\n');
   const offset = (line: number, character: number) => lines.slice(0, line).reduce((sum, l) => sum + l.length + 1, 0) + character;
