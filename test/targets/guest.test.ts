@@ -100,6 +100,25 @@ describe('targets on the QEMU test guest', { timeout: 240_000 }, () => {
     assert.equal((await sh('grep -c lkmt_oops /proc/modules || true')).stdout.trim(), '0');
   });
 
+  it('detects a guest that stops answering, reports its console, and restarts it', async () => {
+    const built = await build(target, path.join(FIXTURES, 'lkmt_hang'), {});
+    assert.ok(built.ok, built.output);
+    await uploadModules(target, built.modules, {});
+    const began = Date.now();
+    await assert.rejects(loadModules(target, 'load', built.modules, { timeoutMs: 8_000 }), (e: unknown) => {
+      const message = (e as Error).message;
+      assert.match(message, /^load on test-vm failed: .*no answer within 8 s/);
+      assert.match(message, /Last console output of the test VM:\n[^]*lkmt_hang: spinning/);
+      assert.match(message, /Restart it with: lkm vm stop && lkm vm start/);
+      return true;
+    });
+    assert.ok(Date.now() - began < 20_000);
+    await target.connection.close();
+    guest = await restartGuest({ name: GUEST });
+    await open();
+    assert.equal((await sh('echo back')).stdout, 'back\n');
+  });
+
   it('passes hostile file names, remote paths and parameter values through without injection', async () => {
     const hostileDir = mkdtempSync(path.join(tmpdir(), "lkm dir $(touch pwned-local) 'q' "));
     cpSync(path.join(FIXTURES, 'lkmt_hello'), hostileDir, { recursive: true });

@@ -70,6 +70,13 @@ export function runProcess(command: string, args: string[], options: RunOptions)
       finish();
       reject(new Error(`${command}: ${error.message}`));
     });
+    // After a timeout or cancel, do not wait for the output pipes to close: an ssh multiplexing
+    // client hands its pipes to the master connection, which may hold them long after the kill.
+    child.on('exit', () => {
+      if (!timedOut && !cancelled) return;
+      child.stdout!.destroy();
+      child.stderr!.destroy();
+    });
     child.on('close', (code, signal) => {
       finish();
       if (cancelled) return reject(new CancelledError(command));

@@ -421,6 +421,8 @@ export function loadScript(action: LoadAction, modules: Array<{ name: string; re
 export interface LoadOptions extends StepContext {
   /** Parameter values per module name (validated against each module's parm: entries). */
   params?: Record<string, ParamValue[]>;
+  /** How long insmod/rmmod may take before the target counts as hung (default STEP_TIMEOUTS_MS.load). */
+  timeoutMs?: number;
 }
 
 export async function loadModules(target: Target, action: LoadAction, modules: BuiltModule[], options: LoadOptions): Promise<LoadResult> {
@@ -437,7 +439,7 @@ export async function loadModules(target: Target, action: LoadAction, modules: B
     const mark = `lkm-dev-mark-${randomBytes(6).toString('hex')}`; // matches MARK_LINE
     let result;
     try {
-      result = await target.connection.exec(sudoWrap(target, loadScript(action, plan, mark)), { timeoutMs: STEP_TIMEOUTS_MS.load, signal: options.signal });
+      result = await target.connection.exec(sudoWrap(target, loadScript(action, plan, mark)), { timeoutMs: options.timeoutMs ?? STEP_TIMEOUTS_MS.load, signal: options.signal });
     } catch (error) {
       // A hung or dead guest: the serial console still tells what happened.
       if (error instanceof SshError && target.guest) {
