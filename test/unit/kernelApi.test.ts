@@ -29,6 +29,8 @@ const MAINLINE_ONLY = new Set(['hrtimer_setup', 'local_lock_nested_bh', 'local_u
 /** Classes that track a CPU-wide state and so take no lock argument. */
 const CPU_WIDE_CLASSES = new Set<LockClass>(['rcu', 'irq', 'bh', 'preempt']);
 const SLEEPING_LOCK_CLASSES = new Set<LockClass>(['mutex', 'rt_mutex', 'rwsem', 'semaphore']);
+/** Calls that turn a held write lock into a read lock: two rows each, and they never wait. */
+const DOWNGRADES = new Set(['downgrade_write', 'mmap_write_downgrade']);
 
 function declarationOf(name: string): Declaration {
   const declaration = fixture.prototypes[name];
@@ -58,10 +60,12 @@ describe('fixture', () => {
 });
 
 describe('LOCK_OPERATIONS', () => {
-  test('names are unique, except downgrade_write (a release then an acquire)', () => {
-    assert.deepEqual(duplicates(LOCK_OPERATIONS.map((r) => r.name)), ['downgrade_write']);
-    const downgrade = LOCK_OPERATIONS.filter((r) => r.name === 'downgrade_write');
-    assert.deepEqual(downgrade.map((r) => [r.op, r.mode]), [['release', 'exclusive'], ['acquire', 'shared']]);
+  test('names are unique, except the downgrades (a release then an acquire)', () => {
+    assert.deepEqual(duplicates(LOCK_OPERATIONS.map((r) => r.name)), [...DOWNGRADES].sort());
+    for (const name of DOWNGRADES) {
+      const rows = LOCK_OPERATIONS.filter((r) => r.name === name);
+      assert.deepEqual(rows.map((r) => [r.op, r.mode]), [['release', 'exclusive'], ['acquire', 'shared']], name);
+    }
   });
 
   test('every name is declared in 6.1 (or is a listed mainline-only API)', () => {
@@ -72,8 +76,8 @@ describe('LOCK_OPERATIONS', () => {
   });
 
   test('lockArg names the lock parameter of the 6.1 prototype', () => {
-    const lockType = /spinlock_t|rwlock_t|seqlock_t|struct (mutex|rt_mutex|rw_semaphore|semaphore|srcu_struct|device|pci_dev) \*/;
-    const lockName = /lock|sem|^sl$|^ssp$|^dev$|^mutex$/;
+    const lockType = /spinlock_t|rwlock_t|seqlock_t|struct (mutex|rt_mutex|rw_semaphore|percpu_rw_semaphore|semaphore|srcu_struct|device|pci_dev|mm_struct|sock|sdio_func|i2c_adapter|spi_controller|net_device|netdev_queue) \*/;
+    const lockName = /lock|sem|^sl$|^ssp$|^dev$|^mutex$|^_?_?sk$|^d$/;
     let checked = 0;
     for (const row of LOCK_OPERATIONS) {
       if (row.lockArg === undefined || MAINLINE_ONLY.has(row.name)) continue;
@@ -85,9 +89,18 @@ describe('LOCK_OPERATIONS', () => {
     assert.ok(checked > 100, `only ${checked} lockArg rows checked`);
   });
 
-  test('CPU-wide states take no lock argument; every other class does', () => {
+  test('CPU-wide states take no lock argument; other locks have a lock argument or a global lock name', () => {
     for (const row of LOCK_OPERATIONS) {
-      assert.equal(row.lockArg === undefined, CPU_WIDE_CLASSES.has(row.lockClass), `${row.name} (${row.lockClass})`);
+      if (CPU_WIDE_CLASSES.has(row.lockClass)) assert.ok(row.lockArg === undefined && row.lockName === undefined, row.name);
+      else assert.ok((row.lockArg === undefined) !== (row.lockName === undefined), `${row.name}: exactly one of lockArg and lockName`);
+    }
+  });
+
+  test('a global lock is taken and released by the same class, mode and variant', () => {
+    for (const row of LOCK_OPERATIONS.filter((r) => r.lockName)) {
+      const same = LOCK_OPERATIONS.filter((r) => r.lockName === row.lockName && r.mode === row.mode);
+      assert.ok(same.some((r) => r.op === 'release') && same.some((r) => r.op !== 'release'), row.name);
+      for (const other of same) assert.equal(`${other.lockClass}/${other.variant}`, `${row.lockClass}/${row.variant}`, `${row.name} vs ${other.name}`);
     }
   });
 
@@ -124,7 +137,7 @@ describe('LOCK_OPERATIONS', () => {
   });
 
   test('every release has an acquire of the same class, mode and variant, and vice versa', () => {
-    const key = (r: LockOperation) => `${r.lockClass}/${r.mode}/${r.variant}/${r.lockArg === undefined ? 'cpu' : 'lock'}`;
+    const key = (r: LockOperation) => `${r.lockClass}/${r.mode}/${r.variant}/${r.lockArg === undefined ? r.lockName ?? 'cpu' : 'lock'}`;
     const acquired = new Set(LOCK_OPERATIONS.filter((r) => r.op !== 'release').map(key));
     const released = new Set(LOCK_OPERATIONS.filter((r) => r.op === 'release').map(key));
     for (const row of LOCK_OPERATIONS) {
@@ -158,8 +171,7 @@ describe('LOCK_OPERATIONS', () => {
   test('sleeping lock acquisitions are in SLEEPING_APIS; trylocks and spinning locks are not', () => {
     const sleeping = new Set(SLEEPING_APIS.map((r) => r.name));
     for (const row of LOCK_OPERATIONS) {
-      // downgrade_write() converts a lock already held: it never waits.
-      const blocks = row.op !== 'release' && SLEEPING_LOCK_CLASSES.has(row.lockClass) && !/trylock/.test(row.name) && row.name !== 'downgrade_write';
+      const blocks = row.op !== 'release' && SLEEPING_LOCK_CLASSES.has(row.lockClass) && !/trylock/.test(row.name) && !DOWNGRADES.has(row.name);
       assert.equal(sleeping.has(row.name), blocks, `${row.name}: ${blocks ? 'blocks but is not' : 'does not block but is'} in SLEEPING_APIS`);
     }
   });

@@ -75,16 +75,15 @@ function ordinal(zeroBased: number): string {
   return `${n}${suffix} argument`;
 }
 
-function commonPrefixLength(a: string, b: string): number {
-  let i = 0;
-  while (i < a.length && i < b.length && a[i] === b[i]) i++;
-  return i;
-}
-
-function commonSuffixLength(a: string, b: string): number {
-  let i = 0;
-  while (i < a.length && i < b.length && a[a.length - 1 - i] === b[b.length - 1 - i]) i++;
-  return i;
+/** How many `_`-separated words two names share at the start plus at the end. */
+function likeness(a: string, b: string): number {
+  const x = a.split('_');
+  const y = b.split('_');
+  let lead = 0;
+  while (lead < x.length && lead < y.length && x[lead] === y[lead]) lead++;
+  let trail = 0;
+  while (trail < x.length - lead && trail < y.length - lead && x[x.length - 1 - trail] === y[y.length - 1 - trail]) trail++;
+  return lead + trail;
 }
 
 /**
@@ -94,21 +93,22 @@ function commonSuffixLength(a: string, b: string): number {
  */
 function counterparts(operation: LockOperation, limit = 3): string[] {
   const wanted = operation.op === 'release' ? ['acquire', 'conditional'] : ['release'];
-  const likeness = (name: string) => commonPrefixLength(name, operation.name) + commonSuffixLength(name, operation.name);
   const names = [...new Set(LOCK_OPERATIONS
     .filter((r) => wanted.includes(r.op) && r.lockClass === operation.lockClass && r.variant === operation.variant
-      && r.mode === operation.mode && (r.lockArg === undefined) === (operation.lockArg === undefined) && r.name !== operation.name)
+      && r.mode === operation.mode && (r.lockArg === undefined) === (operation.lockArg === undefined)
+      && r.lockName === operation.lockName && r.name !== operation.name)
     .map((r) => r.name))];
-  const best = Math.max(0, ...names.map(likeness));
-  return names.filter((n) => likeness(n) === best).sort((a, b) => a.length - b.length || a.localeCompare(b)).slice(0, limit);
+  const best = Math.max(0, ...names.map((n) => likeness(n, operation.name)));
+  return names.filter((n) => likeness(n, operation.name) === best).sort((a, b) => a.length - b.length || a.localeCompare(b)).slice(0, limit);
 }
 
 function describeLockOperation(operation: LockOperation): string {
   const what = heldState(operation.lockClass, operation.mode, operation.variant);
-  const argument = operation.lockArg === undefined ? '' : ` — the lock is the ${ordinal(operation.lockArg)}`;
+  const argument = operation.lockArg !== undefined ? ` — the lock is the ${ordinal(operation.lockArg)}`
+    : operation.lockName ? ` — the global \`${operation.lockName}\`` : '';
   const others = counterparts(operation).map((n) => `\`${n}\``).join(', ');
   // CPU-wide states (no lock argument) are begun and ended rather than acquired and released.
-  const cpuWide = operation.lockArg === undefined;
+  const cpuWide = operation.lockArg === undefined && operation.lockName === undefined;
   if (operation.op === 'release') {
     const by = others ? ` ${cpuWide ? 'Begun' : 'Taken'} by ${others}.` : '';
     return `- **${cpuWide ? 'Ends' : 'Releases'}** ${what}${argument}.${by}`;

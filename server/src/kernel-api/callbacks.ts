@@ -42,6 +42,13 @@ export const CALLBACK_REGISTRATIONS: readonly CallbackRegistration[] = [
   { function: 'devm_request_threaded_irq', callbackArg: 3, context: 'process', role: 'threaded IRQ handler' },
   { function: 'devm_request_any_context_irq', callbackArg: 2, context: 'hardirq', role: 'IRQ handler (hard or threaded)' },
 
+  // include/linux/irq.h, irqdesc.h — flow handlers (chained interrupt controllers) run in hard IRQ context.
+  { function: 'irq_set_handler', callbackArg: 1, context: 'hardirq', role: 'IRQ flow handler' },
+  { function: 'irq_set_handler_locked', callbackArg: 1, context: 'hardirq', role: 'IRQ flow handler' },
+  { function: 'irq_set_chip_and_handler', callbackArg: 2, context: 'hardirq', role: 'IRQ flow handler' },
+  { function: 'irq_set_chained_handler', callbackArg: 1, context: 'hardirq', role: 'chained IRQ flow handler' },
+  { function: 'irq_set_chained_handler_and_data', callbackArg: 1, context: 'hardirq', role: 'chained IRQ flow handler' },
+
   // include/linux/interrupt.h — tasklets run in softirq context.
   { function: 'tasklet_init', callbackArg: 1, context: 'softirq', role: 'tasklet' },
   { function: 'tasklet_setup', callbackArg: 1, context: 'softirq', role: 'tasklet' },

@@ -23,6 +23,11 @@ export interface LockOperation {
   variant: LockVariant;
   /** Index of the argument naming the lock; absent for CPU-wide states (rcu, irq, bh, preempt). */
   lockArg?: number;
+  /**
+   * For APIs that always take the same global lock and so have no lock argument (rtnl_lock() →
+   * `rtnl_mutex`): that lock's name, to use as the lock's identity.
+   */
+  lockName?: string;
   /** For `conditional`: the return value on success. Trylocks return non-zero, *_interruptible zero. */
   successWhen?: 'zero' | 'nonzero';
 }
@@ -244,6 +249,69 @@ export const LOCK_OPERATIONS: readonly LockOperation[] = [
   // Mainline (6.11+), for modules written against newer kernels: taken with BH already disabled.
   { name: 'local_lock_nested_bh', op: 'acquire', lockClass: 'local_lock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
   { name: 'local_unlock_nested_bh', op: 'release', lockClass: 'local_lock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+
+  // Subsystem locks drivers take through wrappers (after the primitives: the first release of
+  // each kind stays the canonical one). Global ones carry lockName instead of lockArg.
+  // include/linux/rtnetlink.h, console.h, cpu.h
+  { name: 'rtnl_lock', op: 'acquire', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockName: 'rtnl_mutex' },
+  { name: 'rtnl_lock_killable', op: 'conditional', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockName: 'rtnl_mutex', successWhen: 'zero' },
+  { name: 'rtnl_trylock', op: 'conditional', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockName: 'rtnl_mutex', successWhen: 'nonzero' },
+  { name: 'rtnl_unlock', op: 'release', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockName: 'rtnl_mutex' },
+  { name: 'console_lock', op: 'acquire', lockClass: 'semaphore', mode: 'exclusive', variant: 'plain', lockName: 'console_sem' },
+  { name: 'console_trylock', op: 'conditional', lockClass: 'semaphore', mode: 'exclusive', variant: 'plain', lockName: 'console_sem', successWhen: 'nonzero' },
+  { name: 'console_unlock', op: 'release', lockClass: 'semaphore', mode: 'exclusive', variant: 'plain', lockName: 'console_sem' },
+  { name: 'cpus_read_lock', op: 'acquire', lockClass: 'rwsem', mode: 'shared', variant: 'plain', lockName: 'cpu_hotplug_lock' },
+  { name: 'cpus_read_trylock', op: 'conditional', lockClass: 'rwsem', mode: 'shared', variant: 'plain', lockName: 'cpu_hotplug_lock', successWhen: 'nonzero' },
+  { name: 'cpus_read_unlock', op: 'release', lockClass: 'rwsem', mode: 'shared', variant: 'plain', lockName: 'cpu_hotplug_lock' },
+  { name: 'cpus_write_lock', op: 'acquire', lockClass: 'rwsem', mode: 'exclusive', variant: 'plain', lockName: 'cpu_hotplug_lock' },
+  { name: 'cpus_write_unlock', op: 'release', lockClass: 'rwsem', mode: 'exclusive', variant: 'plain', lockName: 'cpu_hotplug_lock' },
+  // include/linux/percpu-rwsem.h, mmap_lock.h — rw_semaphore flavours.
+  { name: 'percpu_down_read', op: 'acquire', lockClass: 'rwsem', mode: 'shared', variant: 'plain', lockArg: 0 },
+  { name: 'percpu_down_read_trylock', op: 'conditional', lockClass: 'rwsem', mode: 'shared', variant: 'plain', lockArg: 0, successWhen: 'nonzero' },
+  { name: 'percpu_up_read', op: 'release', lockClass: 'rwsem', mode: 'shared', variant: 'plain', lockArg: 0 },
+  { name: 'percpu_down_write', op: 'acquire', lockClass: 'rwsem', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'percpu_up_write', op: 'release', lockClass: 'rwsem', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'mmap_read_lock', op: 'acquire', lockClass: 'rwsem', mode: 'shared', variant: 'plain', lockArg: 0 },
+  { name: 'mmap_read_lock_killable', op: 'conditional', lockClass: 'rwsem', mode: 'shared', variant: 'plain', lockArg: 0, successWhen: 'zero' },
+  { name: 'mmap_read_trylock', op: 'conditional', lockClass: 'rwsem', mode: 'shared', variant: 'plain', lockArg: 0, successWhen: 'nonzero' },
+  { name: 'mmap_read_unlock', op: 'release', lockClass: 'rwsem', mode: 'shared', variant: 'plain', lockArg: 0 },
+  { name: 'mmap_write_lock', op: 'acquire', lockClass: 'rwsem', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'mmap_write_lock_killable', op: 'conditional', lockClass: 'rwsem', mode: 'exclusive', variant: 'plain', lockArg: 0, successWhen: 'zero' },
+  { name: 'mmap_write_unlock', op: 'release', lockClass: 'rwsem', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  // Like downgrade_write(): the write hold becomes a read hold.
+  { name: 'mmap_write_downgrade', op: 'release', lockClass: 'rwsem', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'mmap_write_downgrade', op: 'acquire', lockClass: 'rwsem', mode: 'shared', variant: 'plain', lockArg: 0 },
+  // include/net/sock.h — lock_sock() makes the task the socket's owner (it may sleep);
+  // bh_lock_sock() takes the socket spinlock from softirq context.
+  { name: 'lock_sock', op: 'acquire', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'release_sock', op: 'release', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'bh_lock_sock', op: 'acquire', lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'bh_lock_sock_nested', op: 'acquire', lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'bh_unlock_sock', op: 'release', lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  // include/linux/netdevice.h — TX queue and address list locks (spinlocks).
+  { name: '__netif_tx_lock', op: 'acquire', lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: '__netif_tx_lock_bh', op: 'acquire', lockClass: 'spinlock', mode: 'exclusive', variant: 'bh', lockArg: 0 },
+  { name: '__netif_tx_trylock', op: 'conditional', lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0, successWhen: 'nonzero' },
+  { name: '__netif_tx_unlock', op: 'release', lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: '__netif_tx_unlock_bh', op: 'release', lockClass: 'spinlock', mode: 'exclusive', variant: 'bh', lockArg: 0 },
+  { name: 'netif_tx_lock', op: 'acquire', lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'netif_tx_lock_bh', op: 'acquire', lockClass: 'spinlock', mode: 'exclusive', variant: 'bh', lockArg: 0 },
+  { name: 'netif_tx_unlock', op: 'release', lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'netif_tx_unlock_bh', op: 'release', lockClass: 'spinlock', mode: 'exclusive', variant: 'bh', lockArg: 0 },
+  { name: 'netif_addr_lock', op: 'acquire', lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'netif_addr_lock_bh', op: 'acquire', lockClass: 'spinlock', mode: 'exclusive', variant: 'bh', lockArg: 0 },
+  { name: 'netif_addr_unlock', op: 'release', lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'netif_addr_unlock_bh', op: 'release', lockClass: 'spinlock', mode: 'exclusive', variant: 'bh', lockArg: 0 },
+  // Bus locks: include/linux/mmc/sdio_func.h, i2c.h, spi/spi.h, net/bluetooth/hci_core.h
+  { name: 'sdio_claim_host', op: 'acquire', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'sdio_release_host', op: 'release', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'i2c_lock_bus', op: 'acquire', lockClass: 'rt_mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'i2c_trylock_bus', op: 'conditional', lockClass: 'rt_mutex', mode: 'exclusive', variant: 'plain', lockArg: 0, successWhen: 'nonzero' },
+  { name: 'i2c_unlock_bus', op: 'release', lockClass: 'rt_mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'spi_bus_lock', op: 'acquire', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'spi_bus_unlock', op: 'release', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'hci_dev_lock', op: 'acquire', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+  { name: 'hci_dev_unlock', op: 'release', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
 ];
 
 /**
