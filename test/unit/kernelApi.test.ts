@@ -238,8 +238,9 @@ describe('SLEEPING_APIS', () => {
   });
 
   test('a prototype with a gfp_t parameter has its gfpArg set', () => {
-    // __vmalloc sleeps whatever its mask: its page tables are always allocated with GFP_KERNEL.
-    const alwaysSleeps = new Set(['__vmalloc']);
+    // They sleep whatever the mask: __vmalloc allocates page tables with GFP_KERNEL, the USB
+    // helpers use the mask for a bounce buffer and then wait for the transfer.
+    const alwaysSleeps = new Set(['__vmalloc', 'usb_control_msg_send', 'usb_control_msg_recv']);
     for (const row of SLEEPING_APIS) {
       const declaration = declarationOf(row.name);
       const gfpIndex = declaration.params.findIndex((p) => /^gfp_t\b/.test(p));
@@ -253,6 +254,7 @@ describe('SLEEPING_APIS', () => {
       'udelay', 'mdelay', 'ndelay', 'spin_lock', 'mutex_trylock', 'mutex_unlock', 'down_trylock', 'down_read_trylock',
       'up', 'complete', 'try_wait_for_completion', 'wake_up', 'netdev_alloc_skb', 'dev_alloc_skb', 'del_timer_sync',
       'spi_async', 'clk_enable', 'clk_disable', 'gpiod_set_value', 'kfree', 'schedule_work', 'queue_work', 'mod_timer',
+      'mempool_destroy', 'call_usermodehelper', 'hrtimer_cancel', 'tasklet_schedule', 'napi_schedule', 'disable_irq_nosync',
     ];
     const sleeping = new Set(SLEEPING_APIS.map((r) => r.name));
     for (const name of neverSleep) assert.ok(!sleeping.has(name), `${name} does not sleep`);

@@ -226,7 +226,6 @@ export const SLEEPING_APIS: readonly SleepingApi[] = [
   { name: 'get_zeroed_page', gfpArg: 0, reason: 'allocates a page' },
   { name: 'mempool_alloc', gfpArg: 1, reason: 'allocates from the pool (waits for a free element with a sleeping mask)' },
   { name: 'mempool_create', reason: 'allocates the pool with GFP_KERNEL' },
-  { name: 'mempool_destroy', reason: 'frees elements through the pool callbacks (may vfree)' },
   { name: 'dma_pool_alloc', gfpArg: 1, reason: 'allocates DMA memory' },
   { name: 'dma_pool_zalloc', gfpArg: 1, reason: 'allocates DMA memory' },
   { name: 'dma_pool_create', reason: 'allocates with GFP_KERNEL and takes a mutex' },
@@ -446,8 +445,9 @@ export const SLEEPING_APIS: readonly SleepingApi[] = [
 
   // include/linux/usb.h — synchronous USB messages and URB management.
   { name: 'usb_control_msg', reason: 'waits for the USB transfer to complete' },
-  { name: 'usb_control_msg_send', gfpArg: 9, reason: 'allocates a buffer and waits for the USB transfer' },
-  { name: 'usb_control_msg_recv', gfpArg: 9, reason: 'allocates a buffer and waits for the USB transfer' },
+  // The gfp mask only covers the bounce buffer: the transfer itself always waits.
+  { name: 'usb_control_msg_send', reason: 'waits for the USB transfer to complete' },
+  { name: 'usb_control_msg_recv', reason: 'waits for the USB transfer to complete' },
   { name: 'usb_bulk_msg', reason: 'waits for the USB transfer to complete' },
   { name: 'usb_interrupt_msg', reason: 'waits for the USB transfer to complete' },
   { name: 'usb_kill_urb', reason: 'waits for the URB to be given back' },
@@ -628,6 +628,5 @@ export const SLEEPING_APIS: readonly SleepingApi[] = [
   { name: 'crypto_alloc_aead', reason: 'may load a module and allocates with GFP_KERNEL' },
   { name: 'request_module', reason: 'runs modprobe and waits for it' },
   { name: '__request_module', reason: 'runs modprobe and waits for it' },
-  { name: 'call_usermodehelper', reason: 'starts a user-mode helper (and may wait for it)' },
   { name: 'wait_for_device_probe', reason: 'waits for pending driver probes' },
 ];
