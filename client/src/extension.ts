@@ -8,13 +8,14 @@ import * as kernelLog from './kernelLog';
 import * as vm from './vm';
 import * as buildAndLoad from './buildAndLoad';
 import * as tasks from './tasks';
+import * as scaffolding from './scaffolding';
 
 interface Feature {
   activate(context: vscode.ExtensionContext): void | Promise<void>;
   deactivate?(): void | Promise<void>;
 }
 
-const features: Feature[] = [languageClient, targets, kernelLog, vm, buildAndLoad, tasks];
+const features: Feature[] = [languageClient, targets, kernelLog, vm, buildAndLoad, tasks, scaffolding];
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   for (const feature of features) await feature.activate(context);
