@@ -27,7 +27,8 @@ await build({
   sourcemap: true,
   external: ['vscode'],
   // jsonc-parser's UMD entry loads its parts with a dynamic require esbuild cannot follow.
-  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
+  // web-tree-sitter's ESM entry locates its wasm through import.meta.url, which a CJS bundle lacks.
+  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js', 'web-tree-sitter': require.resolve('web-tree-sitter') },
   logLevel: 'warning',
 });
 

@@ -66,6 +66,8 @@ export interface FunctionAnalysis {
   annotations: LockAnnotation[];
   /** Present when the function takes, releases or tests locks (or IRQ/BH/preempt/RCU state). */
   locks?: LockAnalysisResult;
+  /** Why the lock analysis could not model this function, when it could not. */
+  unmodelled?: string;
 }
 
 /** The identifier naming a declarator, searching through pointer/parenthesised declarators. */
@@ -194,7 +196,16 @@ export function analyzeFunctions(file: ParsedFile): FunctionAnalysis[] {
     const usesLocks = fn.annotations.length > 0
       || fn.calls.some((c) => c.callee === 'guard' || lockOperation(c.callee) !== undefined)
       || scopedGuards.some((offset) => offset >= fn.node.startIndex && offset < fn.node.endIndex);
-    if (usesLocks) analyzeFunctionLocks(file, fn);
+    if (!usesLocks) continue;
+    try {
+      analyzeFunctionLocks(file, fn);
+    } catch (error) {
+      // Pathological nesting exhausts the stack of the recursive CFG builder: leave the function
+      // unmodelled rather than fail the file.
+      if (!(error instanceof RangeError)) throw error;
+      fn.locks = undefined;
+      fn.unmodelled = 'nesting too deep to model';
+    }
   }
   return functions;
 }

@@ -59,7 +59,7 @@ const MAX_FOLLOW_DEPTH = 3;
 /** Header trees indexed faster than this are not cached (the cache key ignores header mtimes). */
 const CACHE_WORTHY_MS = 250;
 /** Bump when the index format or the way it is built changes: old cache files are then ignored. */
-const INDEX_FORMAT = 1;
+const INDEX_FORMAT = 2;
 
 export function defaultKdir(): string | undefined {
   const candidate = `/lib/modules/${os.release()}/build`;
@@ -452,7 +452,8 @@ function definedFunctionName(header: string): string | undefined {
 /** `int foo(struct x *a)` (a prototype, before its `;`): the function's name; undefined for anything else. */
 function declaredFunctionName(statement: string): string | undefined {
   if (/\btypedef\b/.test(statement) || statement.includes('=')) return undefined;
-  const match = /\b([A-Za-z_]\w*)\s*\(/.exec(statement);
+  // The name must open a parameter list: `u64 (*fp)(void)` declares a pointer, not a function `u64`.
+  const match = /\b([A-Za-z_]\w*)\s*\((?!\s*\*)/.exec(statement);
   if (!match || NOT_CALLEES.has(match[1]!)) return undefined;
   const before = statement.slice(0, match.index);
   // A return type must precede the name (`DECLARE_PER_CPU(int, x);` has none); `(*fp)(…)` is a pointer.

@@ -1,0 +1,89 @@
+// Lock state over the CFG: identities, conditional acquisition, correlation, annotations, the state cap.
+import * as assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { analyzeFunctions, type FunctionAnalysis } from '../../server/src/analysis/functionAnalysis';
+import { normalizeLockExpression } from '../../server/src/analysis/lockState';
+import { normalize } from '../../server/src/parsing/normalize';
+import { getParser, parseWith } from '../../server/src/parsing/parser';
+import type { Parser } from 'web-tree-sitter';
+
+let parser: Parser;
+
+function analyze(source: string): FunctionAnalysis[] {
+  const normalized = normalize(source);
+  return analyzeFunctions({ path: 't.c', text: source, normalized, tree: parseWith(parser, normalized.text) });
+}
+
+function only(source: string): FunctionAnalysis {
+  const [fn] = analyze(source);
+  assert.ok(fn?.locks, 'the function should have been analysed for locks');
+  return fn;
+}
+
+const heldAtReturns = (fn: FunctionAnalysis) => fn.locks!.returns.map((r) => r.held.map((h) => h.id).join(',')).sort();
+
+describe('lock state', () => {
+  before(async () => {
+    parser = await getParser();
+  });
+
+  test('lock expressions are identities regardless of spacing and parentheses', () => {
+    assert.equal(normalizeLockExpression('&( dev->lock )'), '&dev->lock');
+    assert.equal(normalizeLockExpression('(&dev->lock)'), '&dev->lock');
+    assert.equal(normalizeLockExpression('&dev -> lock'), '&dev->lock');
+    assert.notEqual(normalizeLockExpression('&a->lock'), normalizeLockExpression('&b->lock'));
+  });
+
+  test('returns record what each path still holds', () => {
+    const fn = only('int f(struct d *d, int x) { spin_lock(&d->l); if (x) return 1; spin_unlock(&d->l); return 0; }');
+    assert.deepEqual(heldAtReturns(fn), ['', '&d->l']);
+  });
+
+  test('a trylock result stored in a variable is followed to the branch that tests it', () => {
+    const fn = only('int f(struct d *d) { int ok = spin_trylock(&d->l); if (!ok) return -1; spin_unlock(&d->l); return 0; }');
+    assert.deepEqual(heldAtReturns(fn), ['', '']);
+    assert.deepEqual(fn.locks!.issues, []);
+  });
+
+  test('an assignment inside the condition counts: if ((ret = mutex_lock_interruptible(&m)))', () => {
+    const fn = only('int f(void) { int ret; if ((ret = mutex_lock_interruptible(&m))) return ret; mutex_unlock(&m); return 0; }');
+    assert.deepEqual(fn.locks!.issues, []);
+    assert.deepEqual(heldAtReturns(fn), ['', '']);
+  });
+
+  test('correlated conditions do not mix paths; reassigning the variable forgets the fact', () => {
+    const ok = only('void f(int s) { if (s) spin_lock(&l); g(); if (s) spin_unlock(&l); }');
+    assert.deepEqual(ok.locks!.issues, []);
+    const changed = only('void f(int s) { if (s) spin_lock(&l); s = g(); if (s) spin_unlock(&l); }');
+    assert.deepEqual(changed.locks!.issues.map((i) => i.kind), ['release-not-held']);
+  });
+
+  test('atomic holds are attached to the calls made under them', () => {
+    const fn = only('void f(void) { a(); spin_lock_irqsave(&l, fl); b(); spin_unlock_irqrestore(&l, fl); c(); rcu_read_lock(); d(); rcu_read_unlock(); }');
+    const held = Object.fromEntries(fn.calls.filter((c) => /^[a-d]$/.test(c.callee ?? '')).map((c) => [c.callee, c.atomicHold?.id ?? '-']));
+    assert.deepEqual(held, { a: '-', b: '&l', c: '-', d: 'rcu' });
+  });
+
+  test('a mutex is not an atomic context; srcu neither', () => {
+    const fn = only('void f(void) { mutex_lock(&m); a(); mutex_unlock(&m); int i = srcu_read_lock(&s); b(); srcu_read_unlock(&s, i); }');
+    assert.ok(fn.calls.every((c) => !c.atomicHold));
+  });
+
+  test('__must_hold makes the lock held on entry; releasing and retaking it is balanced', () => {
+    const fn = only('void f(struct d *d) __must_hold(&d->l) { spin_unlock(&d->l); g(); spin_lock(&d->l); }');
+    assert.deepEqual(fn.locks!.issues, []);
+  });
+
+  test('functions without lock calls get no CFG at all', () => {
+    const [fn] = analyze('int f(int x) { return g(x) + h(); }');
+    assert.equal(fn?.locks, undefined);
+    assert.deepEqual(fn?.calls.map((c) => c.callee), ['g', 'h']);
+  });
+
+  test('state explosion is capped and reported, not hung on', () => {
+    const conditions = Array.from({ length: 40 }, (_, i) => `if (c${i}) spin_lock(&l${i});`).join(' ');
+    const releases = Array.from({ length: 40 }, (_, i) => `if (c${i}) spin_unlock(&l${i});`).join(' ');
+    const fn = only(`void f(void) { ${conditions} ${releases} }`);
+    assert.equal(fn.locks!.truncated, true);
+  });
+});
