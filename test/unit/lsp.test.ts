@@ -1,0 +1,150 @@
+// The language server over the real protocol: start it (the bundled out/server/server.js, as the
+// extension does), open a document, and check what it publishes as the document changes.
+import * as assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import {
+  createProtocolConnection, StreamMessageReader, StreamMessageWriter,
+  type Diagnostic, type ProtocolConnection, type PublishDiagnosticsParams,
+} from 'vscode-languageserver-protocol/node';
+
+const SERVER = path.join(__dirname, '..', '..', 'out', 'server', 'server.js');
+
+const SOURCE = `#include <linux/module.h>
+#include <linux/spinlock.h>
+static DEFINE_SPINLOCK(demo_lock);
+
+static int demo_poke(int x)
+{
+	spin_lock(&demo_lock);
+	msleep(10);
+	if (x)
+		return -EINVAL;
+	spin_unlock(&demo_lock);
+	return 0;
+}
+`;
+
+describe('language server protocol', () => {
+  let server: ChildProcess;
+  let connection: ProtocolConnection;
+  let dir: string;
+  let uri: string;
+  const published = new Map<string, PublishDiagnosticsParams[]>();
+  const waiters: Array<() => void> = [];
+  let settings: Record<string, unknown> = { lint: { debounceMs: 0, severity: {} }, kdir: '' };
+
+  const nextDiagnostics = (target: string, predicate: (d: Diagnostic[]) => boolean): Promise<Diagnostic[]> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no matching diagnostics for ${target} within 20 s; got ${JSON.stringify(published.get(target)?.at(-1))}`)), 20_000);
+      const check = () => {
+        const last = published.get(target)?.at(-1);
+        if (last && predicate(last.diagnostics)) {
+          clearTimeout(timer);
+          resolve(last.diagnostics);
+          return true;
+        }
+        return false;
+      };
+      if (!check()) waiters.push(function retry() { if (!check()) waiters.push(retry); });
+    });
+
+  before(async () => {
+    assert.ok(fs.existsSync(SERVER), `${SERVER} is missing: run \`npm run build\` first`);
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-lsp-'));
+    fs.writeFileSync(path.join(dir, 'Kbuild'), 'obj-m += demo.o\n');
+    fs.writeFileSync(path.join(dir, 'demo.c'), SOURCE);
+    uri = pathToFileURL(path.join(dir, 'demo.c')).href;
+    server = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    connection = createProtocolConnection(new StreamMessageReader(server.stdout!), new StreamMessageWriter(server.stdin!));
+    connection.onNotification('textDocument/publishDiagnostics', (params: PublishDiagnosticsParams) => {
+      published.set(params.uri, [...(published.get(params.uri) ?? []), params]);
+      for (const waiter of waiters.splice(0)) waiter();
+    });
+    connection.onRequest('workspace/configuration', (params: { items: Array<{ section?: string }> }) => params.items.map(() => settings));
+    connection.onRequest('client/registerCapability', () => null);
+    connection.onNotification('window/logMessage', () => undefined);
+    connection.listen();
+    await connection.sendRequest('initialize', {
+      processId: process.pid,
+      rootUri: pathToFileURL(dir).href,
+      workspaceFolders: [{ uri: pathToFileURL(dir).href, name: 'demo' }],
+      capabilities: { workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: true } } },
+    });
+    await connection.sendNotification('initialized', {});
+  });
+
+  after(async () => {
+    try {
+      await connection.sendRequest('shutdown');
+      await connection.sendNotification('exit');
+    } finally {
+      connection.dispose();
+      server.kill();
+    }
+  });
+
+  test('publishes the rules\' diagnostics with code, source and related information when a document opens', async () => {
+    await connection.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text: SOURCE } });
+    const diagnostics = await nextDiagnostics(uri, (d) => d.some((x) => x.code === 'sleep-in-atomic'));
+    const byRule = diagnostics.map((d) => `${d.range.start.line + 1}:${d.code}`).sort();
+    assert.deepEqual(byRule, ['10:lock-imbalance', '1:missing-module-license', '1:missing-module-license', '8:sleep-in-atomic'].sort());
+    const sleep = diagnostics.find((d) => d.code === 'sleep-in-atomic')!;
+    assert.equal(sleep.source, 'lkm');
+    assert.equal(sleep.severity, 1);
+    assert.match(sleep.message, /`msleep\(\)` may sleep .* spinlock `&demo_lock` held \(taken at line 7\)/);
+    assert.equal(sleep.relatedInformation?.[0]?.location.range.start.line, 6);
+  });
+
+  test('incremental edits re-lint: removing the sleep clears its diagnostic', async () => {
+    await connection.sendNotification('textDocument/didChange', {
+      textDocument: { uri, version: 2 },
+      contentChanges: [{ range: { start: { line: 7, character: 0 }, end: { line: 8, character: 0 } }, text: '' }],
+    });
+    const diagnostics = await nextDiagnostics(uri, (d) => !d.some((x) => x.code === 'sleep-in-atomic'));
+    assert.ok(diagnostics.some((d) => d.code === 'lock-imbalance' && d.range.start.line === 8));
+  });
+
+  test('quick fixes: release the lock before the leaking return; add MODULE_LICENSE', async () => {
+    const diagnostics = published.get(uri)!.at(-1)!.diagnostics;
+    const leak = diagnostics.find((d) => d.code === 'lock-imbalance')!;
+    const actions = await connection.sendRequest('textDocument/codeAction', { textDocument: { uri }, range: leak.range, context: { diagnostics: [leak] } }) as Array<{ title: string; edit: { changes: Record<string, Array<{ newText: string }>> } }>;
+    const release = actions.find((a) => a.title.startsWith('Release &demo_lock'));
+    assert.ok(release, JSON.stringify(actions));
+    assert.equal(release.edit.changes[uri]![0]!.newText, '{ spin_unlock(&demo_lock); return -EINVAL; }');
+    const license = diagnostics.find((d) => d.code === 'missing-module-license' && d.severity === 1)!;
+    const licenseActions = await connection.sendRequest('textDocument/codeAction', { textDocument: { uri }, range: license.range, context: { diagnostics: [license] } }) as Array<{ title: string; edit: { changes: Record<string, Array<{ newText: string }>> } }>;
+    assert.ok(licenseActions.some((a) => /MODULE_LICENSE\("GPL"\)/.test(a.edit.changes[uri]![0]!.newText)), JSON.stringify(licenseActions));
+  });
+
+  test('hover on a kernel API tells whether it sleeps', async () => {
+    const hover = await connection.sendRequest('textDocument/hover', { textDocument: { uri }, position: { line: 6, character: 3 } }) as { contents: { value: string } } | null;
+    assert.ok(hover);
+    assert.match(hover.contents.value, /spin_lock/);
+  });
+
+  test('a changed severity setting takes effect on the next lint', async () => {
+    settings = { lint: { debounceMs: 0, severity: { 'lock-imbalance': 'warning' } }, kdir: '' };
+    await connection.sendNotification('workspace/didChangeConfiguration', { settings: {} });
+    const diagnostics = await nextDiagnostics(uri, (d) => d.some((x) => x.code === 'lock-imbalance' && x.severity === 2));
+    assert.ok(diagnostics.length > 0);
+  });
+
+  test('adding the license to the module clears the module-level finding', async () => {
+    const text = `${SOURCE.replace('\tmsleep(10);\n', '')}MODULE_LICENSE("GPL");\nMODULE_DESCRIPTION("demo");\n`;
+    await connection.sendNotification('textDocument/didChange', { textDocument: { uri, version: 3 }, contentChanges: [{ text }] });
+    await nextDiagnostics(uri, (d) => !d.some((x) => x.code === 'missing-module-license'));
+  });
+
+  test('garbage input does not take the server down', async () => {
+    const junk = `${'}'.repeat(500)}\u0000\u00ff(((( #if\n`.repeat(50);
+    await connection.sendNotification('textDocument/didChange', { textDocument: { uri, version: 4 }, contentChanges: [{ text: junk }] });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await connection.sendNotification('textDocument/didChange', { textDocument: { uri, version: 5 }, contentChanges: [{ text: SOURCE }] });
+    await nextDiagnostics(uri, (d) => d.some((x) => x.code === 'sleep-in-atomic'));
+  });
+});
