@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { EXIT, runLoop } from './core/targets/loop';
 import { parseParamAssignment, validateParams, type ParamValue } from './core/targets/params';
 import type { Problem } from './core/targets/problems';
-import { build, loadModules, openTarget } from './core/targets/session';
+import { build, formatModinfo, listLoadedModules, loadModules, openTarget } from './core/targets/session';
 import { showLoadLog, kernelLogChannel } from './kernelLog';
 import { activeTarget, moduleFolder, targetSettings } from './targets';
 import { noteGuestStarted } from './vm';
@@ -125,6 +125,33 @@ async function unload(): Promise<void> {
   }
 }
 
+/** "LKM: Show Module Info" and "LKM: Show Loaded Modules": text views in the kernel log channel. */
+async function showModinfo(): Promise<void> {
+  const folder = moduleFolder();
+  if (!folder) return;
+  const target = await openTarget(activeTarget(), folder, { startGuest: true });
+  try {
+    const built = await build(target, folder, {});
+    if (!built.ok) {
+      publish(built.problems);
+      return void vscode.window.showErrorMessage('LKM: build failed; see Problems.');
+    }
+    showLoadLog('modinfo', built.modules.map((m) => formatModinfo(m.relPath, m.info)).join('\n\n').split('\n'));
+  } finally {
+    await target.connection.close();
+  }
+}
+
+async function showLoaded(): Promise<void> {
+  const folder = moduleFolder() ?? process.cwd();
+  const target = await openTarget(activeTarget(), folder, {});
+  try {
+    showLoadLog(`lsmod on ${target.name}`, (await listLoadedModules(target, {})).trimEnd().split('\n'));
+  } finally {
+    await target.connection.close();
+  }
+}
+
 function reportErrors(fn: () => Promise<void>): () => Promise<void> {
   return async () => {
     try {
@@ -149,6 +176,8 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('lkm.buildAndLoad', reportErrors(() => buildAndLoad())),
     vscode.commands.registerCommand('lkm.loadWithParams', reportErrors(loadWithParams)),
     vscode.commands.registerCommand('lkm.unload', reportErrors(unload)),
+    vscode.commands.registerCommand('lkm.showModinfo', reportErrors(showModinfo)),
+    vscode.commands.registerCommand('lkm.showLoadedModules', reportErrors(showLoaded)),
   );
 }
 

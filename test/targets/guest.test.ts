@@ -2,7 +2,7 @@
 // One guest for the whole file (its own instance name, so a developer's `lkm vm` is untouched),
 // stopped in `after`. Needs the guest packages: bash scripts/install-guest-deps.sh.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -62,6 +62,20 @@ describe('targets on the QEMU test guest', { timeout: 240_000 }, () => {
     assert.ok(result.ok, result.messages);
     assert.ok(result.log.some((l) => l.includes('lkmt_hello: goodbye')));
     assert.equal((await sh('grep -c ^lkmt_hello /proc/modules')).stdout.trim(), '0');
+  });
+
+  it('loads the modules of one folder in dependency order and unloads them in reverse', async () => {
+    const folder = path.join(FIXTURES, 'lkmt_pair');
+    const built = await build(target, folder, {});
+    assert.ok(built.ok, built.output);
+    assert.deepEqual(built.modules.map((m) => m.name), ['lkmt_pair_zbase', 'lkmt_pair_user']);
+    await uploadModules(target, built.modules, {});
+    const loaded = await loadModules(target, 'reload', built.modules, {});
+    assert.ok(loaded.ok, loaded.messages);
+    assert.ok(loaded.log.some((l) => l.includes('lkmt_pair_user: answer 42')), loaded.log.join('\n'));
+    const unloaded = await loadModules(target, 'unload', built.modules, {});
+    assert.ok(unloaded.ok, unloaded.messages);
+    assert.deepEqual(unloaded.log.map((l) => l.replace(/^\[[^\]]*\] /, '')), ['lkmt_pair_user: down', 'lkmt_pair_zbase: down']);
   });
 
   it('maps a compile error to the local file and line', async () => {
@@ -189,6 +203,31 @@ describe('targets on the QEMU test guest', { timeout: 240_000 }, () => {
       });
     }
     assert.ok(Date.now() - began < 15_000, 'host key errors come at once');
+  });
+
+  it('never outlives its owner: a guest whose starting process is killed stops by itself', async () => {
+    const name = `${GUEST}-orphan`;
+    const script = `require(${JSON.stringify(path.join(ROOT, 'client/src/core/guest/vm.ts'))}).startGuest({ name: ${JSON.stringify(name)} }).then((s) => { console.log('PID ' + s.pid); setInterval(() => {}, 1000); });`;
+    const owner = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const qemuPid = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        owner.stdout!.on('data', (chunk) => {
+          out += chunk;
+          const m = /PID (\d+)/.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+        owner.on('exit', (code) => reject(new Error(`owner exited early (${code})`)));
+      });
+      assert.ok(readGuestState(name));
+      owner.kill('SIGKILL');
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline && readGuestState(name)) await new Promise((r) => setTimeout(r, 200));
+      assert.equal(readGuestState(name), undefined, `QEMU ${qemuPid} still runs after its owner died`);
+    } finally {
+      owner.kill('SIGKILL');
+      await stopGuest(name);
+    }
   });
 
   it('reports an unreachable target within its timeouts: refused port and a silent server', async () => {

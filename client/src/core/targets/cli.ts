@@ -7,7 +7,7 @@ import { detectKvm, readGuestState, startGuest, stopGuest, type Accel } from '..
 import { pickTarget, readWorkspaceTargetSettings, TEST_VM_TARGET } from './config';
 import { EXIT, formatProblems, runLoop } from './loop';
 import { parseParamAssignment, type ParamValue } from './params';
-import { build, filterLogForModule, loadModules, moduleNamesFromMakefile, openTarget, readKernelLog, uploadModules, type LoadAction, type Target } from './session';
+import { build, filterLogForModule, formatModinfo, listLoadedModules, loadModules, moduleNamesFromMakefile, openTarget, readKernelLog, uploadModules, type LoadAction, type Target } from './session';
 
 /** Tests run their own guest instance beside a developer's. */
 const guestName = () => process.env.LKM_VM_NAME || undefined;
@@ -137,6 +137,31 @@ export function registerTargetCommands(program: Command): void {
         });
       });
   }
+
+  program
+    .command('modinfo [dir]')
+    .description("build the folder's modules and print their modinfo (name, depends, parameters)")
+    .option('--target <name>', `target from lkm.targets (default: lkm.activeTarget, else ${TEST_VM_TARGET})`)
+    .action(async (dir: string | undefined, opts: { target?: string }) => {
+      const folder = path.resolve(dir ?? '.');
+      process.exitCode = await withTarget(folder, opts.target, false, async (target) => {
+        const built = await build(target, folder, {});
+        if (!built.ok) {
+          for (const line of formatProblems(built.problems, process.cwd())) process.stderr.write(`${line}\n`);
+          return EXIT.buildFailed;
+        }
+        for (const m of built.modules) print(formatModinfo(m.relPath, m.info));
+        return 0;
+      });
+    });
+
+  program
+    .command('lsmod')
+    .description('list the modules loaded on the target')
+    .option('--target <name>', `target from lkm.targets (default: lkm.activeTarget, else ${TEST_VM_TARGET})`)
+    .action(async (opts: { target?: string }) => {
+      await withTarget(process.cwd(), opts.target, false, async (target) => print(await listLoadedModules(target, {})));
+    });
 
   program
     .command('log [dir]')

@@ -519,7 +519,19 @@ export async function readKernelLog(target: Target, ctx: StepContext & { follow?
   });
 }
 
-/** Loaded modules (`lsmod`) and one module's modinfo on the target. */
+/** `modinfo`-style text for a built module. */
+export function formatModinfo(file: string, info: KernelModuleInfo): string {
+  const width = Math.max(8, ...info.entries.map(([k]) => k.length + 1));
+  const lines = [`${'filename:'.padEnd(width + 1)}${file}`];
+  for (const [key, value] of info.entries) {
+    if (key === 'parmtype' || key === 'parm') continue;
+    lines.push(`${`${key}:`.padEnd(width + 1)}${value}`);
+  }
+  for (const p of info.params) lines.push(`${'parm:'.padEnd(width + 1)}${p.name}:${p.description} (${p.type})`);
+  return lines.join('\n');
+}
+
+/** Loaded modules on the target (`lsmod`). */
 export async function listLoadedModules(target: Target, ctx: StepContext): Promise<string> {
   return step('lsmod', target.name, ctx, async () => (await remote(target, sudoWrap(target, 'lsmod'), ctx)).stdout);
 }
