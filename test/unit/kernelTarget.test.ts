@@ -32,6 +32,10 @@ describe('kdir-mini', () => {
     assert.deepEqual(kinds('kallsyms_lookup_name'), { kind: 'not-exported', symbol: 'kallsyms_lookup_name' });
     // Declared only under CONFIG_DEBUG_LOCK_ALLOC, which this kernel does not set: the inline stub is live.
     assert.deepEqual(kinds('lock_debug_helper'), { kind: 'header-only' });
+    // CONFIG_KALLSYMS=y decides that the prototype, not the inline stub of the #else, is the truth.
+    assert.equal(target.config?.get('CONFIG_KALLSYMS'), 'y');
+    // `#if BITS_PER_LONG < 64` is not decided by the configuration: the #else inline may be the real one.
+    assert.deepEqual(kinds('get_jiffies_64'), { kind: 'header-only' });
     assert.deepEqual(kinds('KERN_INFO'), { kind: 'header-only' });
     assert.deepEqual(kinds('no_such_thing'), { kind: 'unknown' });
   });
@@ -80,6 +84,7 @@ describe('real Debian linux-headers-amd64 (installed by .ci/run)', () => {
     assert.equal(target.resolveCall('_printk').kind, 'exported');
     assert.deepEqual(target.resolveCall('printk'), { kind: 'exported', symbol: '_printk', via: ['printk', '_printk'] });
     assert.equal(target.resolveCall('kallsyms_lookup_name').kind, 'not-exported');
+    assert.equal(target.resolveCall('get_jiffies_64').kind, 'header-only'); // prototype only if BITS_PER_LONG < 64
     // Static inlines and macros are never "not exported".
     for (const name of ['spin_lock', 'list_add', 'kzalloc', 'copy_from_user', 'request_irq', 'rcu_dereference', 'container_of']) {
       assert.ok(['exported', 'header-only'].includes(target.resolveCall(name).kind), `${name}: ${JSON.stringify(target.resolveCall(name))}`);

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { normalize } from '../parsing/normalize';
-import { kernelVersion, type PreprocessorEnv } from '../parsing/preprocessor';
+import { evaluateCondition, kernelVersion, type PreprocessorEnv } from '../parsing/preprocessor';
 
 export interface KernelExport {
   gplOnly: boolean;
@@ -30,6 +30,11 @@ export interface HeaderIndex {
   functions: Set<string>;
   /** Macros → the identifiers of their replacement text (what an expansion may call). */
   macroExpansions: Map<string, string[]>;
+  /**
+   * Names defined as a static inline or macro in an `#if` branch that the preprocessor could not decide
+   * (e.g. `#if BITS_PER_LONG < 64`): such a name may be a header inline, so it is never "not exported".
+   */
+  undecidedInlines: Set<string>;
 }
 
 export type CallResolutionKind = 'exported' | 'gpl-only' | 'not-exported' | 'header-only' | 'unknown';
@@ -59,7 +64,7 @@ const MAX_FOLLOW_DEPTH = 3;
 /** Header trees indexed faster than this are not cached (the cache key ignores header mtimes). */
 const CACHE_WORTHY_MS = 250;
 /** Bump when the index format or the way it is built changes: old cache files are then ignored. */
-const INDEX_FORMAT = 2;
+const INDEX_FORMAT = 3;
 
 export function defaultKdir(): string | undefined {
   const candidate = `/lib/modules/${os.release()}/build`;
@@ -140,7 +145,7 @@ function resolve(target: KernelTarget, name: string, depth: number, visiting: Se
     }
     return reached ?? { kind: 'header-only' };
   }
-  if (target.headers.macros.has(name)) return { kind: 'header-only' };
+  if (target.headers.macros.has(name) || target.headers.undecidedInlines.has(name)) return { kind: 'header-only' };
   if (functions.has(name)) return { kind: 'not-exported', symbol: name };
   return { kind: 'unknown' };
 }
@@ -267,6 +272,7 @@ interface CachedIndex {
   inlines: Array<[string, string[]]>;
   functions: string[];
   macroExpansions: Array<[string, string[]]>;
+  undecidedInlines: string[];
 }
 
 function cacheDirectory(options: LoadOptions): string {
@@ -283,7 +289,10 @@ function loadHeaderIndex(kdir: string, symversMtime: number, env: PreprocessorEn
       try {
         const data = JSON.parse(cached) as CachedIndex;
         if (data.format === INDEX_FORMAT && data.kdir === kdir && data.symversMtime === symversMtime) {
-          return { macros: new Set(data.macros), inlines: new Map(data.inlines), functions: new Set(data.functions), macroExpansions: new Map(data.macroExpansions) };
+          return {
+            macros: new Set(data.macros), inlines: new Map(data.inlines), functions: new Set(data.functions),
+            macroExpansions: new Map(data.macroExpansions), undecidedInlines: new Set(data.undecidedInlines),
+          };
         }
       } catch {
         // A corrupt or partial cache file: rebuild it.
@@ -297,6 +306,7 @@ function loadHeaderIndex(kdir: string, symversMtime: number, env: PreprocessorEn
     const data: CachedIndex = {
       format: INDEX_FORMAT, kdir, symversMtime,
       macros: [...index.macros], inlines: [...index.inlines], functions: [...index.functions], macroExpansions: [...index.macroExpansions],
+      undecidedInlines: [...index.undecidedInlines],
     };
     try {
       fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
@@ -313,7 +323,7 @@ function loadHeaderIndex(kdir: string, symversMtime: number, env: PreprocessorEn
 
 /** Indexes every `.h` file under the include directories (uapi included: modules use it too). */
 export function buildHeaderIndex(includeDirs: string[], env: PreprocessorEnv = {}): HeaderIndex {
-  const index: HeaderIndex = { macros: new Set(), inlines: new Map(), functions: new Set(), macroExpansions: new Map() };
+  const index: HeaderIndex = { macros: new Set(), inlines: new Map(), functions: new Set(), macroExpansions: new Map(), undecidedInlines: new Set() };
   const walk = (dir: string) => {
     let entries: fs.Dirent[];
     try {
@@ -343,7 +353,9 @@ const NOT_CALLEES = new Set([
 /** Adds one header's macros, static inline functions and prototypes to the index. */
 export function indexHeader(source: string, index: HeaderIndex, env: PreprocessorEnv = {}): void {
   // The live `#if` branches for this kernel's configuration; lengths are preserved.
-  const text = normalize(source, env).text;
+  const normalized = normalize(source, env);
+  const text = normalized.text;
+  if (normalized.inactiveRanges.length > 0) indexUndecidedBranches(source, normalized.inactiveRanges, index, env);
   const n = text.length;
   let depth = 0;
   let statementStart = 0;
@@ -380,6 +392,42 @@ export function indexHeader(source: string, index: HeaderIndex, env: Preprocesso
       if (name) index.functions.add(name);
       statementStart = i + 1;
     }
+  }
+}
+
+const CONDITIONAL = /^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b(.*)$/gm;
+
+/**
+ * Records the inlines and macros of inactive branches whose group condition the preprocessor could not
+ * decide (it then takes the first branch): `#if BITS_PER_LONG < 64` / `u64 get_jiffies_64(void);` /
+ * `#else` / `static inline u64 get_jiffies_64(void) {…}`. Branches the configuration decided are not
+ * recorded (`#ifdef CONFIG_KALLSYMS` / prototype / `#else` / inline stub: the prototype is the truth).
+ */
+function indexUndecidedBranches(source: string, inactiveRanges: Array<[number, number]>, index: HeaderIndex, env: PreprocessorEnv): void {
+  // Each conditional directive's start and line end, with whether its group's conditions are decided.
+  const decidedAt = new Map<number, boolean>();
+  const groups: boolean[] = [];
+  CONDITIONAL.lastIndex = 0;
+  for (let match = CONDITIONAL.exec(source); match; match = CONDITIONAL.exec(source)) {
+    const [whole, directive = '', rest = ''] = match;
+    const condition = rest.replace(/\/\*.*?\*\/|\/\/.*$/g, '').trim();
+    const evaluate = (expression: string) => evaluateCondition(expression, env, new Set()) !== undefined;
+    let decided: boolean;
+    if (directive === 'if') groups.push((decided = evaluate(condition)));
+    else if (directive === 'ifdef' || directive === 'ifndef') groups.push((decided = evaluate(`defined(${condition.split(/\s/)[0]})`)));
+    else if (directive === 'elif') decided = (groups[groups.length - 1] ?? false) && evaluate(condition);
+    else if (directive === 'else') decided = groups[groups.length - 1] ?? false;
+    else decided = groups.pop() ?? false;
+    // Keyed where normalize() starts an inactive range: at the `#` of an #else/#elif, or at the end of
+    // the line of an #if that is false.
+    decidedAt.set(match.index + whole.indexOf('#'), decided);
+    decidedAt.set(match.index + whole.length, decided);
+  }
+  for (const [start, end] of inactiveRanges) {
+    if (decidedAt.get(start) !== false) continue; // decided by the configuration, or not a conditional we saw
+    const branch = source.slice(start, end);
+    for (const match of branch.matchAll(/^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)/gm)) index.undecidedInlines.add(match[1]!);
+    for (const match of branch.matchAll(/\bstatic\b[^;{}()]*?\b([A-Za-z_]\w*)\s*\([^;{}]*\)[^;{}()]*\{/g)) index.undecidedInlines.add(match[1]!);
   }
 }
 
