@@ -119,6 +119,7 @@ describe('definitions', () => {
       '}',
       'static int __init foo_init(void) { return 0; }',
       'static LIST_HEAD(all_foos);',
+      'DEFINE_PER_CPU(unsigned long, per_cpu_count);',
     ].join('\n'));
     assert.deepEqual(symbols.definitions.map((d) => `${d.name}:${d.kind}:${d.isStatic ? 'static' : 'global'}@${d.range.start.line + 1}:${d.range.start.character}`), [
       'counter:variable:static@1:11',
@@ -128,6 +129,7 @@ describe('definitions', () => {
       'make_foo:function:global@4:12',
       'foo_init:function:static@9:18',
       'all_foos:variable:static@10:17',
+      'per_cpu_count:variable:global@11:30',
     ]);
   });
 });

@@ -371,10 +371,16 @@ class SymbolScanner {
   /** `static DEFINE_MUTEX(name);`, `LIST_HEAD(list);`: the first argument is the declared name. */
   private declaringMacro(isStatic: boolean): void {
     const macroStart = this.start;
+    // `DEFINE_PER_CPU(type, name)` and friends take the type first.
+    const typeFirst = this.word().includes('PER_CPU');
     this.expressionIdent(); // the macro itself is a reference (to a header macro)
     if (!this.isPunct(Ch.LParen)) return;
     this.advance();
-    if (this.kind === Tok.Ident) {
+    if (typeFirst) {
+      while (!this.atEnd() && !this.isPunct(Ch.Comma) && !this.isPunct(Ch.RParen)) this.advance();
+      if (this.isPunct(Ch.Comma)) this.advance();
+    }
+    if (this.kind === Tok.Ident && !TYPE_KEYWORDS.has(this.word())) {
       this.declare(this.word(), this.tokenLine, this.tokenColumn, { isStatic, isFunction: false, isDefinition: true, isTypedef: false, declarationStart: macroStart });
       this.advance();
     }
