@@ -96,7 +96,7 @@ describe('language server protocol', () => {
     const sleep = diagnostics.find((d) => d.code === 'sleep-in-atomic')!;
     assert.equal(sleep.source, 'lkm');
     assert.equal(sleep.severity, 1);
-    assert.match(sleep.message, /`msleep\(\)` may sleep .* spinlock `&demo_lock` held \(taken at line 7\)/);
+    assert.match(String(sleep.message), /`msleep\(\)` may sleep .* spinlock `&demo_lock` held \(taken at line 7\)/);
     assert.equal(sleep.relatedInformation?.[0]?.location.range.start.line, 6);
   });
 
@@ -122,9 +122,8 @@ describe('language server protocol', () => {
   });
 
   test('hover on a kernel API tells whether it sleeps', async () => {
-    const hover = await connection.sendRequest('textDocument/hover', { textDocument: { uri }, position: { line: 6, character: 3 } }) as { contents: { value: string } } | null;
-    assert.ok(hover);
-    assert.match(hover.contents.value, /spin_lock/);
+    const hover: unknown = await connection.sendRequest('textDocument/hover', { textDocument: { uri }, position: { line: 6, character: 3 } });
+    assert.match((hover as { contents: { value: string } }).contents.value, /spin_lock/);
   });
 
   test('a changed severity setting takes effect on the next lint', async () => {

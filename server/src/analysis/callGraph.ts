@@ -1,7 +1,7 @@
 // The module-wide call graph: "may sleep" summaries flow from callees to callers (a helper that
 // allocates with its own gfp_t parameter sleeps only when its caller passes a sleeping mask), and
 // "runs atomic" flows from atomic callbacks and lock-holding call sites down to callees.
-import { ATOMIC_GFP_MASKS, SLEEPING_GFP_MASKS } from '../kernel-api/gfp';
+import { ATOMIC_GFP_MASKS, NEUTRAL_GFP_MODIFIERS, SLEEPING_GFP_MASKS } from '../kernel-api/gfp';
 import { SLEEPING_APIS, type SleepingApi } from '../kernel-api/sleeping';
 import { findRegistrations, isAtomicContext, type Registration } from './context';
 import type { CallSite, FunctionAnalysis } from './functionAnalysis';
@@ -48,7 +48,9 @@ export function sleepingApi(name: string | undefined): SleepingApi | undefined {
 
 /** Classifies a gfp_t argument expression. */
 export function classifyGfp(text: string, params: readonly { name: string }[]): GfpClass {
-  const words = text.match(/[A-Za-z_]\w*/g) ?? [];
+  // `GFP_KERNEL & ~__GFP_DIRECT_RECLAIM` removes the reclaim flag: the mask no longer sleeps.
+  if (/~\s*\(?\s*__GFP_(?:DIRECT_)?RECLAIM\b/.test(text)) return { kind: 'atomic' };
+  const words = (text.match(/[A-Za-z_]\w*/g) ?? []).filter((w) => !NEUTRAL_GFP_MODIFIERS.has(w));
   if (words.some((w) => ATOMIC_GFP_MASKS.has(w))) return { kind: 'atomic' };
   if (words.some((w) => SLEEPING_GFP_MASKS.has(w))) return { kind: 'sleeps' };
   const trimmed = text.trim();

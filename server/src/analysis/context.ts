@@ -2,7 +2,7 @@
 // one stored in `.hook` of a struct nf_hook_ops runs in softirq context, a work item in process context.
 // Which registration gives which context is data (kernel-api/callbacks.ts); registrations are found in
 // the text (calls, designated initialisers, field assignments), so odd parses do not hide them.
-import { CALLBACK_FIELDS, CALLBACK_REGISTRATIONS, type CallbackRegistration, type ExecutionContext } from '../kernel-api/callbacks';
+import { CALLBACK_FIELDS, CALLBACK_REGISTRATIONS, type CallbackField, type CallbackRegistration, type ExecutionContext } from '../kernel-api/callbacks';
 import { CallSite, type FunctionAnalysis } from './functionAnalysis';
 import { rangeAt, type ParsedFile, type Range } from './model';
 
@@ -23,7 +23,8 @@ for (const registration of CALLBACK_REGISTRATIONS) {
   list.push(registration);
   registrationsByFunction.set(registration.function, list);
 }
-const fieldsByName = new Map(CALLBACK_FIELDS.map((f) => [f.field, f] as const));
+const fieldsByName = new Map<string, CallbackField[]>();
+for (const row of CALLBACK_FIELDS) fieldsByName.set(row.field, [...(fieldsByName.get(row.field) ?? []), row]);
 const FIELD_ASSIGNMENT = fieldsByName.size
   ? new RegExp(`(\\.|->)\\s*(${[...fieldsByName.keys()].join('|')})\\s*=\\s*(?:\\([^()]*\\)\\s*)?&?\\s*([A-Za-z_]\\w*)\\s*([,;}\\n])`, 'g')
   : undefined;
@@ -58,18 +59,20 @@ export function findRegistrations(file: ParsedFile, functions: readonly Function
   if (!FIELD_ASSIGNMENT) return registrations;
   // `.hook = fn,` in initialisers and `t->function = fn;` assignments.
   for (const match of text.matchAll(FIELD_ASSIGNMENT)) {
-    const row = fieldsByName.get(match[2]!)!;
-    if (row.struct && !initializerOfStruct(text, match.index, row.struct)) continue;
-    if (!row.struct || match[1] === '.') add(match[3], row, `.${row.field}`, match.index, match.index + match[0].length - 1);
+    const rows = fieldsByName.get(match[2]!)!;
+    // In an initialiser the struct type is visible; an assignment (`t->function = fn`) only names the
+    // field, so it counts when every struct with that field gives the same context.
+    const struct = match[1] === '.' ? initializerStruct(text, match.index) : undefined;
+    const row = struct ? rows.find((r) => r.struct === struct) : rows.every((r) => r.context === rows[0]!.context) ? rows[0] : undefined;
+    if (row) add(match[3], row, `.${row.field}`, match.index, match.index + match[0].length - 1);
   }
   return registrations;
 }
 
-/** Whether the initialiser around `offset` belongs to a `struct name` declaration. */
-function initializerOfStruct(text: string, offset: number, name: string): boolean {
+/** The struct type of the declaration whose initialiser surrounds `offset`. */
+function initializerStruct(text: string, offset: number): string | undefined {
   const before = text.slice(Math.max(0, offset - 4000), offset);
-  const declaration = [...before.matchAll(/\bstruct\s+([A-Za-z_]\w*)\s+[A-Za-z_]\w*\s*(?:\[[^\]]*\])?\s*=\s*\{/g)].pop();
-  return declaration?.[1] === name;
+  return [...before.matchAll(/\bstruct\s+([A-Za-z_]\w*)\s+[A-Za-z_]\w*\s*(?:\[[^\]]*\])?\s*=\s*\{/g)].pop()?.[1];
 }
 
 export function isAtomicContext(context: ExecutionContext): boolean {

@@ -7,7 +7,7 @@
 import type { Node } from 'web-tree-sitter';
 import type { LockAnnotation, NormalizedSource } from '../parsing/normalize';
 import { buildCfg } from './cfg';
-import { analyzeLocks, lockOperation, normalizeLockExpression, type HeldLock, type LockAnalysisResult } from './lockState';
+import { analyzeLocks, lockOperations, normalizeLockExpression, type HeldLock, type LockAnalysisResult } from './lockState';
 import type { ParsedFile } from './model';
 import type { NodeIndex } from './nodeIndex';
 
@@ -194,7 +194,7 @@ export function analyzeFunctions(file: ParsedFile): FunctionAnalysis[] {
 
   for (const fn of functions) {
     const usesLocks = fn.annotations.length > 0
-      || fn.calls.some((c) => c.callee === 'guard' || lockOperation(c.callee) !== undefined)
+      || fn.calls.some((c) => c.callee === 'guard' || lockOperations(c.callee) !== undefined)
       || scopedGuards.some((offset) => offset >= fn.node.startIndex && offset < fn.node.endIndex);
     if (!usesLocks) continue;
     try {

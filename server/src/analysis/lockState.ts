@@ -68,9 +68,11 @@ export interface LockAnalysisResult {
 
 const MAX_STATES_PER_NODE = 32;
 
-const operationsByName = new Map<string, LockOperation>(LOCK_OPERATIONS.map((op) => [op.name, op]));
+const operationsByName = new Map<string, LockOperation[]>();
+for (const op of LOCK_OPERATIONS) operationsByName.set(op.name, [...(operationsByName.get(op.name) ?? []), op]);
 
-export function lockOperation(name: string | undefined): LockOperation | undefined {
+/** The table rows of a call, applied in order (`downgrade_write` releases the write hold, then reads). */
+export function lockOperations(name: string | undefined): readonly LockOperation[] | undefined {
   return name === undefined ? undefined : operationsByName.get(name);
 }
 
@@ -133,8 +135,9 @@ export function analyzeLocks(cfg: Cfg, options: LockAnalysisOptions): LockAnalys
     issueKeys.add(key);
     result.issues.push(issue);
   };
-  const lockIdOf = (op: { lockClass: LockClass; lockArg?: number }, args: Node[]): string | undefined => {
-    if (op.lockArg === undefined) return op.lockClass;
+  const lockIdOf = (op: LockOperation, args: Node[]): string | undefined => {
+    // CPU-wide states are named by their class; fixed global locks (rtnl_lock) by the lock's name.
+    if (op.lockArg === undefined) return op.lockName ?? op.lockClass;
     const arg = args[op.lockArg];
     return arg ? normalizeLockExpression(options.textOf(arg)) : undefined;
   };
@@ -191,16 +194,16 @@ export function analyzeLocks(cfg: Cfg, options: LockAnalysisOptions): LockAnalys
     switch (event.kind) {
       case 'call': {
         recordAtomic(state, event.node);
-        const op = lockOperation(event.callee);
-        if (!op) return;
-        const id = lockIdOf(op, event.args);
-        if (id === undefined) return;
-        const lock: HeldLock = { id, lockClass: op.lockClass, mode: op.mode, variant: op.variant, acquiredAt: event.node, via: 'call' };
-        if (op.op === 'acquire') acquire(state, lock);
-        else if (op.op === 'release') release(state, id, op, event.node);
-        else {
-          result.acquiredIds.add(id);
-          state.pending.push({ keys: [`call:${event.node.id}`], lock, successWhen: op.successWhen ?? 'nonzero' });
+        for (const op of lockOperations(event.callee) ?? []) {
+          const id = lockIdOf(op, event.args);
+          if (id === undefined) continue;
+          const lock: HeldLock = { id, lockClass: op.lockClass, mode: op.mode, variant: op.variant, acquiredAt: event.node, via: 'call' };
+          if (op.op === 'acquire') acquire(state, lock);
+          else if (op.op === 'release') release(state, id, op, event.node);
+          else {
+            result.acquiredIds.add(id);
+            state.pending.push({ keys: [`call:${event.node.id}`], lock, successWhen: op.successWhen ?? 'nonzero' });
+          }
         }
         return;
       }
