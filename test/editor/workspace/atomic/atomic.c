@@ -23,3 +23,4 @@ static void __exit lkm_e2e_atomic_exit(void)
 module_init(lkm_e2e_atomic_init);
 module_exit(lkm_e2e_atomic_exit);
 MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("LKM Dev editor-test fixture: atomic");

@@ -17,3 +17,4 @@ static void __exit lkm_e2e_consumer_exit(void)
 module_init(lkm_e2e_consumer_init);
 module_exit(lkm_e2e_consumer_exit);
 MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("LKM Dev editor-test fixture: consumer");

@@ -29,3 +29,4 @@ static void __exit lkm_e2e_locks_exit(void)
 module_init(lkm_e2e_locks_init);
 module_exit(lkm_e2e_locks_exit);
 MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("LKM Dev editor-test fixture: locks");

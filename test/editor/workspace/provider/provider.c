@@ -19,3 +19,4 @@ static void __exit lkm_e2e_provider_exit(void)
 module_init(lkm_e2e_provider_init);
 module_exit(lkm_e2e_provider_exit);
 MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("LKM Dev editor-test fixture: provider");
