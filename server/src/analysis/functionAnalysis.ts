@@ -61,7 +61,7 @@ export interface FunctionAnalysis {
   node: Node;
   nameNode: Node;
   isStatic: boolean;
-  params: FunctionParameter[];
+  readonly params: FunctionParameter[];
   calls: CallSite[];
   annotations: LockAnnotation[];
   /** Present when the function takes, releases or tests locks (or IRQ/BH/preempt/RCU state). */
@@ -107,13 +107,20 @@ function parametersOf(fnDeclarator: Node | undefined): FunctionParameter[] {
 
 /** Top-level function definitions (also those tree-sitter's error recovery nested one level down). */
 export function functionDefinitions(file: ParsedFile): Node[] {
+  // A cursor visits the top level without materialising a node object for every declaration.
   const found: Node[] = [];
-  for (const child of file.tree.rootNode.namedChildren) {
-    if (!child) continue;
-    if (child.type === 'function_definition') found.push(child);
-    else if (child.type === 'ERROR' || child.type === 'linkage_specification') {
-      for (const inner of child.namedChildren) if (inner?.type === 'function_definition') found.push(inner);
-    }
+  const cursor = file.tree.rootNode.walk();
+  try {
+    if (!cursor.gotoFirstChild()) return found;
+    do {
+      const type = cursor.nodeType;
+      if (type === 'function_definition') found.push(cursor.currentNode);
+      else if (type === 'ERROR' || type === 'linkage_specification') {
+        for (const inner of cursor.currentNode.namedChildren) if (inner?.type === 'function_definition') found.push(inner);
+      }
+    } while (cursor.gotoNextSibling());
+  } finally {
+    cursor.delete();
   }
   return found;
 }
@@ -177,9 +184,15 @@ export function analyzeFunctions(file: ParsedFile): FunctionAnalysis[] {
     const nameNode = declaratorName(fnDeclarator?.childForFieldName('declarator') ?? null);
     const body = node.childForFieldName('body');
     if (!fnDeclarator || !nameNode || !body) continue;
-    const isStatic = node.children.some((c) => c?.type === 'storage_class_specifier' && c.text === 'static');
+    const isStatic = /\bstatic\b/.test(file.normalized.text.slice(node.startIndex, nameNode.startIndex));
+    let params: FunctionParameter[] | undefined;
     const analysis: FunctionAnalysis = {
-      name: nameNode.text, node, nameNode, isStatic, params: parametersOf(fnDeclarator),
+      name: nameNode.text, node, nameNode, isStatic,
+      // Parameters are read from the tree only when asked for (gfp_t flow, shadowing): most never are.
+      get params() {
+        params ??= parametersOf(fnDeclarator);
+        return params;
+      },
       calls: callsWithin(file.normalized, body.startIndex, body.endIndex), annotations: [],
     };
     functions.push(analysis);

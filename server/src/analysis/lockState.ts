@@ -66,7 +66,9 @@ export interface LockAnalysisResult {
   truncated: boolean;
 }
 
-const MAX_STATES_PER_NODE = 32;
+const MAX_STATES_PER_NODE = 16;
+/** Work bound per CFG node: past it the function is reported as truncated instead of analysed on. */
+const MAX_STEPS_PER_NODE = 40;
 
 const operationsByName = new Map<string, LockOperation[]>();
 for (const op of LOCK_OPERATIONS) operationsByName.set(op.name, [...(operationsByName.get(op.name) ?? []), op]);
@@ -100,11 +102,16 @@ export function isAtomicClass(lockClass: LockClass): boolean {
   return ATOMIC_LOCK_CLASSES.has(lockClass);
 }
 
+function sortedJoin(parts: string[]): string {
+  return parts.length < 2 ? parts[0] ?? '' : parts.sort().join(';');
+}
+
 function stateKey(state: State): string {
-  const held = state.held.map((h) => `${h.id}|${h.lockClass}|${h.mode}|${h.variant}|${h.scope ?? ''}`).sort().join(';');
-  const pending = state.pending.map((p) => `${p.keys.join(',')}>${p.lock.id}`).sort().join(';');
-  const facts = [...state.facts].map(([k, v]) => `${k}=${v}`).sort().join(';');
-  const released = [...state.released.keys()].sort().join(';');
+  const held = sortedJoin(state.held.map((h) => `${h.id}|${h.lockClass}|${h.mode}|${h.variant}|${h.scope ?? ''}`));
+  if (state.pending.length === 0 && state.facts.size === 0 && state.released.size === 0) return held;
+  const pending = sortedJoin(state.pending.map((p) => `${p.keys.join(',')}>${p.lock.id}`));
+  const facts = sortedJoin([...state.facts].map(([k, v]) => `${k}=${v}`));
+  const released = sortedJoin([...state.released.keys()]);
   return `${held}#${pending}#${facts}#${released}`;
 }
 
@@ -284,8 +291,9 @@ export function analyzeLocks(cfg: Cfg, options: LockAnalysisOptions): LockAnalys
     worklist.push([nodeId, state]);
   };
   let steps = 0;
+  const maxSteps = Math.min(50_000, MAX_STEPS_PER_NODE * cfg.nodes.length);
   while (worklist.length > 0) {
-    if (++steps > 200_000) {
+    if (++steps > maxSteps) {
       result.truncated = true;
       break;
     }
