@@ -4,7 +4,6 @@
 // can follow `if (!spin_trylock(&l))` or `if (ret)` edge by edge.
 import type { Node } from 'web-tree-sitter';
 import type { StatementMacro } from '../parsing/normalize';
-import { nodesWithin, type NodeIndex } from './nodeIndex';
 
 export type CfgEvent =
   | { kind: 'call'; node: Node; callee: string | undefined; args: Node[] }
@@ -49,12 +48,34 @@ export interface Cfg {
 }
 
 export interface CfgOptions {
-  /** The file's calls, assignments and updates in document order (see nodeIndex.ts). */
-  index: Pick<NodeIndex, 'calls' | 'assignments' | 'updates'>;
+  /** The function's calls, assignments and updates in document order, collected in one tree walk. */
+  index: ExpressionIndex;
   /** Iterator/scope macros the normaliser turned into `while`, by offset of the `while`. */
   statementMacros: ReadonlyMap<number, StatementMacro>;
   /** The original (un-normalised) text: macro names and arguments are read from it. */
   originalText: string;
+}
+
+export interface ExpressionIndex {
+  calls: Node[];
+  assignments: Node[];
+  updates: Node[];
+}
+
+/** The nodes of a sorted list that lie within [start, end). */
+function nodesWithin(sorted: readonly Node[], start: number, end: number): Node[] {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]!.startIndex < start) lo = mid + 1;
+    else hi = mid;
+  }
+  const result: Node[] = [];
+  for (let i = lo; i < sorted.length && sorted[i]!.startIndex < end; i++) {
+    if (sorted[i]!.endIndex <= end) result.push(sorted[i]!);
+  }
+  return result;
 }
 
 interface LoopContext {

@@ -6,10 +6,9 @@
 // in nine in drivers/ — get a tree walk, a CFG and the dataflow.
 import type { Node } from 'web-tree-sitter';
 import type { LockAnnotation, NormalizedSource } from '../parsing/normalize';
-import { buildCfg } from './cfg';
+import { buildCfg, type ExpressionIndex } from './cfg';
 import { analyzeLocks, lockOperations, normalizeLockExpression, type HeldLock, type LockAnalysisResult } from './lockState';
 import type { ParsedFile } from './model';
-import type { NodeIndex } from './nodeIndex';
 
 export interface ArgumentSpan {
   text: string;
@@ -225,7 +224,7 @@ export function analyzeFunctions(file: ParsedFile): FunctionAnalysis[] {
 
 function analyzeFunctionLocks(file: ParsedFile, fn: FunctionAnalysis): void {
   const body = fn.node.childForFieldName('body')!;
-  const index: Pick<NodeIndex, 'calls' | 'assignments' | 'updates'> = { calls: [], assignments: [], updates: [] };
+  const index: ExpressionIndex = { calls: [], assignments: [], updates: [] };
   for (const node of body.descendantsOfType(['call_expression', 'assignment_expression', 'update_expression'])) {
     if (!node) continue;
     if (node.type === 'call_expression') index.calls.push(node);
