@@ -66,4 +66,19 @@ describe('LKM Dev in the workbench', STEP, () => {
     await workbench.page.locator(`${SELECTORS.activeEditor} ${SELECTORS.squiggle}`).waitFor({ state: 'detached', timeout: 30_000 });
     await workbench.screenshot('06-fixed');
   });
+
+  test('LKM: Build and Load runs the module in the test guest and shows its log line', { timeout: 300_000 }, async () => {
+    await workbench.openFile('hello/hello.c', 'lkm_hello_init');
+    await workbench.runCommand('LKM: Build and Load');
+    // A cold guest image takes ~40 s to assemble, a warm boot ~4 s, the load itself ~1 s.
+    const logLine = workbench.page.locator(SELECTORS.outputText).filter({ hasText: 'lkm_hello: loaded' });
+    try {
+      await logLine.waitFor({ timeout: 240_000 });
+    } catch (error) {
+      await workbench.screenshot('07-build-and-load-failed');
+      const notifications = await workbench.page.locator(SELECTORS.notification).allInnerTexts();
+      throw new Error(`no "lkm_hello: loaded" in the LKM Kernel Log (notifications: ${notifications.join(' | ') || 'none'}): ${(error as Error).message}`);
+    }
+    await workbench.screenshot('07-kernel-log');
+  });
 });
