@@ -1,7 +1,7 @@
 // Builds the test guest's boot files from the host's distribution packages, once per kernel
 // version, into a cache folder outside the repository:
 //   <cache>/guest/<version>/vmlinux          ELF kernel (booted through its PVH entry: no BIOS, no decompressor)
-//   <cache>/guest/<version>/base.cpio.gz     busybox, dropbear (+ libs), sftp-server, rsync, NIC modules, /init
+//   <cache>/guest/<version>/base.cpio        busybox, dropbear (+ libs), sftp-server, rsync, NIC modules, /init
 // The per-boot secrets (root's authorized_keys, dropbear's host key) go in a second small archive
 // appended at start (see vm.ts), so the cached image holds no key.
 // The host never installs linux-image: its .deb is fetched with `apt-get download` and unpacked here.
@@ -12,7 +12,7 @@ import { runChecked, runProcess } from '../targets/process';
 import { readModuleInfo } from '../targets/elf';
 
 /** Bumped whenever the image's contents change, so stale caches are rebuilt. */
-const IMAGE_RECIPE = 3;
+const IMAGE_RECIPE = 4;
 export const READY_MARKER = 'LKM-GUEST-READY';
 /** Modules the guest loads at boot for its network card; their `depends=` are added automatically. */
 const BOOT_MODULES = ['virtio_pci', 'virtio_net'];
@@ -60,7 +60,7 @@ export async function prepareGuestImage(log: Log = () => undefined): Promise<Gue
   const kernelVersion = await guestKernelVersion();
   const kdir = kernelBuildDir(kernelVersion);
   const dir = path.join(cacheRoot(), 'guest', kernelVersion);
-  const image: GuestImage = { kernelVersion, dir, vmlinux: path.join(dir, 'vmlinux'), baseInitramfs: path.join(dir, 'base.cpio.gz'), kdir };
+  const image: GuestImage = { kernelVersion, dir, vmlinux: path.join(dir, 'vmlinux'), baseInitramfs: path.join(dir, 'base.cpio'), kdir };
   const stamp = path.join(dir, 'image.json');
   if (existsSync(stamp) && JSON.parse(readFileSync(stamp, 'utf8')).recipe === IMAGE_RECIPE && existsSync(image.vmlinux) && existsSync(image.baseInitramfs)) {
     return image;
@@ -73,7 +73,7 @@ export async function prepareGuestImage(log: Log = () => undefined): Promise<Gue
   try {
     const packages = await fetchPackages(kernelVersion, work, log);
     await extractVmlinux(packages.vmlinuz, path.join(work, 'vmlinux'));
-    await buildBaseInitramfs(kernelVersion, packages, work, path.join(work, 'base.cpio.gz'));
+    await buildBaseInitramfs(packages, work, path.join(work, 'base.cpio'));
     writeFileSync(path.join(work, 'image.json'), JSON.stringify({ recipe: IMAGE_RECIPE, kernelVersion, builtAt: new Date().toISOString() }));
     for (const scratch of ['pkg', 'initramfs']) rmSync(path.join(work, scratch), { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
@@ -139,7 +139,7 @@ export async function extractVmlinux(bzImage: string, output: string): Promise<v
   throw new Error(`${bzImage}: no xz-compressed ELF kernel found inside (only xz-compressed kernels are supported)`);
 }
 
-async function buildBaseInitramfs(version: string, pkg: PackageFiles, work: string, output: string): Promise<void> {
+async function buildBaseInitramfs(pkg: PackageFiles, work: string, output: string): Promise<void> {
   const root = path.join(work, 'initramfs');
   for (const d of ['bin', 'usr/bin', 'usr/sbin', 'usr/lib', 'etc/dropbear', 'root', 'proc', 'sys', 'dev', 'tmp', 'run', 'var/log', 'lib/guest-modules']) {
     mkdirSync(path.join(root, d), { recursive: true });
@@ -195,9 +195,13 @@ async function buildBaseInitramfs(version: string, pkg: PackageFiles, work: stri
   await packCpio(root, output);
 }
 
-/** Packs a folder as a gzip'd newc cpio archive owned by root (what the kernel unpacks as initramfs). */
+/**
+ * Packs a folder as a newc cpio archive owned by root (what the kernel unpacks as initramfs).
+ * Uncompressed on purpose: inflating under TCG cost more boot time than reading twice the bytes
+ * (measured: ready ~40% sooner with a 13 MB plain archive than with its 6 MB gzip).
+ */
 export async function packCpio(folder: string, output: string): Promise<void> {
-  await runChecked('sh', ['-c', 'cd "$1" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc -R 0:0 --quiet | gzip -1 > "$2"', 'sh', folder, output], {
+  await runChecked('sh', ['-c', 'cd "$1" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc -R 0:0 --quiet > "$2"', 'sh', folder, output], {
     timeoutMs: 60_000,
   });
 }

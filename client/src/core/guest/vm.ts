@@ -179,10 +179,10 @@ async function writeBootSecrets(runDir: string, image: GuestImage): Promise<{ ke
   chmodSync(path.join(overlay, 'root'), 0o700);
   chmodSync(path.join(overlay, 'root', '.ssh'), 0o700);
   chmodSync(hostKey, 0o600);
-  const overlayArchive = path.join(runDir, 'overlay.cpio.gz');
+  const overlayArchive = path.join(runDir, 'overlay.cpio');
   await packCpio(overlay, overlayArchive);
   rmSync(overlay, { recursive: true, force: true });
-  const initrd = path.join(runDir, 'initrd.cpio.gz');
+  const initrd = path.join(runDir, 'initrd.cpio');
   concatenateFiles([image.baseInitramfs, overlayArchive], initrd);
   return { keyFile, knownHostsFile, initrd };
 }
