@@ -54,7 +54,8 @@ async function buildAndLoad(extraParams?: Record<string, ParamValue[]>): Promise
         output: (text) => out.append(text),
         progress: (step) => progress.report({ message: step }),
       });
-      if (!config && result.target?.guest) noteGuestStarted(result.target.guest.name);
+      // A guest booted for this window (not one a terminal started with `lkm vm start`) stops with it.
+      if (result.target?.guest && !result.target.guest.detached) noteGuestStarted(result.target.guest.name);
       await result.target?.connection.close();
       publish(result.problems);
       if (result.load) showLoadLog(`${result.summary} (${(result.durationMs / 1000).toFixed(1)} s)`, result.load.log);

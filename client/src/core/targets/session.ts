@@ -329,6 +329,8 @@ export async function build(target: Target, localDir: string, ctx: StepContext):
   });
 }
 
+const BTF_NOTICE = /^Skipping BTF generation for /;
+
 /** Streams output line by line with build paths replaced by local ones (so terminals and problem matchers link the workspace files). */
 function mappedLines(mappings: PathMapping[], output: (text: string) => void): (chunk: string) => void {
   let pending = '';
@@ -339,7 +341,9 @@ function mappedLines(mappings: PathMapping[], output: (text: string) => void): (
     let text = pending.slice(0, end + 1);
     pending = pending.slice(end + 1);
     for (const m of mappings) text = text.split(m.from.replace(/\/+$/, '')).join(m.to);
-    output(text);
+    // kbuild's BTF notice is noise for out-of-tree modules (headers ship no vmlinux).
+    text = text.split('\n').filter((line) => !BTF_NOTICE.test(line)).join('\n');
+    if (text) output(text);
   };
 }
 
