@@ -1,0 +1,510 @@
+// Linter benchmark on real kernel C (Linux 6.1 drivers/), in one run on the same files:
+//  1. bare tree-sitter parse vs the full lint (normalise → parse → analyse → rules, exactly as the CLI's
+//     lintModuleFromDisk does, single-threaded), interleaved module by module so the noise of a shared
+//     machine falls on both alike; files/s, MB/s, the lint/parse ratio (target ≤ 1.5×), findings per rule,
+//     and how many function definitions the analysis could not model;
+//  2. the parallel CLI (`lkm-lint --format json --kdir …`) on the same folder: wall time, peak RSS;
+//  3. keystroke → diagnostics in the real language server over stdio, with lkm.lint.debounceMs = 0
+//     (target p95 < 30 ms), on the largest .c file of drivers/ and on the largest one with many functions.
+// Writes bench-results/lint.json. Needs `npm run build` (the CLI and the server run from out/).
+// Usage: node --import tsx scripts/bench-lint.ts [CORPUS] [--kdir DIR] [--sample K] [--edits N]
+//          [--sections lint,cli,keystroke]
+//   CORPUS (or $LKM_CORPUS; default /work/corpus/linux-source-6.1) holds drivers/; when absent, drivers/ is
+//   extracted from /usr/src/linux-source-6.1.tar.xz into the cache. --sample K lints every K-th module only
+//   (quick runs while developing; the figures are then not the drivers/ figures).
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import {
+  ConfigurationRequest, DidChangeTextDocumentNotification, DidOpenTextDocumentNotification, ExitNotification,
+  InitializedNotification, InitializeRequest, LogMessageNotification, PublishDiagnosticsNotification,
+  RegistrationRequest, ShowMessageNotification, ShowMessageRequest, ShutdownRequest,
+  createProtocolConnection, StreamMessageReader, StreamMessageWriter,
+} from 'vscode-languageserver-protocol/node';
+import type { Node } from 'web-tree-sitter';
+import { functionDefinitions } from '../server/src/analysis/functionAnalysis';
+import { discoverModules } from '../server/src/analysis/kbuild';
+import { loadKernelTarget } from '../server/src/analysis/kernelTarget';
+import type { ParsedFile } from '../server/src/analysis/model';
+import { lintModuleFromDisk } from '../server/src/cli/lintRun';
+import { collectSources } from '../server/src/cli/lkmLint';
+import { Analyzer, readSource, SourceRejected, TextWorkspaceIndex } from '../server/src/engine';
+import { getParser } from '../server/src/parsing/parser';
+import { debianKdir, linuxSourceWith } from '../test/corpus/linuxSource';
+
+const root = path.dirname(__dirname);
+const MB = 1024 * 1024;
+const TARGET_RATIO = 1.5;
+const TARGET_KEYSTROKE_P95_MS = 30;
+const CLI_TIMEOUT_MS = 40 * 60_000;
+const FIRST_LINT_TIMEOUT_MS = 120_000;
+const EDIT_TIMEOUT_MS = 30_000;
+
+interface Options {
+  corpus: string;
+  kdir: string;
+  sample: number;
+  edits: number;
+  sections: Set<string>;
+}
+
+function parseOptions(argv: string[]): Options {
+  const flags = new Map<string, string>();
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg.startsWith('--')) {
+      const value = argv[++i];
+      if (value === undefined) throw new Error(`${arg} needs a value`);
+      flags.set(arg.slice(2), value);
+    } else positional.push(arg);
+  }
+  const known = new Set(['kdir', 'sample', 'edits', 'sections']);
+  for (const flag of flags.keys()) if (!known.has(flag)) throw new Error(`unknown option --${flag}`);
+  const positiveInteger = (name: string, fallback: number) => {
+    const value = Number(flags.get(name) ?? fallback);
+    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} expects a positive integer`);
+    return value;
+  };
+  const sections = new Set((flags.get('sections') ?? 'lint,cli,keystroke').split(','));
+  for (const section of sections) if (!['lint', 'cli', 'keystroke'].includes(section)) throw new Error(`unknown section ${section}`);
+  let corpus = positional[0] ?? process.env.LKM_CORPUS ?? '/work/corpus/linux-source-6.1';
+  if (!fs.existsSync(path.join(corpus, 'drivers'))) {
+    console.log(`${corpus}/drivers is absent: extracting drivers/ from the linux-source tarball into the cache…`);
+    corpus = linuxSourceWith(['drivers']);
+  }
+  return { corpus, kdir: flags.get('kdir') ?? debianKdir(), sample: positiveInteger('sample', 1), edits: positiveInteger('edits', 200), sections };
+}
+
+const ms = (value: number) => `${value.toFixed(value < 10 ? 2 : value < 1000 ? 1 : 0)} ms`;
+const seconds = (value: number) => `${(value / 1000).toFixed(1)} s`;
+const pct = (part: number, whole: number) => `${whole ? ((100 * part) / whole).toFixed(2) : '0.00'}%`;
+const verdict = (ok: boolean) => (ok ? 'MET' : 'MISSED');
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
+  return rows.map((row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ')).join('\n');
+}
+
+function countByRule(rules: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const rule of rules.sort()) counts[rule] = (counts[rule] ?? 0) + 1;
+  return counts;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 1. Bare parse vs full lint, single-threaded.
+
+interface FunctionShare {
+  definitions: number;
+  withParseError: number;
+  /** Definitions analyzeFunctions dropped (no declarator, name or body found). */
+  notModelled: number;
+  withLockAnalysis: number;
+  lockAnalysisTruncated: number;
+}
+
+async function benchParseVsLint(files: string[], kdir: string, sample: number) {
+  const target = loadKernelTarget(kdir);
+  const allModules = discoverModules(files);
+  const modules = allModules.filter((_, index) => index % sample === 0);
+  // The CLI's workspace index, built the same way before linting (its cost is reported, not compared).
+  const indexStarted = performance.now();
+  const workspace = new TextWorkspaceIndex();
+  for (const module of modules) {
+    for (const file of module.files) {
+      try {
+        workspace.addModuleFile(module.name, file, fs.readFileSync(file, 'latin1'));
+      } catch {
+        // Unreadable: reported by the lint.
+      }
+    }
+  }
+  const indexMs = performance.now() - indexStarted;
+  const parser = await getParser();
+  const analyzer = await Analyzer.create();
+
+  // Count what the analysis could not model as a side effect of the lint's own analyze(); the counting's
+  // cost is measured and taken out of the lint's time.
+  const functions: FunctionShare = { definitions: 0, withParseError: 0, notModelled: 0, withLockAnalysis: 0, lockAnalysisTruncated: 0 };
+  const truncatedExamples: string[] = [];
+  let countingMs = 0;
+  const analyze = analyzer.analyze.bind(analyzer);
+  analyzer.analyze = (parsed: ParsedFile) => {
+    const analyzed = analyze(parsed);
+    const started = performance.now();
+    const definitions: Node[] = functionDefinitions(parsed);
+    functions.definitions += definitions.length;
+    functions.withParseError += definitions.filter((node) => node.hasError).length;
+    functions.notModelled += definitions.length - analyzed.functions.length;
+    for (const fn of analyzed.functions) {
+      if (!fn.locks) continue;
+      functions.withLockAnalysis++;
+      if (fn.locks.truncated) {
+        functions.lockAnalysisTruncated++;
+        if (truncatedExamples.length < 20) truncatedExamples.push(`${path.relative(root, parsed.path)}:${fn.nameNode.startPosition.row + 1} ${fn.name}`);
+      }
+    }
+    countingMs += performance.now() - started;
+    return analyzed;
+  };
+
+  // Warm the page cache so neither side pays for the disk.
+  for (const module of modules) for (const file of module.files) fs.readFileSync(file);
+
+  let parseMs = 0;
+  let lintMs = 0;
+  let filesProcessed = 0;
+  let bytes = 0;
+  const rules: string[] = [];
+  const problems: string[] = [];
+  const settings = {};
+  for (const module of modules) {
+    const parseStarted = performance.now();
+    for (const file of module.files) {
+      let text: string;
+      try {
+        text = readSource(file);
+      } catch (error) {
+        if (error instanceof SourceRejected) continue;
+        throw error;
+      }
+      const tree = parser.parse(text);
+      if (!tree) throw new Error(`tree-sitter returned no tree for ${file}`);
+      tree.delete();
+      filesProcessed++;
+      bytes += Buffer.byteLength(text);
+    }
+    parseMs += performance.now() - parseStarted;
+    const countingBefore = countingMs;
+    const lintStarted = performance.now();
+    const result = lintModuleFromDisk(analyzer, module, target, workspace, settings);
+    lintMs += performance.now() - lintStarted - (countingMs - countingBefore);
+    rules.push(...result.findings.map((finding) => finding.rule));
+    problems.push(...result.problems.map((problem) => `${path.relative(root, problem.file)}: ${problem.message.split('\n')[0]}`));
+  }
+  const uniqueFiles = new Set(modules.flatMap((module) => module.files)).size;
+  return {
+    modules: modules.length,
+    uniqueFiles,
+    filesProcessed,
+    megabytes: bytes / MB,
+    workspaceIndexMs: indexMs,
+    parse: { wallMs: parseMs, filesPerSecond: filesProcessed / (parseMs / 1000), megabytesPerSecond: bytes / MB / (parseMs / 1000) },
+    lint: { wallMs: lintMs, filesPerSecond: filesProcessed / (lintMs / 1000), megabytesPerSecond: bytes / MB / (lintMs / 1000) },
+    ratio: lintMs / parseMs,
+    countingMs,
+    findings: rules.length,
+    findingsPerRule: countByRule(rules),
+    problems,
+    functions,
+    truncatedExamples,
+    peakRssMB: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 2. The parallel CLI.
+
+const RSS_PROBE = 'data:text/javascript,process.on("exit",()=>process.stderr.write("\\nLKM_BENCH_MAXRSS_KB="+process.resourceUsage().maxRSS+"\\n"))';
+
+async function benchCli(inputs: string[], kdir: string, outputFile: string) {
+  const cli = path.join(root, 'out', 'server', 'lkm-lint.js');
+  fs.mkdirSync(path.dirname(outputFile), { recursive: true });
+  const stdout = fs.openSync(outputFile, 'w');
+  const stderrFile = `${outputFile}.stderr`;
+  const stderr = fs.openSync(stderrFile, 'w');
+  const started = performance.now();
+  const child = spawn(process.execPath, ['--import', RSS_PROBE, cli, '--format', 'json', '--kdir', kdir, ...inputs], { stdio: ['ignore', stdout, stderr] });
+  const timer = setTimeout(() => child.kill('SIGKILL'), CLI_TIMEOUT_MS);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (exitCode, exitSignal) => resolve([exitCode, exitSignal]));
+  });
+  clearTimeout(timer);
+  const wallMs = performance.now() - started;
+  fs.closeSync(stdout);
+  fs.closeSync(stderr);
+  const errors = fs.readFileSync(stderrFile, 'utf8');
+  if (signal) throw new Error(`lkm-lint was killed (${signal}) after ${seconds(wallMs)}${signal === 'SIGKILL' ? ` (timeout ${seconds(CLI_TIMEOUT_MS)})` : ''}`);
+  if (code !== 0 && code !== 1) throw new Error(`lkm-lint exited with ${code}: ${errors.slice(0, 2000)}`);
+  const internalErrors = errors.split('\n').filter((line) => /internal error/i.test(line));
+  const findings = JSON.parse(fs.readFileSync(outputFile, 'utf8')) as Array<{ rule: string }>;
+  const rssKb = Number(/LKM_BENCH_MAXRSS_KB=(\d+)/.exec(errors)?.[1] ?? NaN);
+  return { exitCode: code, wallMs, findings: findings.length, findingsPerRule: countByRule(findings.map((f) => f.rule)), internalErrors, peakRssMB: rssKb / 1024, output: path.relative(root, outputFile) };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 3. Keystroke → diagnostics in the language server.
+
+interface EditPoint {
+  line: number;
+  character: number;
+}
+
+/**
+ * Where to type: just before the `;` ending a statement line inside a function body, spread evenly over
+ * the file; in a file without functions (a data table), before the `,`/`;` ending any line.
+ */
+async function editPoints(text: string, count: number): Promise<{ points: EditPoint[]; inFunctions: boolean }> {
+  const parser = await getParser();
+  const tree = parser.parse(text);
+  if (!tree) throw new Error('tree-sitter returned no tree');
+  const bodyLines = new Set<number>();
+  try {
+    for (const definition of tree.rootNode.descendantsOfType('function_definition')) {
+      const body = definition?.childForFieldName('body');
+      if (!body) continue;
+      for (let row = body.startPosition.row + 1; row < body.endPosition.row; row++) bodyLines.add(row);
+    }
+  } finally {
+    tree.delete();
+  }
+  const lines = text.split('\n');
+  const endsWith = (pattern: RegExp) => lines.flatMap((line, row) => {
+    const match = pattern.exec(line);
+    return match ? [{ line: row, character: match.index }] : [];
+  });
+  let candidates = endsWith(/;\s*$/).filter((point) => bodyLines.has(point.line));
+  const inFunctions = candidates.length >= count;
+  if (!inFunctions) candidates = endsWith(/[;,]\s*$/);
+  if (candidates.length === 0) throw new Error('no line ending in ; or , to type on');
+  return { points: Array.from({ length: count }, (_, i) => candidates[Math.floor((i * candidates.length) / count)]!), inFunctions };
+}
+
+async function benchKeystrokes(file: string, kdir: string, edits: number) {
+  const server = path.join(root, 'out', 'server', 'server.js');
+  const child = spawn(process.execPath, [server, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let serverStderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (serverStderr += chunk.toString()));
+  const connection = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
+  const uri = pathToFileURL(file).href;
+  const dirUri = pathToFileURL(path.dirname(file)).href;
+  const serverLintMs: number[] = [];
+  const logErrors: string[] = [];
+  let waiting: ((at: number) => void) | undefined;
+  let targetLoaded: (() => void) | undefined;
+  connection.onRequest(ConfigurationRequest.type, (params) => params.items.map((item) => (item.section === 'lkm' ? { kdir, lint: { enable: true, debounceMs: 0, severity: {} } } : null)));
+  connection.onRequest(RegistrationRequest.type, () => undefined);
+  connection.onRequest(ShowMessageRequest.type, () => null);
+  connection.onNotification(ShowMessageNotification.type, (params) => {
+    logErrors.push(params.message);
+  });
+  connection.onNotification(LogMessageNotification.type, (params) => {
+    const lint = /linted .* in ([\d.]+) ms/.exec(params.message);
+    if (lint) serverLintMs.push(Number(lint[1]));
+    else if (params.message.startsWith('target kernel:')) targetLoaded?.();
+    else if (params.type === 1) logErrors.push(params.message.split('\n')[0]!);
+  });
+  connection.onNotification(PublishDiagnosticsNotification.type, (params) => {
+    if (params.uri === uri && waiting) {
+      const resolve = waiting;
+      waiting = undefined;
+      resolve(performance.now());
+    }
+  });
+  connection.listen();
+  const diagnosticsAfter = (send: () => void, timeoutMs: number, what: string) => new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no diagnostics ${timeoutMs / 1000} s after ${what}; server stderr: ${serverStderr.slice(-2000)}`)), timeoutMs);
+    waiting = (at) => {
+      clearTimeout(timer);
+      resolve(at);
+    };
+    send();
+  });
+  try {
+    await connection.sendRequest(InitializeRequest.type, {
+      processId: process.pid,
+      rootUri: dirUri,
+      workspaceFolders: [{ uri: dirUri, name: path.basename(path.dirname(file)) }],
+      capabilities: { workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: true } } },
+    });
+    // The server loads the kdir (Module.symvers, header index) once; wait for it so the first lint is the lint alone.
+    const targetStarted = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the server did not log "target kernel:" ${FIRST_LINT_TIMEOUT_MS / 1000} s after initialized; errors: ${logErrors.join(' | ')}`)), FIRST_LINT_TIMEOUT_MS);
+      targetLoaded = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      void connection.sendNotification(InitializedNotification.type, {});
+    });
+    const targetLoadMs = performance.now() - targetStarted;
+    const text = fs.readFileSync(file, 'utf8');
+    let version = 1;
+    const openStarted = performance.now();
+    const openedAt = await diagnosticsAfter(() => void connection.sendNotification(DidOpenTextDocumentNotification.type, {
+      textDocument: { uri, languageId: 'c', version, text },
+    }), FIRST_LINT_TIMEOUT_MS, 'didOpen');
+    const firstLintMs = openedAt - openStarted;
+    const lintsBeforeOpen = serverLintMs.length;
+    const { points, inFunctions } = await editPoints(text, Math.ceil(edits / 2));
+    const latencies: number[] = [];
+    for (const point of points) {
+      // Type a character, then delete it: two versions, each waited for.
+      for (const change of [
+        { range: { start: point, end: point }, text: 'x' },
+        { range: { start: point, end: { line: point.line, character: point.character + 1 } }, text: '' },
+      ]) {
+        version++;
+        const sent = performance.now();
+        const received = await diagnosticsAfter(() => void connection.sendNotification(DidChangeTextDocumentNotification.type, {
+          textDocument: { uri, version }, contentChanges: [change],
+        }), EDIT_TIMEOUT_MS, `didChange version ${version}`);
+        latencies.push(received - sent);
+      }
+    }
+    // The server logs each lint's duration just after publishing its diagnostics: wait for the last log.
+    const expectedLints = lintsBeforeOpen + 1 + latencies.length;
+    for (let waited = 0; serverLintMs.length < expectedLints && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    const firstServerLintMs = serverLintMs[lintsBeforeOpen];
+    const perEditServerMs = serverLintMs.slice(lintsBeforeOpen + 1);
+    return {
+      file: path.relative(root, file),
+      absoluteFile: file,
+      megabytes: Buffer.byteLength(text) / MB,
+      lines: text.split('\n').length,
+      editsInFunctionBodies: inFunctions,
+      targetLoadMs,
+      firstLintMs,
+      firstServerLintMs,
+      edits: latencies.length,
+      p50Ms: percentile(latencies, 50),
+      p95Ms: percentile(latencies, 95),
+      maxMs: Math.max(...latencies),
+      serverLintP50Ms: percentile(perEditServerMs, 50),
+      serverLintP95Ms: percentile(perEditServerMs, 95),
+      serverErrors: logErrors,
+    };
+  } finally {
+    const exited = new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.on('exit', () => resolve())));
+    try {
+      await Promise.race([connection.sendRequest(ShutdownRequest.type), new Promise((resolve) => setTimeout(resolve, 5000))]);
+      await connection.sendNotification(ExitNotification.type);
+    } catch {
+      // The server is gone already.
+    }
+    const killTimer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(killTimer);
+    connection.dispose();
+  }
+}
+
+/** The largest .c file, and the largest one with many function definitions (body braces alone on a line). */
+function keystrokeFiles(files: string[]): string[] {
+  const bySize = files.map((file) => ({ file, size: fs.statSync(file).size })).sort((a, b) => b.size - a.size);
+  const largest = bySize[0]!.file;
+  const withFunctions = bySize.find(({ file }) => (fs.readFileSync(file, 'latin1').match(/^\{$/gm)?.length ?? 0) >= 50)?.file;
+  return withFunctions && withFunctions !== largest ? [largest, withFunctions] : [largest];
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  for (const built of ['lkm-lint.js', 'server.js']) {
+    if (!fs.existsSync(path.join(root, 'out', 'server', built))) throw new Error(`out/server/${built} is missing: run npm run build first`);
+  }
+  const drivers = path.join(options.corpus, 'drivers');
+  const allFiles = collectSources([drivers]);
+  const sampledFiles = options.sample === 1 ? allFiles : discoverModules(allFiles).filter((_, i) => i % options.sample === 0).flatMap((m) => m.files);
+  const results: Record<string, unknown> = {
+    date: new Date().toISOString(), corpus: options.corpus, kdir: options.kdir, sample: options.sample, node: process.version,
+    targets: { lintParseRatio: TARGET_RATIO, keystrokeP95Ms: TARGET_KEYSTROKE_P95_MS },
+  };
+  const failures: string[] = [];
+  const section = async <T>(name: string, run: () => Promise<T>): Promise<T | undefined> => {
+    if (!options.sections.has(name)) return undefined;
+    try {
+      const value = await run();
+      results[name] = value;
+      return value;
+    } catch (error) {
+      failures.push(`${name}: ${(error as Error).message}`);
+      console.error(`bench-lint: section ${name} failed: ${(error as Error).stack ?? error}`);
+      return undefined;
+    }
+  };
+  console.log(`corpus: ${drivers} (${allFiles.length} .c files${options.sample > 1 ? `, every ${options.sample}th module: ${sampledFiles.length} files` : ''}); kdir ${options.kdir}`);
+
+  const lint = await section('lint', () => benchParseVsLint(allFiles, options.kdir, options.sample));
+  if (lint) {
+    console.log(`\n== parse vs lint, one thread, ${lint.filesProcessed} files (${lint.uniqueFiles} distinct) in ${lint.modules} modules, ${lint.megabytes.toFixed(1)} MB ==`);
+    console.log(table([
+      ['', 'wall', 'files/s', 'MB/s'],
+      ['bare tree-sitter parse', seconds(lint.parse.wallMs), lint.parse.filesPerSecond.toFixed(0), lint.parse.megabytesPerSecond.toFixed(2)],
+      ['full lint (lintModuleFromDisk)', seconds(lint.lint.wallMs), lint.lint.filesPerSecond.toFixed(0), lint.lint.megabytesPerSecond.toFixed(2)],
+    ]));
+    console.log(`lint/parse ratio: ${lint.ratio.toFixed(2)}× (target ≤ ${TARGET_RATIO}×: ${verdict(lint.ratio <= TARGET_RATIO)})`);
+    console.log(`workspace index (before linting, as the CLI): ${seconds(lint.workspaceIndexMs)}; function counting taken out of the lint time: ${seconds(lint.countingMs)}`);
+    console.log(`peak RSS of this process after both: ${lint.peakRssMB.toFixed(0)} MB`);
+    const f = lint.functions;
+    console.log(table([
+      ['function definitions', 'count', 'share'],
+      ['found (top level)', String(f.definitions), '100%'],
+      ['with a parse error in their subtree', String(f.withParseError), pct(f.withParseError, f.definitions)],
+      ['not modelled (no name/declarator/body)', String(f.notModelled), pct(f.notModelled, f.definitions)],
+      ['with lock analysis', String(f.withLockAnalysis), pct(f.withLockAnalysis, f.definitions)],
+      ['lock analysis truncated', String(f.lockAnalysisTruncated), `${pct(f.lockAnalysisTruncated, f.definitions)} (${pct(f.lockAnalysisTruncated, f.withLockAnalysis)} of analysed)`],
+    ]));
+    console.log(`findings: ${lint.findings} — ${Object.entries(lint.findingsPerRule).map(([rule, n]) => `${rule} ${n}`).join(', ')}`);
+    if (lint.problems.length > 0) console.log(`file problems: ${lint.problems.length}, e.g.\n  ${lint.problems.slice(0, 5).join('\n  ')}`);
+    if (lint.problems.some((p) => /internal error/.test(p))) failures.push('lint: internal errors while analysing (see problems)');
+  }
+
+  const cli = await section('cli', () => benchCli(options.sample === 1 ? [drivers] : sampledFiles, options.kdir, path.join(root, 'bench-results', 'lint-cli-findings.json')));
+  if (cli) {
+    const megabytes = lint?.megabytes;
+    console.log(`\n== parallel CLI (lkm-lint --format json, ${os.availableParallelism()} jobs) ==`);
+    console.log(`wall ${seconds(cli.wallMs)}, ${(sampledFiles.length / (cli.wallMs / 1000)).toFixed(0)} files/s${megabytes ? `, ${(megabytes / (cli.wallMs / 1000)).toFixed(2)} MB/s` : ''}, exit ${cli.exitCode}, peak RSS ${cli.peakRssMB.toFixed(0)} MB${lint ? `; speed-up over the one-thread lint ${(lint.lint.wallMs / cli.wallMs).toFixed(2)}×` : ''}`);
+    console.log(`findings: ${cli.findings} — ${Object.entries(cli.findingsPerRule).map(([rule, n]) => `${rule} ${n}`).join(', ')} (${cli.output})`);
+    if (cli.internalErrors.length > 0) {
+      console.log(`internal errors: ${cli.internalErrors.length}, e.g. ${cli.internalErrors[0]}`);
+      failures.push(`cli: ${cli.internalErrors.length} internal error line(s)`);
+    }
+    if (lint && JSON.stringify(lint.findingsPerRule) !== JSON.stringify(cli.findingsPerRule)) {
+      console.log('note: the CLI and the one-thread lint found different counts per rule');
+    }
+  }
+
+  const keystroke = await section('keystroke', async () => {
+    const runs = [];
+    for (const file of keystrokeFiles(allFiles)) runs.push(await benchKeystrokes(file, options.kdir, options.edits));
+    return runs;
+  });
+  if (keystroke) {
+    console.log(`\n== keystroke → publishDiagnostics, language server over stdio, debounceMs 0 ==`);
+    console.log(table([
+      ['file', 'size', 'kdir load', 'first lint', 'edits', 'p50', 'p95', 'max', 'server p50/p95', `p95 < ${TARGET_KEYSTROKE_P95_MS} ms`],
+      ...keystroke.map((k) => [
+        `${path.relative(drivers, k.absoluteFile)}${k.editsInFunctionBodies ? '' : ' (no functions: edits in data)'}`,
+        `${k.megabytes.toFixed(2)} MB`, ms(k.targetLoadMs), ms(k.firstLintMs), String(k.edits), ms(k.p50Ms), ms(k.p95Ms), ms(k.maxMs),
+        `${ms(k.serverLintP50Ms)} / ${ms(k.serverLintP95Ms)}`, verdict(k.p95Ms < TARGET_KEYSTROKE_P95_MS),
+      ]),
+    ]));
+    for (const k of keystroke) if (k.serverErrors.length > 0) console.log(`server errors on ${k.file}: ${k.serverErrors.slice(0, 3).join(' | ')}`);
+  }
+
+  fs.mkdirSync(path.join(root, 'bench-results'), { recursive: true });
+  const output = path.join(root, 'bench-results', 'lint.json');
+  fs.writeFileSync(output, `${JSON.stringify({ ...results, failures }, null, 2)}\n`);
+  console.log(`\nfigures written to ${path.relative(root, output)}`);
+  if (failures.length > 0) {
+    console.error(`bench-lint: ${failures.length} section(s) failed:\n  ${failures.join('\n  ')}`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench-lint: ${(error as Error).message}`);
+  process.exitCode = 2;
+});
