@@ -50,6 +50,16 @@ describe('LKM Dev in the workbench', STEP, () => {
     await workbench.screenshot('04-problems');
   });
 
+  test('the hover of a sleep-in-atomic squiggle names the rule and the held lock', STEP, async () => {
+    await workbench.openFile('atomic/atomic.c', 'lkm_e2e_atomic_init');
+    const squiggle = await workbench.waitForSquiggle();
+    const hover = await workbench.hoverText(squiggle);
+    assert.match(hover, /sleep-in-atomic/);
+    assert.match(hover, /msleep\(\)[\s\S]*lkm_e2e_atomic_lock/);
+    await workbench.screenshot('03b-hover-sleep-in-atomic');
+    await workbench.page.keyboard.press('Escape');
+  });
+
   test('the quick fix from the light bulb adds the license and clears the squiggle', STEP, async () => {
     await workbench.openFile('nolicense/nolicense.c', 'lkm_e2e_nolicense_init');
     const squiggle = await workbench.waitForSquiggle();
