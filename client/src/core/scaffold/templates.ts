@@ -36,8 +36,11 @@ function header(includes: readonly string[]): string {
 
 const moduleInfo = ['', 'MODULE_LICENSE("GPL");', 'MODULE_AUTHOR("{{author}}");', 'MODULE_DESCRIPTION("{{description}}");', ''].join('\n');
 
-function singleFile(includes: readonly string[], body: string): TemplateFile[] {
-  return [{ path: '{{name}}.c', text: header(includes) + body.replace(/^\n/, '') + moduleInfo }];
+/** Registers {{name}}_init/{{name}}_exit; a template that registers otherwise passes ''. */
+const initExitRegistration = ['', 'module_init({{name}}_init);', 'module_exit({{name}}_exit);', ''].join('\n');
+
+function singleFile(includes: readonly string[], body: string, registration = initExitRegistration): TemplateFile[] {
+  return [{ path: '{{name}}.c', text: header(includes) + body.replace(/^\n/, '') + registration + moduleInfo }];
 }
 
 // ---- module parameters: fragments (snippets of their own) that the params template is made of ----
@@ -117,9 +120,6 @@ static void __exit {{name}}_exit(void)
 {
 	pr_info("unloaded\n");
 }
-
-module_init({{name}}_init);
-module_exit({{name}}_exit);
 `),
 };
 
@@ -156,9 +156,6 @@ static void __exit {{name}}_exit(void)
 {
 	pr_info("goodbye, %s\n", {{string_param}});
 }
-
-module_init({{name}}_init);
-module_exit({{name}}_exit);
 `,
     ].join('\n'),
   ),
@@ -330,9 +327,6 @@ static void __exit {{name}}_exit(void)
 	cdev_del(&{{name}}_cdev);
 	unregister_chrdev_region({{name}}_devt, 1);
 }
-
-module_init({{name}}_init);
-module_exit({{name}}_exit);
 `,
   ),
 };
@@ -381,9 +375,6 @@ static void __exit {{name}}_exit(void)
 {
 	misc_deregister(&{{name}}_misc);
 }
-
-module_init({{name}}_init);
-module_exit({{name}}_exit);
 `,
   ),
 };
@@ -454,6 +445,7 @@ static struct platform_driver {{name}}_driver = {
 };
 module_platform_driver({{name}}_driver);
 `,
+    '', // module_platform_driver registers init/exit itself
   ),
 };
 
@@ -498,9 +490,6 @@ static void __exit {{name}}_exit(void)
 {
 	proc_remove({{name}}_entry);
 }
-
-module_init({{name}}_init);
-module_exit({{name}}_exit);
 `,
   ),
 };
@@ -568,9 +557,6 @@ static void __exit {{name}}_exit(void)
 	sysfs_remove_group({{name}}_kobj, &{{name}}_group);
 	kobject_put({{name}}_kobj);
 }
-
-module_init({{name}}_init);
-module_exit({{name}}_exit);
 `,
   ),
 };
@@ -607,9 +593,6 @@ static void __exit {{name}}_exit(void)
 {
 	debugfs_remove_recursive({{name}}_dir);
 }
-
-module_init({{name}}_init);
-module_exit({{name}}_exit);
 `,
   ),
 };
@@ -650,9 +633,6 @@ static void __exit {{name}}_exit(void)
 {
 	kthread_stop({{name}}_task);
 }
-
-module_init({{name}}_init);
-module_exit({{name}}_exit);
 `,
   ),
 };
@@ -701,9 +681,6 @@ static void __exit {{name}}_exit(void)
 	destroy_workqueue({{name}}_wq);
 	pr_info("periodic work ran %lu times\n", {{name}}_runs);
 }
-
-module_init({{name}}_init);
-module_exit({{name}}_exit);
 `,
   ),
 };
@@ -744,9 +721,6 @@ static void __exit {{name}}_exit(void)
 #endif
 	pr_info("timer fired %lu times\n", {{name}}_fired);
 }
-
-module_init({{name}}_init);
-module_exit({{name}}_exit);
 `,
   ),
 };
@@ -777,9 +751,6 @@ static void __exit {{name}}_exit(void)
 {
 	tasklet_kill(&{{name}}_tasklet);
 }
-
-module_init({{name}}_init);
-module_exit({{name}}_exit);
 `,
   ),
 };
@@ -845,9 +816,6 @@ static void __exit {{name}}_exit(void)
 {
 	misc_deregister(&{{name}}_misc);
 }
-
-module_init({{name}}_init);
-module_exit({{name}}_exit);
 `,
   ),
 };
@@ -937,9 +905,6 @@ static void __exit {{name}}_exit(void)
 {
 	{{name}}_free_all();
 }
-
-module_init({{name}}_init);
-module_exit({{name}}_exit);
 `,
     ),
   };
@@ -980,9 +945,6 @@ static void __exit {{name}}_exit(void)
 	nf_unregister_net_hook(&init_net, &{{name}}_ops);
 	pr_info("saw %lld packets\n", (long long)atomic64_read(&{{name}}_packets));
 }
-
-module_init({{name}}_init);
-module_exit({{name}}_exit);
 `,
   ),
 };
@@ -1032,9 +994,6 @@ static void __exit {{name}}_exit(void)
 	unregister_kprobe(&{{name}}_probe);
 	pr_info("%s was called %ld times\n", {{name}}_symbol, atomic_long_read(&{{name}}_hits));
 }
-
-module_init({{name}}_init);
-module_exit({{name}}_exit);
 `,
   ),
 };
@@ -1089,9 +1048,6 @@ static void __exit {{name}}_exit(void)
 	free_irq({{name}}_irq, &{{name}}_count);
 	pr_info("handled %d interrupts\n", atomic_read(&{{name}}_count));
 }
-
-module_init({{name}}_init);
-module_exit({{name}}_exit);
 `,
   ),
   loadParameters: 'irq=5',
@@ -1125,9 +1081,6 @@ static int __init {{name}}_init(void)
 static void __exit {{name}}_exit(void)
 {
 }
-
-module_init({{name}}_init);
-module_exit({{name}}_exit);
 `,
     )[0],
     {
@@ -1167,10 +1120,8 @@ static int __init {{name}}_init(void)
 static void __exit {{name}}_exit(void)
 {
 }
-
-module_init({{name}}_init);
-module_exit({{name}}_exit);
 ` +
+        initExitRegistration +
         moduleInfo,
     },
     {
