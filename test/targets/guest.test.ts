@@ -76,6 +76,13 @@ describe('targets on the QEMU test guest', { timeout: 240_000 }, () => {
     const unloaded = await loadModules(target, 'unload', built.modules, {});
     assert.ok(unloaded.ok, unloaded.messages);
     assert.deepEqual(unloaded.log.map((l) => l.replace(/^\[[^\]]*\] /, '')), ['lkmt_pair_user: down', 'lkmt_pair_zbase: down']);
+    // Without its dependency the kernel refuses the module: an Unknown symbol problem, not a crash.
+    const alone = await loadModules(target, 'load', built.modules.filter((m) => m.name === 'lkmt_pair_user'), {});
+    assert.equal(alone.ok, false);
+    assert.equal(alone.failedStep, 'insmod');
+    const unknown = alone.problems.find((p) => /Unknown symbol lkmt_pair_answer/.test(p.message));
+    assert.ok(unknown, alone.problems.map((p) => p.message).join('\n'));
+    assert.deepEqual([unknown.severity, unknown.module, unknown.crash], ['error', 'lkmt_pair_user', undefined]);
   });
 
   it('maps a compile error to the local file and line', async () => {

@@ -110,7 +110,8 @@ describe('kernel log reports', () => {
       ['lkmt_oops_helper', 5, 'lkmt_oops', false, false],
       ['do_one_initcall', 0x59, undefined, true, false],
     ]);
-    assert.deepEqual([unknown.severity, unknown.module], ['error', 'lkmt_x']);
+    assert.deepEqual([unknown.severity, unknown.module, unknown.crash], ['error', 'lkmt_x', undefined]);
+    assert.equal(oops.crash, true);
     assert.equal(taint.severity, 'info');
     assert.ok(!taint.report!.some((l) => l.includes('unrelated')), 'a taint line is a report of its own');
   });

@@ -133,7 +133,7 @@ export function registerTargetCommands(program: Command): void {
           if (result.messages.trim()) print(result.messages.trim());
           for (const line of result.log) print(line);
           for (const line of formatProblems(result.problems.filter((p) => p.severity !== 'info'), process.cwd())) process.stderr.write(`${line}\n`);
-          return result.ok ? 0 : result.problems.some((p) => p.report && p.severity === 'error') ? EXIT.kernelError : EXIT.loadFailed;
+          return result.ok ? 0 : result.problems.some((p) => p.crash) ? EXIT.kernelError : EXIT.loadFailed;
         });
       });
   }

@@ -62,7 +62,7 @@ export async function runLoop(localDir: string, config: TargetConfig | undefined
     const problems = [...built.problems, ...loaded.problems];
     const names = built.modules.map((m) => m.name).join(', ');
     if (loaded.ok) return done({ exitCode: EXIT.loaded, target, build: built, load: loaded, problems, summary: `${names} loaded on ${target.name}` });
-    const kernelError = loaded.problems.find((p) => p.source === 'kernel' && p.severity === 'error' && p.report);
+    const kernelError = loaded.problems.find((p) => p.crash);
     if (kernelError) return done({ exitCode: EXIT.kernelError, target, build: built, load: loaded, problems, summary: `kernel error while loading ${names}: ${kernelError.message}` });
     return done({ exitCode: EXIT.loadFailed, target, build: built, load: loaded, problems, summary: `loading ${loaded.failedModule ?? names} failed: ${loaded.problems[0]?.message ?? loaded.messages.trim()}` });
   } catch (error) {

@@ -29,6 +29,8 @@ export interface Problem {
   report?: string[];
   frames?: Frame[];
   module?: string;
+  /** A kernel-detected bug (BUG, Oops, GPF, panic, KASAN, invalid-context sleep, stall). */
+  crash?: boolean;
 }
 
 /** Maps paths seen in the build (a mirror dir or the remote dir) back to the local folder. */
@@ -96,19 +98,20 @@ export function relativePath(file: string, base: string): string {
 // Kernel log reports. A header line opens a report; following lines belong to it until the next
 // header or the `---[ end trace` line.
 // singleLine: the report is that one line (what follows is unrelated).
-const HEADERS: Array<{ pattern: RegExp; severity: Severity; singleLine?: boolean }> = [
-  { pattern: /\bBUG: (?!.*\bKASAN\b)/, severity: 'error' },
-  { pattern: /\bOops: /, severity: 'error' },
-  { pattern: /\bgeneral protection fault\b/, severity: 'error' },
-  { pattern: /\bKernel panic - not syncing\b/, severity: 'error' },
-  { pattern: /\bKASAN: /, severity: 'error' },
+// crash: the kernel itself detected a bug (as opposed to refusing the module, or a warning).
+const HEADERS: Array<{ pattern: RegExp; severity: Severity; singleLine?: boolean; crash?: boolean }> = [
+  { pattern: /\bBUG: (?!.*\bKASAN\b)/, severity: 'error', crash: true },
+  { pattern: /\bOops: /, severity: 'error', crash: true },
+  { pattern: /\bgeneral protection fault\b/, severity: 'error', crash: true },
+  { pattern: /\bKernel panic - not syncing\b/, severity: 'error', crash: true },
+  { pattern: /\bKASAN: /, severity: 'error', crash: true },
   { pattern: /\bWARNING: /, severity: 'warning' },
-  { pattern: /\bsleeping function called from invalid context\b/, severity: 'error' },
+  { pattern: /\bsleeping function called from invalid context\b/, severity: 'error', crash: true },
   { pattern: /\bpossible (?:circular|recursive) locking dependency detected\b|\binconsistent lock state\b/, severity: 'warning' },
   { pattern: /\bUnknown symbol \S+/, severity: 'error', singleLine: true },
   { pattern: /\bdisagrees about version of symbol\b/, severity: 'error', singleLine: true },
   { pattern: /\btaints kernel\b|\btainting kernel\b/, severity: 'info', singleLine: true },
-  { pattern: /\brcu_sched detected stalls\b|\bsoft lockup - CPU\b|\bhung_task\b.*blocked for more than/, severity: 'error' },
+  { pattern: /\brcu_sched detected stalls\b|\bsoft lockup - CPU\b|\bhung_task\b.*blocked for more than/, severity: 'error', crash: true },
 ];
 
 const TIMESTAMP = /^\s*(?:<\d+>)?\[\s*\d+\.\d+\]\s?/;
@@ -143,7 +146,7 @@ export function parseKernelLog(lines: string[]): Problem[] {
     // "BUG: kernel NULL pointer dereference" is followed by "#PF:" lines and then "Oops:": one report.
     const oopsContinuesBug = header && /\bOops: /.test(line) && current?.message.startsWith('BUG:') && !current.frames?.length;
     if (header && !oopsContinuesBug) {
-      current = { source: 'kernel', severity: header.severity, message: line.trim(), report: [line], frames: [] };
+      current = { source: 'kernel', severity: header.severity, message: line.trim(), report: [line], frames: [], crash: header.crash };
       const moduleName = /^([\w-]+): (?:Unknown symbol|disagrees|loading out-of-tree|module verification|module license)/.exec(line.trim())?.[1];
       if (moduleName) current.module = moduleName.replace(/-/g, '_');
       problems.push(current);
