@@ -2,6 +2,8 @@
 // load, with a cancellable progress notification; build errors and kernel reports go to Problems.
 // Also "LKM: Load with Parameters…" (prompted, validated against the module's parm: entries) and
 // "LKM: Unload Module". A thin UI over core/targets.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import * as vscode from 'vscode';
 import { EXIT, runLoop } from './core/targets/loop';
 import { parseParamAssignment, validateParams, type ParamValue } from './core/targets/params';
@@ -13,11 +15,14 @@ import { noteGuestStarted } from './vm';
 
 let diagnostics: vscode.DiagnosticCollection | undefined;
 
-function publish(problems: Problem[]): void {
+/** Problems to the Problems panel; module-level ones without a source line go on the folder's Makefile/Kbuild. */
+function publish(problems: Problem[], folder: string): void {
   if (!diagnostics) return;
   diagnostics.clear();
   const byFile = new Map<string, vscode.Diagnostic[]>();
-  for (const p of problems) {
+  const moduleFile = ['Kbuild', 'Makefile'].map((f) => path.join(folder, f)).find((f) => existsSync(f));
+  for (const problem of problems) {
+    const p = problem.file || problem.severity !== 'error' || !moduleFile ? problem : { ...problem, file: moduleFile, line: 1 };
     if (!p.file) continue;
     const line = Math.max(0, (p.line ?? 1) - 1);
     const col = Math.max(0, (p.column ?? 1) - 1);
@@ -56,8 +61,8 @@ async function buildAndLoad(extraParams?: Record<string, ParamValue[]>): Promise
       });
       // A guest booted for this window (not one a terminal started with `lkm vm start`) stops with it.
       if (result.target?.guest && !result.target.guest.detached) noteGuestStarted(result.target.guest.name);
-      await result.target?.connection.close();
-      publish(result.problems);
+      // The SSH master stays open (ControlPersist) so the next run skips the handshake.
+      publish(result.problems, folder);
       if (result.load) showLoadLog(`${result.summary} (${(result.durationMs / 1000).toFixed(1)} s)`, result.load.log);
       if (result.exitCode === EXIT.loaded) vscode.window.setStatusBarMessage(`LKM: ${result.summary}`, 5000);
       else if (result.exitCode !== EXIT.cancelled) {
@@ -76,7 +81,7 @@ async function loadWithParams(): Promise<void> {
   try {
     const built = await build(target, folder, { output: (t) => kernelLogChannel().append(t) });
     if (!built.ok) {
-      publish(built.problems);
+      publish(built.problems, folder);
       return void vscode.window.showErrorMessage('LKM: build failed; see Problems.');
     }
     const params: Record<string, ParamValue[]> = {};
@@ -97,7 +102,6 @@ async function loadWithParams(): Promise<void> {
       if (text === undefined) return;
       params[module.name] = splitAssignments(text);
     }
-    await target.connection.close();
     await buildAndLoad(params);
   } finally {
     await target.connection.close();
@@ -134,7 +138,7 @@ async function showModinfo(): Promise<void> {
   try {
     const built = await build(target, folder, {});
     if (!built.ok) {
-      publish(built.problems);
+      publish(built.problems, folder);
       return void vscode.window.showErrorMessage('LKM: build failed; see Problems.');
     }
     showLoadLog('modinfo', built.modules.map((m) => formatModinfo(m.relPath, m.info)).join('\n\n').split('\n'));
