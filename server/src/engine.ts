@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import type { Parser, Tree } from 'web-tree-sitter';
 import { ModuleCallGraph } from './analysis/callGraph';
 import { analyzeFunctions } from './analysis/functionAnalysis';
+import { applyLockSummaries } from './analysis/lockSummaries';
 import type { KernelTarget } from './analysis/kernelTarget';
 import type { ModuleSpec } from './analysis/kbuild';
 import type { Finding, ParsedFile, Severity } from './analysis/model';
@@ -67,7 +68,9 @@ export class Analyzer {
   }
 
   lintModule(module: ModuleSpec, files: AnalyzedFile[], target: KernelTarget | undefined, workspace: WorkspaceSymbolIndex, settings: LintSettings = {}): Finding[] {
-    const context: ModuleContext = { module, files, callGraph: new ModuleCallGraph(files.map((f) => ({ parsed: f.parsed, functions: f.functions }))), target, workspace };
+    const analyses = files.map((f) => ({ parsed: f.parsed, functions: f.functions }));
+    applyLockSummaries(analyses);
+    const context: ModuleContext = { module, files, callGraph: new ModuleCallGraph(analyses), target, workspace };
     const findings: Finding[] = [];
     for (const rule of RULES) {
       const severity = settings.severity?.[rule.id] ?? rule.defaultSeverity;

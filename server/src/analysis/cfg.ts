@@ -84,7 +84,8 @@ interface LoopContext {
   scopeDepth: number;
 }
 
-const PURE_EXPRESSION = /^[\w\s.>\-[\]&*!()]+$/;
+/** Operands, member access, comparisons and arithmetic; no assignment, increment or comma. */
+const PURE_EXPRESSION = /^(?:[\w\s.\[\]&*!()~|^+/%<>?:]|->|-(?!-)|[=!<>]=)+$/;
 
 export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
   const nodes: CfgNode[] = [];
@@ -228,7 +229,9 @@ export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
     const text = operand.text;
     if (/^(0|false)$/.test(text)) atom.constant = false;
     else if (/^(1|true)$/.test(text)) atom.constant = true;
-    else if (recordFacts && operand.type !== 'assignment_expression' && PURE_EXPRESSION.test(text) && nodesWithin(options.index.calls, operand.startIndex, operand.endIndex).length === 0) {
+    else if (recordFacts && operand.type !== 'assignment_expression' && PURE_EXPRESSION.test(text)) {
+      // Calls count as pure here (static_branch_unlikely(&key), test_bit(…)): a key is kept only when the
+      // same condition is tested again, and then it is almost always the same question.
       atom.correlationKey = text.replace(/\s+/g, '');
     }
     if (!current) return { whenTrue: null, whenFalse: null };
@@ -433,15 +436,25 @@ export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
   };
 
   const end = lowerStatement(functionBody, entry);
-  // A fact only matters when the same condition is tested again: keep keys that occur twice or more,
-  // so that unrelated conditions do not multiply the states of the lock analysis.
+  // A fact only matters when it is used again: the same condition tested twice, or a variable that is
+  // also set to a constant (`locked = true`) or returned (`return status;` tells a caller what happened).
+  // Other conditions keep no fact, so they do not multiply the states of the lock analysis.
   const keyCounts = new Map<string, number>();
+  const reused = new Set<string>();
   for (const node of nodes) {
     const key = node.branch?.correlationKey;
     if (key !== undefined) keyCounts.set(key, (keyCounts.get(key) ?? 0) + 1);
+    for (const event of node.events) {
+      if (event.kind === 'assign' && event.value && isConstant(event.value.text)) reused.add(event.variable);
+      if (event.kind === 'return' && event.node.type === 'return_statement') {
+        const value = event.node.namedChild(0);
+        if (value?.type === 'identifier') reused.add(value.text);
+      }
+    }
   }
   for (const node of nodes) {
-    if (node.branch?.correlationKey !== undefined && keyCounts.get(node.branch.correlationKey)! < 2) delete node.branch.correlationKey;
+    const key = node.branch?.correlationKey;
+    if (key !== undefined && keyCounts.get(key)! < 2 && !reused.has(key)) delete node.branch!.correlationKey;
   }
   // Falling off the end of the function is a return at the closing brace.
   if (end) {
@@ -449,6 +462,18 @@ export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
     if (closing) edge(closing, exit);
   }
   return { nodes, entry: entry.id, exit: exit.id };
+}
+
+/** A literal whose truth is known: numbers, NULL, true/false, negative error codes. */
+export function isConstant(text: string): boolean {
+  return constantTruth(text) !== undefined;
+}
+
+export function constantTruth(text: string): boolean | undefined {
+  const t = text.trim();
+  if (/^(?:0+|0x0+|NULL|false)[uUlL]*$/.test(t)) return false;
+  if (/^(?:[1-9]\d*|0x[0-9a-fA-F]*[1-9a-fA-F][0-9a-fA-F]*|true)[uUlL]*$/.test(t) || /^-\s*(?:E[A-Z0-9_]+|\d+)$/.test(t)) return true;
+  return undefined;
 }
 
 /** The operands of `(a, b, c)` as nodes (a normalised iterator/guard macro's argument list). */

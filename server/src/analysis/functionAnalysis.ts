@@ -7,7 +7,7 @@
 import type { Node } from 'web-tree-sitter';
 import type { LockAnnotation, NormalizedSource } from '../parsing/normalize';
 import { buildCfg, type ExpressionIndex } from './cfg';
-import { analyzeLocks, lockOperations, normalizeLockExpression, type HeldLock, type LockAnalysisResult } from './lockState';
+import { analyzeLocks, lockOperations, normalizeLockExpression, type HeldLock, type LockAnalysisOptions, type LockAnalysisResult } from './lockState';
 import type { ParsedFile } from './model';
 
 export interface ArgumentSpan {
@@ -222,7 +222,8 @@ export function analyzeFunctions(file: ParsedFile): FunctionAnalysis[] {
   return functions;
 }
 
-function analyzeFunctionLocks(file: ParsedFile, fn: FunctionAnalysis): void {
+/** Runs (or re-runs, with module lock helpers' effects) the lock analysis of one function. */
+export function analyzeFunctionLocks(file: ParsedFile, fn: FunctionAnalysis, callEffects?: LockAnalysisOptions['callEffects']): void {
   const body = fn.node.childForFieldName('body')!;
   const index: ExpressionIndex = { calls: [], assignments: [], updates: [] };
   for (const node of body.descendantsOfType(['call_expression', 'assignment_expression', 'update_expression'])) {
@@ -237,11 +238,9 @@ function analyzeFunctionLocks(file: ParsedFile, fn: FunctionAnalysis): void {
     heldOnEntry,
     entryNode: fn.nameNode,
     textOf: (node) => file.text.slice(node.startIndex, node.endIndex),
+    callEffects,
   });
-  for (const call of fn.calls) {
-    const hold = fn.locks.atomicAtCall.get(call.start);
-    if (hold) call.atomicHold = hold;
-  }
+  for (const call of fn.calls) call.atomicHold = fn.locks.atomicAtCall.get(call.start);
 }
 
 /** The defined function a prototype annotation (`void f(…) __acquires(x);`) belongs to. */

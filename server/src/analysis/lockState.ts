@@ -7,7 +7,7 @@ import {
   ATOMIC_LOCK_CLASSES, GUARD_CLASSES, LOCK_OPERATIONS,
   type LockClass, type LockMode, type LockOperation, type LockVariant,
 } from '../kernel-api/locks';
-import type { Atom, Cfg, CfgEvent } from './cfg';
+import { constantTruth, type Atom, type Cfg, type CfgEvent } from './cfg';
 
 export interface HeldLock {
   /** Normalised lock expression (`&dev->lock`), or the lock class for CPU-wide states (`rcu`, `irq`). */
@@ -48,11 +48,21 @@ export interface LockIssue {
   detail: string;
 }
 
+export interface ReturnValue {
+  text: string;
+  /** Whether the returned value is non-zero/non-NULL, when the path tells (a literal, or a fact). */
+  truth?: boolean;
+  /** A negative error code or ERR_PTR(): a failure return. */
+  error: boolean;
+}
+
 export interface ReturnState {
   /** The return statement, or the goto that led to it when the lock was leaked on that path. */
   reportAt: Node;
   returnNode: Node;
   held: HeldLock[];
+  /** What this path returns (absent for `return;` and falling off the end). */
+  value?: ReturnValue;
 }
 
 export interface LockAnalysisResult {
@@ -62,6 +72,8 @@ export interface LockAnalysisResult {
   returns: ReturnState[];
   /** Lock ids this function acquires somewhere (by call or guard). */
   acquiredIds: Set<string>;
+  /** Locks this function releases without having taken them: its caller's (an unlock helper). */
+  releasesForCaller: Map<string, HeldLock>;
   /** The state cap was hit: results may be imprecise, so leak reports are suppressed. */
   truncated: boolean;
 }
@@ -125,16 +137,27 @@ function cloneState(state: State): State {
   };
 }
 
+/** A lock effect of a call: from the API table, or from a module function's summary. */
+export interface CallLockEffect {
+  op: 'acquire' | 'release';
+  id: string;
+  lockClass: LockClass;
+  mode: LockMode;
+  variant: LockVariant;
+}
+
 export interface LockAnalysisOptions {
   /** Locks held on entry (`__must_hold(x)`, `__releases(x)`): normalised expressions. */
   heldOnEntry: string[];
   entryNode: Node;
   /** The text a node's source is read from for lock expressions (the original text). */
   textOf: (node: Node) => string;
+  /** Lock effects of calls to module functions (lock helpers), when known. */
+  callEffects?: (callee: string, args: Node[]) => CallLockEffect[] | undefined;
 }
 
 export function analyzeLocks(cfg: Cfg, options: LockAnalysisOptions): LockAnalysisResult {
-  const result: LockAnalysisResult = { atomicAtCall: new Map(), issues: [], returns: [], acquiredIds: new Set(), truncated: false };
+  const result: LockAnalysisResult = { atomicAtCall: new Map(), issues: [], returns: [], acquiredIds: new Set(), releasesForCaller: new Map(), truncated: false };
   const issueKeys = new Set<string>();
   const addIssue = (issue: LockIssue) => {
     const key = `${issue.kind}@${issue.node.startIndex}@${issue.lock}`;
@@ -165,7 +188,10 @@ export function analyzeLocks(cfg: Cfg, options: LockAnalysisOptions): LockAnalys
     if (index < 0) {
       const earlier = state.released.get(id);
       if (earlier) addIssue({ kind: 'double-release', node, lock: id, related: earlier, detail: 'released twice on this path' });
-      else if (!entryHeld.has(id)) addIssue({ kind: 'release-not-held', node, lock: id, detail: 'not held on this path' });
+      else if (!entryHeld.has(id)) {
+        addIssue({ kind: 'release-not-held', node, lock: id, detail: 'not held on this path' });
+        if (!result.releasesForCaller.has(id)) result.releasesForCaller.set(id, { id, ...op, acquiredAt: node, via: 'call' });
+      }
       return;
     }
     const held = state.held[index]!;
@@ -187,10 +213,11 @@ export function analyzeLocks(cfg: Cfg, options: LockAnalysisOptions): LockAnalys
     state.released.delete(lock.id);
   };
 
-  const recordAtomic = (state: State, call: Node) => {
+  /** Notes the atomic lock held at a call; a lock the callee itself drops (a wait helper) does not count. */
+  const recordAtomic = (state: State, call: Node, droppedByCallee: ReadonlySet<string>) => {
     for (let i = state.held.length - 1; i >= 0; i--) {
       const held = state.held[i]!;
-      if (isAtomicClass(held.lockClass) && held.via !== 'entry') {
+      if (isAtomicClass(held.lockClass) && held.via !== 'entry' && !droppedByCallee.has(held.id)) {
         if (!result.atomicAtCall.has(call.startIndex)) result.atomicAtCall.set(call.startIndex, held);
         return;
       }
@@ -200,7 +227,13 @@ export function analyzeLocks(cfg: Cfg, options: LockAnalysisOptions): LockAnalys
   const apply = (state: State, event: CfgEvent) => {
     switch (event.kind) {
       case 'call': {
-        recordAtomic(state, event.node);
+        const effects = event.callee !== undefined && !lockOperations(event.callee) ? options.callEffects?.(event.callee, event.args) : undefined;
+        recordAtomic(state, event.node, new Set(effects?.filter((e) => e.op === 'release').map((e) => e.id)));
+        for (const effect of effects ?? []) {
+          const lock: HeldLock = { id: effect.id, lockClass: effect.lockClass, mode: effect.mode, variant: effect.variant, acquiredAt: event.node, via: 'call' };
+          if (effect.op === 'acquire') acquire(state, lock);
+          else release(state, effect.id, effect, event.node);
+        }
         for (const op of lockOperations(event.callee) ?? []) {
           const id = lockIdOf(op, event.args);
           if (id === undefined) continue;
@@ -225,6 +258,9 @@ export function analyzeLocks(cfg: Cfg, options: LockAnalysisOptions): LockAnalys
         for (const key of [...state.facts.keys()]) {
           if (new RegExp(`\\b${event.variable}\\b`).test(key)) state.facts.delete(key);
         }
+        // `locked = true;` is a fact a later `if (locked)` can use.
+        const truth = value ? constantTruth(value.text) : undefined;
+        if (truth !== undefined) state.facts.set(event.variable, truth);
         return;
       }
       case 'guard': {
@@ -244,7 +280,7 @@ export function analyzeLocks(cfg: Cfg, options: LockAnalysisOptions): LockAnalys
         return;
       case 'return': {
         const held = state.held.filter((h) => h.via === 'call');
-        result.returns.push({ reportAt: state.lastJump ?? event.node, returnNode: event.node, held });
+        result.returns.push({ reportAt: state.lastJump ?? event.node, returnNode: event.node, held, value: returnValue(event.node, state) });
         return;
       }
     }
@@ -311,7 +347,19 @@ export function analyzeLocks(cfg: Cfg, options: LockAnalysisOptions): LockAnalys
   }
   // Releasing a lock this function never takes is a caller's protocol (an unlock helper), not a bug.
   result.issues = result.issues.filter((issue) => issue.kind !== 'release-not-held' || result.acquiredIds.has(issue.lock));
+  for (const id of result.acquiredIds) result.releasesForCaller.delete(id);
   return result;
+}
+
+function returnValue(node: Node, state: State): ReturnValue | undefined {
+  if (node.type !== 'return_statement') return undefined;
+  let value = node.namedChild(0);
+  while (value?.type === 'parenthesized_expression') value = value.namedChild(0);
+  if (!value) return undefined;
+  const text = value.text.replace(/\s+/g, '');
+  const error = /^-/.test(text) || /^ERR_PTR\(/.test(text);
+  const truth = constantTruth(text) ?? (value.type === 'identifier' ? state.facts.get(text) : undefined) ?? (error ? true : undefined);
+  return { text, truth, error };
 }
 
 function describeMismatch(held: HeldLock, op: { lockClass: LockClass; mode: LockMode; variant: LockVariant }): string {

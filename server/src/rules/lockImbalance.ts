@@ -47,7 +47,9 @@ export const lockImbalance: Rule = {
         }
         if (locks.truncated) continue;
         const node = context.callGraph.nodeOf(path, fn);
-        const isCallback = !!node && (node.registrations.length > 0 || (!node.called && fn.isStatic));
+        // Only a function registered as a callback (IRQ handler, timer, file operation…) cannot hand a
+        // lock to its caller; ops tables (`.acquire = foo_lock`) legitimately can.
+        const isCallback = !!node && node.registrations.length > 0;
         const acquiresByAnnotation = new Set(fn.annotations.filter((a) => a.kind === 'acquires').map((a) => a.lockExpression.replace(/\s+/g, '')));
         for (const leak of leaks(locks.returns, isCallback)) {
           if (acquiresByAnnotation.has(leak.lock.id) || acquiresByAnnotation.has(leak.lock.id.replace(/^&/, ''))) continue;
@@ -81,15 +83,27 @@ interface Leak {
   consistent: boolean;
 }
 
-/** Locks held at some returns and released at others; every held lock when the function is a callback. */
+/**
+ * Locks held at some returns and released at others; every held lock when the function is a callback.
+ * A function whose return value tells whether it took the lock (`return 0` locked, `return -EBUSY` not;
+ * a pointer or NULL) is a conditional lock helper, as the kernel has many: not a leak, unless a
+ * failure return (a negative error code) is the one that keeps the lock.
+ */
 function leaks(returns: readonly ReturnState[], isCallback: boolean): Leak[] {
   const result: Leak[] = [];
   const reported = new Set<string>();
   const heldAtAll = (id: string) => returns.every((r) => r.held.some((h) => h.id === id));
+  const tellsByReturnValue = (id: string) => {
+    const holding = returns.filter((r) => r.held.some((h) => h.id === id));
+    const releasing = returns.filter((r) => !r.held.some((h) => h.id === id));
+    return holding.every((h) => h.value && !h.value.error && h.value.truth !== undefined
+      && releasing.every((r) => r.value?.truth !== undefined && r.value.truth !== h.value!.truth));
+  };
   for (const ret of returns) {
     for (const lock of ret.held) {
       const consistent = heldAtAll(lock.id);
       if (consistent && !isCallback) continue;
+      if (!consistent && tellsByReturnValue(lock.id)) continue;
       const key = `${ret.reportAt.id}:${lock.id}`;
       if (reported.has(key)) continue;
       reported.add(key);

@@ -1,0 +1,116 @@
+// Lock helpers across a module: a function that returns holding a lock on every path (`foo_lock(dev)`)
+// or releases a lock its caller holds (`foo_unlock(dev)`, or a wait helper that drops the caller's
+// spinlock before sleeping) has that effect at its call sites, with the lock expression rewritten from
+// the helper's parameters to the caller's arguments. Callers are re-analysed with these effects until
+// nothing changes (helpers of helpers), a few rounds at most.
+import type { Node } from 'web-tree-sitter';
+import { analyzeFunctionLocks, type FunctionAnalysis } from './functionAnalysis';
+import { normalizeLockExpression, type CallLockEffect, type HeldLock } from './lockState';
+import type { ParsedFile } from './model';
+
+interface EffectTemplate {
+  op: 'acquire' | 'release';
+  lock: Omit<CallLockEffect, 'op' | 'id'>;
+  /** The lock as the helper names it: `param` index plus the text after it, or a fixed id. */
+  param?: number;
+  prefix: string;
+  suffix: string;
+  fixedId?: string;
+}
+
+const MAX_ROUNDS = 3;
+const CPU_WIDE = new Set(['rcu', 'irq', 'bh', 'preempt']);
+
+/** `&dev->lock` with param `dev` → prefix `&`, param, suffix `->lock`. */
+function template(op: 'acquire' | 'release', held: HeldLock, fn: FunctionAnalysis, globals: ReadonlySet<string>): EffectTemplate | undefined {
+  const lock = { lockClass: held.lockClass, mode: held.mode, variant: held.variant };
+  const match = /^(&?)([A-Za-z_]\w*)(.*)$/.exec(held.id);
+  if (!match) return undefined;
+  const [, prefix = '', base = '', suffix = ''] = match;
+  const param = fn.params.findIndex((p) => p.name === base);
+  if (param >= 0) return { op, lock, param, prefix, suffix };
+  if (CPU_WIDE.has(held.id) || globals.has(base) || !/[&>.]/.test(held.id)) return { op, lock, prefix, suffix, fixedId: held.id };
+  return undefined;
+}
+
+function instantiate(effect: EffectTemplate, args: Node[], textOf: (node: Node) => string): CallLockEffect | undefined {
+  if (effect.fixedId !== undefined) return { op: effect.op, id: effect.fixedId, ...effect.lock };
+  const arg = args[effect.param!];
+  if (!arg) return undefined;
+  const argument = normalizeLockExpression(textOf(arg));
+  let id: string;
+  if (effect.suffix.startsWith('->') && argument.startsWith('&')) id = `${effect.prefix}${argument.slice(1)}.${effect.suffix.slice(2)}`;
+  else if (effect.suffix === '' && effect.prefix === '') id = argument;
+  else id = `${effect.prefix}${/^[\w.>-]+$/.test(argument) ? argument : `(${argument})`}${effect.suffix}`;
+  return { op: effect.op, id: normalizeLockExpression(id), ...effect.lock };
+}
+
+function summarize(fn: FunctionAnalysis, globals: ReadonlySet<string>): EffectTemplate[] {
+  const locks = fn.locks;
+  if (!locks || locks.truncated || locks.returns.length === 0) return [];
+  const effects: EffectTemplate[] = [];
+  const [first, ...rest] = locks.returns;
+  for (const held of first!.held) {
+    if (rest.every((r) => r.held.some((h) => h.id === held.id))) {
+      const effect = template('acquire', held, fn, globals);
+      if (effect) effects.push(effect);
+    }
+  }
+  for (const released of locks.releasesForCaller.values()) {
+    const effect = template('release', released, fn, globals);
+    if (effect) effects.push(effect);
+  }
+  return effects;
+}
+
+/** File-scope lock definitions (`static DEFINE_SPINLOCK(x);`, `spinlock_t x;`): ids a helper may name. */
+function globalLocks(file: ParsedFile): Set<string> {
+  const names = new Set<string>();
+  for (const match of file.normalized.text.matchAll(/^(?:static\s+)?(?:DEFINE_\w+\(\s*(\w+)|(?:spinlock_t|raw_spinlock_t|rwlock_t|struct\s+(?:mutex|rw_semaphore|semaphore))\s+(\w+)\s*[;=])/gm)) {
+    names.add(match[1] ?? match[2]!);
+  }
+  return names;
+}
+
+export function applyLockSummaries(files: ReadonlyArray<{ parsed: ParsedFile; functions: FunctionAnalysis[] }>): void {
+  const local = new Map<string, Map<string, FunctionAnalysis>>();
+  const global = new Map<string, FunctionAnalysis>();
+  const fileOf = new Map<FunctionAnalysis, { parsed: ParsedFile; globals: Set<string> }>();
+  for (const { parsed, functions } of files) {
+    const byName = new Map<string, FunctionAnalysis>();
+    const globals = globalLocks(parsed);
+    for (const fn of functions) {
+      byName.set(fn.name, fn);
+      if (!fn.isStatic && !global.has(fn.name)) global.set(fn.name, fn);
+      fileOf.set(fn, { parsed, globals });
+    }
+    local.set(parsed.path, byName);
+  }
+  const resolve = (file: string, name: string | undefined) => (name === undefined ? undefined : local.get(file)?.get(name) ?? global.get(name));
+
+  let previous = '';
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const summaries = new Map<FunctionAnalysis, EffectTemplate[]>();
+    for (const [fn, { globals }] of fileOf) {
+      const effects = summarize(fn, globals);
+      if (effects.length > 0) summaries.set(fn, effects);
+    }
+    const fingerprint = [...summaries].map(([fn, effects]) => `${fn.name}:${effects.map((e) => `${e.op}${e.param ?? e.fixedId}${e.suffix}`).join(',')}`).sort().join(';');
+    if (fingerprint === previous) return;
+    previous = fingerprint;
+    if (summaries.size === 0) return;
+    for (const [fn, { parsed }] of fileOf) {
+      const callsHelper = fn.calls.some((call) => {
+        const target = resolve(parsed.path, call.callee);
+        return target !== undefined && target !== fn && summaries.has(target);
+      });
+      if (!callsHelper) continue;
+      const textOf = (node: Node) => parsed.text.slice(node.startIndex, node.endIndex);
+      analyzeFunctionLocks(parsed, fn, (callee, args) => {
+        const target = resolve(parsed.path, callee);
+        const effects = target && target !== fn ? summaries.get(target) : undefined;
+        return effects?.map((e) => instantiate(e, args, textOf)).filter((e): e is CallLockEffect => e !== undefined);
+      });
+    }
+  }
+}
