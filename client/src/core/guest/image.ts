@@ -6,7 +6,7 @@
 // appended at start (see vm.ts), so the cached image holds no key.
 // The host never installs linux-image: its .deb is fetched with `apt-get download` and unpacked here.
 import { existsSync, mkdirSync, readFileSync, writeFileSync, readdirSync, statSync, copyFileSync, symlinkSync, chmodSync, rmSync, renameSync, openSync, closeSync, writeSync, realpathSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { runChecked, runProcess } from '../targets/process';
 import { readModuleInfo } from '../targets/elf';
@@ -33,6 +33,16 @@ export function cacheRoot(): string {
   if (process.env.LKM_CACHE_DIR) return path.resolve(process.env.LKM_CACHE_DIR);
   const base = process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache');
   return path.join(base, 'lkm-dev');
+}
+
+/**
+ * Folder for ssh's ControlMaster sockets. A unix socket path holds at most 108 bytes and ssh appends
+ * a 40-character hash, so a deep cache folder falls back to a short per-user folder in /tmp.
+ */
+export function sshControlDir(): string {
+  const preferred = path.join(cacheRoot(), 'ssh');
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  return preferred.length <= 60 ? preferred : path.join(tmpdir(), `lkm-ssh-${uid}`);
 }
 
 /** The kernel version of the installed `linux-headers-amd64` (the guest boots the matching image). */

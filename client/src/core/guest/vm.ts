@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, openSync, closeSync, chmodSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { cacheRoot, concatenateFiles, packCpio, prepareGuestImage, READY_MARKER, type GuestImage, type Log } from './image';
+import { cacheRoot, concatenateFiles, packCpio, prepareGuestImage, READY_MARKER, sshControlDir, type GuestImage, type Log } from './image';
 import { runChecked } from '../targets/process';
 import { SshConnection, type SshEndpoint } from '../targets/ssh';
 
@@ -128,7 +128,7 @@ export function guestEndpoint(state: GuestState): SshEndpoint {
 }
 
 export function guestConnection(state: GuestState, connectTimeoutSec = 5): SshConnection {
-  return new SshConnection(guestEndpoint(state), { controlDir: path.join(cacheRoot(), 'ssh'), connectTimeoutSec });
+  return new SshConnection(guestEndpoint(state), { controlDir: sshControlDir(), connectTimeoutSec });
 }
 
 /** The last kernel report (oops/BUG/panic) on the serial console, for error messages. */

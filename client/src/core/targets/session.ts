@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cacheRoot } from '../guest/image';
+import { cacheRoot, sshControlDir } from '../guest/image';
 import { ensureGuest, guestConnection, lastConsoleReport, readGuestState, type GuestState } from '../guest/vm';
 import { TEST_VM_TARGET, validateRemoteDir, type TargetConfig } from './config';
 import { decodeFrames, type ModuleDebugInfo } from './decode';
@@ -107,7 +107,7 @@ export async function openTarget(config: TargetConfig | undefined, localDir: str
     remoteDir: validateRemoteDir(config.remoteDir ?? defaultRemoteDir(localDir)),
     connection: new SshConnection(
       { label: config.name, host: config.host, port: config.port },
-      { controlDir: path.join(cacheRoot(), 'ssh') },
+      { controlDir: sshControlDir() },
     ),
   };
   await step('connect', target.name, options, () => target.connection.open(options.signal));
