@@ -195,6 +195,9 @@ export function analyzeLocks(cfg: Cfg, options: LockAnalysisOptions): LockAnalys
       return;
     }
     const held = state.held[index]!;
+    // A lock held on entry (`__releases(x)`, `__must_hold(x)`) is the caller's: releasing it is an effect
+    // the caller sees.
+    if (held.via === 'entry' && !result.releasesForCaller.has(id)) result.releasesForCaller.set(id, { id, ...op, acquiredAt: node, via: 'call' });
     if (held.via !== 'entry' && (held.lockClass !== op.lockClass || held.mode !== op.mode || (held.variant !== op.variant && held.lockClass !== 'rcu'))) {
       addIssue({ kind: 'mismatched-release', node, lock: id, related: held.acquiredAt, detail: describeMismatch(held, op) });
     }

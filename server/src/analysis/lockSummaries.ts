@@ -45,6 +45,8 @@ function instantiate(effect: EffectTemplate, args: Node[], textOf: (node: Node) 
   return { op: effect.op, id: normalizeLockExpression(id), ...effect.lock };
 }
 
+const keyOf = (e: EffectTemplate) => `${e.param ?? e.fixedId}|${e.prefix}|${e.suffix}`;
+
 function summarize(fn: FunctionAnalysis, globals: ReadonlySet<string>): EffectTemplate[] {
   const locks = fn.locks;
   if (!locks || locks.truncated || locks.returns.length === 0) return [];
@@ -60,7 +62,9 @@ function summarize(fn: FunctionAnalysis, globals: ReadonlySet<string>): EffectTe
     const effect = template('release', released, fn, globals);
     if (effect) effects.push(effect);
   }
-  return effects;
+  // Dropping the caller's lock and taking it again (`__must_hold(x)` functions) changes nothing for it.
+  const both = new Set(effects.filter((e) => e.op === 'acquire').map(keyOf).filter((k) => effects.some((e) => e.op === 'release' && keyOf(e) === k)));
+  return effects.filter((e) => !both.has(keyOf(e)));
 }
 
 /** File-scope lock definitions (`static DEFINE_SPINLOCK(x);`, `spinlock_t x;`): ids a helper may name. */
