@@ -11,6 +11,7 @@ import { mapPath, parseKbuildOutput, parseKernelLog } from '../../client/src/cor
 import { parseParamAssignment, validateParams } from '../../client/src/core/targets/params';
 import { pickTarget, readWorkspaceTargetSettings, validateRemoteDir, validateTargets } from '../../client/src/core/targets/config';
 import { loadScript, listSources, moduleNamesFromMakefile } from '../../client/src/core/targets/session';
+import { CancelledError, runProcess } from '../../client/src/core/targets/process';
 
 const HOSTILE = [
   '',
@@ -188,5 +189,27 @@ describe('target settings', () => {
     assert.deepEqual(listSources(dir), ['Makefile', 'a-b.c']);
     assert.deepEqual(moduleNamesFromMakefile(dir), ['a_b', 'c']);
     assert.throws(() => listSources(tmpdir() + '/does-not-exist-lkm'), /not a folder/);
+  });
+});
+
+describe('runProcess', () => {
+  it('kills a program that runs past its timeout and says so', async () => {
+    const began = Date.now();
+    const result = await runProcess('sleep', ['10'], { timeoutMs: 300 });
+    assert.equal(result.timedOut, true);
+    assert.ok(Date.now() - began < 3_000);
+  });
+
+  it('is cancelled by its AbortSignal (the Cancel of a progress notification)', async () => {
+    const controller = new AbortController();
+    const began = Date.now();
+    setTimeout(() => controller.abort(), 200);
+    await assert.rejects(runProcess('sleep', ['10'], { timeoutMs: 10_000, signal: controller.signal }), CancelledError);
+    assert.ok(Date.now() - began < 3_000);
+  });
+
+  it('returns binary output unchanged', async () => {
+    const result = await runProcess('printf', ['\\377\\000\\001'], { timeoutMs: 5_000 });
+    assert.deepEqual([...result.stdoutBytes], [0xff, 0, 1]);
   });
 });
