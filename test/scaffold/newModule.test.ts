@@ -71,6 +71,14 @@ describe('New Module', () => {
     assert.equal(readFileSync(path.join(existing, 'lkm_taken.c'), 'utf8'), 'mine');
   });
 
+  it('refuses author/description values that would break the C source', () => {
+    for (const description of ['say "hi"', 'back\\slash', 'two\nlines', 'ends */ the comment']) {
+      assert.match(newModuleProblem({ name: 'lkm_v', templateId: 'skeleton', parentDir: parent, values: { description } })!, /must not contain/);
+    }
+    assert.match(newModuleProblem({ name: 'lkm_v', templateId: 'skeleton', parentDir: parent, values: { colour: 'x' } })!, /no placeholder 'colour'/);
+    assert.equal(newModuleProblem({ name: 'lkm_v', templateId: 'skeleton', parentDir: parent, values: { description: "It's fine: <ok> & (ok)" } }), undefined);
+  });
+
   it('refuses a missing parent folder and an unknown template with clear messages', () => {
     assert.match(newModuleProblem({ name: 'lkm_x', templateId: 'skeleton', parentDir: path.join(parent, 'nope') })!, /does not exist/);
     assert.throws(() => newModuleProblem({ name: 'lkm_x', templateId: 'nope', parentDir: parent }), /unknown template 'nope'; known: skeleton, /);

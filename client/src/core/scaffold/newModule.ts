@@ -128,11 +128,27 @@ export interface NewModuleResult {
   files: string[];
 }
 
+/**
+ * Why a value for a text placeholder (author, description) cannot go into the source: they land in C
+ * string literals and a comment, where a quote, a backslash, a newline or a comment end would break it.
+ */
+export function placeholderValueProblem(key: string, value: string): string | undefined {
+  if (/["\\\n\r]/.test(value) || value.includes('*/')) {
+    return `the ${key} must not contain a double quote, a backslash, a line break or '*/' (it goes into a C string and a comment)`;
+  }
+  return undefined;
+}
+
 /** Why the request cannot be created, or undefined when it can (checks everything createModule does). */
 export function newModuleProblem(request: NewModuleRequest): string | undefined {
   const nameProblem = moduleNameProblem(request.name);
   if (nameProblem) return nameProblem;
   const template = findTemplate(request.templateId);
+  for (const [key, value] of Object.entries(request.values ?? {})) {
+    if (!template.placeholders.some((placeholder) => placeholder.key === key)) return `template '${template.id}' has no placeholder '${key}'`;
+    const valueProblem = placeholderValueProblem(key, value);
+    if (valueProblem) return valueProblem;
+  }
   if (!existsSync(request.parentDir)) return `Folder ${request.parentDir} does not exist.`;
   const moduleDir = path.join(request.parentDir, request.name);
   if (existsSync(moduleDir)) return `${moduleDir} already exists; choose another name (nothing is overwritten).`;
