@@ -2,7 +2,7 @@
 // Node extension host, provisioned by scripts/provision-editor.sh) bound to loopback, isolated from
 // the home folder, and Debian's chromium driven by playwright-core on its workbench page.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -159,8 +159,7 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
 }
 
 async function stopProcessGroup(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  if (child.pid === undefined) return;
   const signalGroup = (signal: NodeJS.Signals) => {
     try {
       process.kill(-child.pid!, signal);
@@ -168,11 +167,35 @@ async function stopProcessGroup(child: ChildProcess): Promise<void> {
       // The group is already gone.
     }
   };
-  signalGroup('SIGTERM');
-  const stoppedInTime = await Promise.race([exited.then(() => true), sleep(STOP_GRACE_MS).then(() => false)]);
-  // Children (extension hosts, language servers) may outlive the main process: end the whole group.
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    signalGroup('SIGTERM');
+    await Promise.race([exited, sleep(STOP_GRACE_MS)]);
+  }
+  // Even after code-server itself has exited, its extension hosts, language servers and test guests
+  // may live on in its process group: end them all.
   signalGroup('SIGKILL');
-  if (!stoppedInTime) await exited;
+}
+
+// A fresh profile as a user would have it, less what covers the editor or waits on accounts and
+// the network (the chat view waits ~10 s for a GitHub sign-in that cannot happen here).
+const USER_SETTINGS = {
+  'workbench.startupEditor': 'none',
+  'workbench.tips.enabled': false,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
+  'chat.disableAIFeatures': true,
+  'telemetry.telemetryLevel': 'off',
+  'extensions.ignoreRecommendations': true,
+  'editor.hover.delay': 150,
+  'editor.minimap.enabled': false,
+};
+
+/** Writes the profile's settings.json unless the caller's profile already has one. */
+export function writeUserSettings(userDataDir: string, overrides: Record<string, unknown> = {}): void {
+  const file = path.join(userDataDir, 'User', 'settings.json');
+  if (existsSync(file)) return;
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify({ ...USER_SETTINGS, ...overrides }, null, 2));
 }
 
 /** Installs a packaged extension into the given profile, the way a user's `code --install-extension` does. */

@@ -7,7 +7,7 @@
 import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { format } from 'node:util';
-import { launchChromium, repoRoot, scratchDir, startCodeServer, withTimeout, type RunningCodeServer } from './codeServer';
+import { launchChromium, repoRoot, scratchDir, startCodeServer, withTimeout, writeUserSettings, type RunningCodeServer } from './codeServer';
 import type { BrowserContext } from 'playwright-core';
 
 export interface LaunchRequest {
@@ -81,7 +81,7 @@ export function workbenchTestUrl(origin: string, request: LaunchRequest): string
 
 // Workbench chatter unrelated to the extension (features that need an account or the network).
 const WORKBENCH_NOISE =
-  /^(\[[\w :-]+\] |Resolving connection token|Resolved connection token|Creating a socket|(Ignoring fetching|Updating) additional builtin extensions)/;
+  /^(\[[\w :-]+\] |Resolving connection token|Resolved connection token|Creating a socket|(Ignoring fetching|Updating) additional builtin extensions|Timed out waiting for authentication provider|Creation of workbench contribution)/;
 const verbose = process.env.LKM_EDITOR_VERBOSE === '1';
 const RUN_TIMEOUT_MS = Number(process.env.LKM_EDITOR_RUN_TIMEOUT_S ?? 300) * 1000;
 
@@ -97,6 +97,7 @@ export async function runInCodeServer(request: LaunchRequest): Promise<number> {
   const extensionsDir = request.extensionsDir ?? path.join(scratch, 'extensions');
   mkdirSync(userDataDir, { recursive: true });
   mkdirSync(extensionsDir, { recursive: true });
+  writeUserSettings(userDataDir);
 
   let server: RunningCodeServer | undefined;
   let browser: BrowserContext | undefined;

@@ -1,10 +1,10 @@
 // Drives the code-server workbench in chromium the way a person does (keyboard, visible widgets), for
 // the UI end-to-end run. Selectors are VS Code's own widget classes (measured on VS Code 1.139.1).
 import * as assert from 'node:assert/strict';
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
-import { installExtension, launchChromium, repoRoot, scratchDir, startCodeServer, type RunningCodeServer } from './codeServer';
+import { installExtension, launchChromium, writeUserSettings, repoRoot, scratchDir, startCodeServer, type RunningCodeServer } from './codeServer';
 
 export const SELECTORS = {
   workbench: '.monaco-workbench',
@@ -21,17 +21,6 @@ export const SELECTORS = {
   actionWidgetRow: '.action-widget .monaco-list-row.action',
 } as const;
 
-// The workbench as a user with a fresh profile sees it, less the panels that cover the editor.
-const USER_SETTINGS = {
-  'workbench.startupEditor': 'none',
-  'workbench.tips.enabled': false,
-  'workbench.secondarySideBar.defaultVisibility': 'hidden',
-  'chat.disableAIFeatures': true,
-  'telemetry.telemetryLevel': 'off',
-  'extensions.ignoreRecommendations': true,
-  'editor.hover.delay': 150,
-  'editor.minimap.enabled': false,
-};
 
 export const SCREENSHOT_DIR = path.join(repoRoot(), 'test-results', 'editor', 'ui');
 
@@ -56,9 +45,8 @@ export class Workbench {
     const userDataDir = path.join(scratch, 'user-data');
     const extensionsDir = path.join(scratch, 'extensions');
     const workspace = path.join(scratch, 'workspace');
-    mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
     mkdirSync(extensionsDir, { recursive: true });
-    writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...USER_SETTINGS, ...options.settings }, null, 2));
+    writeUserSettings(userDataDir, options.settings);
     cpSync(path.join(repoRoot(), 'test', 'editor', options.workspaceFixture), workspace, { recursive: true });
     installExtension(options.vsix, { userDataDir, extensionsDir });
     let server: RunningCodeServer | undefined;
