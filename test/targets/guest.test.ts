@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { guestEndpoint, readGuestState, restartGuest, startGuest, stopGuest, type GuestState } from '../../client/src/core/guest/vm';
 import { cacheRoot } from '../../client/src/core/guest/image';
 import { EXIT, runLoop } from '../../client/src/core/targets/loop';
-import { build, loadModules, openTarget, syncSources, uploadModules, type Target } from '../../client/src/core/targets/session';
+import { build, loadModules, openTarget, readKernelLog, syncSources, uploadModules, type Target } from '../../client/src/core/targets/session';
 import { SshConnection, SshError } from '../../client/src/core/targets/ssh';
 import { shellQuote } from '../../client/src/core/targets/quote';
 
@@ -62,6 +62,28 @@ describe('targets on the QEMU test guest', { timeout: 240_000 }, () => {
     assert.ok(result.ok, result.messages);
     assert.ok(result.log.some((l) => l.includes('lkmt_hello: goodbye')));
     assert.equal((await sh('grep -c ^lkmt_hello /proc/modules')).stdout.trim(), '0');
+  });
+
+  it('follows the kernel log live until cancelled', async () => {
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const following = readKernelLog(target, {
+      follow: true,
+      signal: controller.signal,
+      onLine: (line) => {
+        seen.push(line);
+        if (line.includes('lkmt_hello: greeting=[followed]')) controller.abort();
+      },
+    });
+    const built = await build(target, path.join(FIXTURES, 'lkmt_hello'), {});
+    await uploadModules(target, built.modules, {});
+    const loaded = await loadModules(target, 'reload', built.modules, { params: { lkmt_hello: [{ name: 'greeting', value: 'followed' }] } });
+    assert.ok(loaded.ok, loaded.messages);
+    const timer = setTimeout(() => controller.abort(), 10_000);
+    await following;
+    clearTimeout(timer);
+    assert.ok(seen.some((l) => /^\[\s*\d+\.\d+\] lkmt_hello: greeting=\[followed\] 1\/1$/.test(l)), seen.slice(-5).join('\n'));
+    assert.ok(!seen.some((l) => l.includes('lkm-dev-mark-')), 'load marks are hidden');
   });
 
   it('loads the modules of one folder in dependency order and unloads them in reverse', async () => {
