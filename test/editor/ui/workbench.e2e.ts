@@ -91,4 +91,19 @@ describe('LKM Dev in the workbench', STEP, () => {
     }
     await workbench.screenshot('07-kernel-log');
   });
+
+  test('LKM: Build and Load of a module that does not compile puts the error in Problems', { timeout: 300_000 }, async () => {
+    await workbench.openFile('broken/broken.c', 'lkm_e2e_broken_init');
+    await workbench.runCommand('LKM: Build and Load');
+    const rows = await workbench.openProblems();
+    const compilerError = rows.filter({ hasText: 'lkm_e2e_undeclared_value' }).filter({ hasText: /\[Ln 7, Col \d+\]/ }).first();
+    try {
+      await compilerError.waitFor({ timeout: 240_000 });
+    } catch (error) {
+      await workbench.screenshot('08-build-error-failed');
+      throw new Error(`no compiler error for broken.c line 7 in Problems: ${(error as Error).message}`);
+    }
+    assert.match(await compilerError.innerText(), /kbuild/);
+    await workbench.screenshot('08-build-error-problems');
+  });
 });
