@@ -153,3 +153,87 @@ export function parseKbuild(text: string): Map<string, string[]> {
   }
   return modules;
 }
+
+/** Most headers considered for one module's own names (a bound for modules inside huge trees). */
+const MAX_LOCAL_HEADERS = 3000;
+const localHeaderCache = new Map<string, { mtimeMs: number; names: string[]; includes: string[] }>();
+
+/**
+ * Names the module's own headers define as macros or static (inline) functions: the headers its files
+ * `#include "…"`, transitively. A quoted include is looked up beside the including file, else by path
+ * suffix among the headers of the module's directories (3 levels down) and their parents (2 levels
+ * down), where `ccflags-y += -I…` usually points. A kernel function of such a name is then not what the
+ * module calls (amdgpu's `#define dm_error(…) DRM_ERROR(…)` is not device-mapper's `dm_error()`).
+ */
+export function localHeaderNames(module: ModuleSpec, sources: ReadonlyArray<{ path: string; text: string }>): Set<string> {
+  const names = new Set<string>();
+  const candidates = candidateHeaders(module);
+  const visited = new Set<string>();
+  const queue: Array<{ from: string; include: string }> = sources.flatMap((source) => quotedIncludes(source.text).map((include) => ({ from: source.path, include })));
+  while (queue.length > 0 && visited.size < MAX_LOCAL_HEADERS) {
+    const { from, include } = queue.shift()!;
+    const header = resolveInclude(from, include, candidates);
+    if (!header || visited.has(header)) continue;
+    visited.add(header);
+    const facts = headerFacts(header);
+    if (!facts) continue;
+    for (const name of facts.names) names.add(name);
+    for (const next of facts.includes) queue.push({ from: header, include: next });
+  }
+  return names;
+}
+
+function quotedIncludes(text: string): string[] {
+  return [...text.matchAll(/^[ \t]*#[ \t]*include[ \t]*"([^"]+)"/gm)].map((match) => match[1]!);
+}
+
+function resolveInclude(from: string, include: string, candidates: string[]): string | undefined {
+  const beside = path.resolve(path.dirname(from), include);
+  if (fs.existsSync(beside)) return beside;
+  const suffix = `/${include.replace(/^(\.\.?\/)+/, '')}`;
+  return candidates.find((candidate) => candidate.endsWith(suffix));
+}
+
+function candidateHeaders(module: ModuleSpec): string[] {
+  const roots = new Map<string, number>();
+  for (const dir of [module.dir, ...module.files.map((file) => path.dirname(file))]) {
+    roots.set(dir, Math.max(roots.get(dir) ?? 0, 3));
+    const parent = path.dirname(dir);
+    if (parent !== dir) roots.set(parent, Math.max(roots.get(parent) ?? 0, 2));
+  }
+  const headers = new Set<string>();
+  const walk = (dir: string, depth: number) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      if (headers.size >= MAX_LOCAL_HEADERS) return;
+      if (entry.isFile() && entry.name.endsWith('.h')) headers.add(path.join(dir, entry.name));
+      else if (entry.isDirectory() && depth > 0 && !entry.name.startsWith('.')) walk(path.join(dir, entry.name), depth - 1);
+    }
+  };
+  for (const [dir, depth] of roots) walk(dir, depth);
+  return [...headers];
+}
+
+/** A header's macro and static-function names and quoted includes, cached by path and mtime. */
+function headerFacts(header: string): { names: string[]; includes: string[] } | undefined {
+  let mtimeMs: number;
+  try {
+    mtimeMs = fs.statSync(header).mtimeMs;
+  } catch {
+    return undefined;
+  }
+  const cached = localHeaderCache.get(header);
+  if (cached && cached.mtimeMs === mtimeMs) return cached;
+  const text = readFileIfPresent(header) ?? '';
+  const names = new Set<string>();
+  for (const match of text.matchAll(/^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)/gm)) names.add(match[1]!);
+  for (const match of text.matchAll(/\bstatic\b[^;{}()=]*?\b([A-Za-z_]\w*)\s*\([^;{}]*\)[^;{}()]*\{/g)) names.add(match[1]!);
+  const facts = { mtimeMs, names: [...names], includes: quotedIncludes(text) };
+  localHeaderCache.set(header, facts);
+  return facts;
+}

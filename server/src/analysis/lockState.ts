@@ -33,6 +33,8 @@ interface State {
   pending: Pending[];
   facts: Map<string, boolean>;
   released: Map<string, Node>;
+  /** Locks this path has taken, tried or released: a release of an untouched lock may be the caller's. */
+  touched: Set<string>;
   /** The last goto/break taken: where a leak on this path is reported. Not part of the state's identity. */
   lastJump?: Node;
 }
@@ -72,7 +74,11 @@ export interface LockAnalysisResult {
   returns: ReturnState[];
   /** Lock ids this function acquires somewhere (by call or guard). */
   acquiredIds: Set<string>;
-  /** Locks this function releases without having taken them: its caller's (an unlock helper). */
+  /** Lock ids this function releases somewhere while holding them. */
+  releasedIds: Set<string>;
+  /** Locks held on entry (annotated, or released before being taken on every path: the caller's). */
+  heldOnEntry: Set<string>;
+  /** The caller's locks this function releases on some path, with the release used. */
   releasesForCaller: Map<string, HeldLock>;
   /** The state cap was hit: results may be imprecise, so leak reports are suppressed. */
   truncated: boolean;
@@ -120,11 +126,12 @@ function sortedJoin(parts: string[]): string {
 
 function stateKey(state: State): string {
   const held = sortedJoin(state.held.map((h) => `${h.id}|${h.lockClass}|${h.mode}|${h.variant}|${h.scope ?? ''}`));
-  if (state.pending.length === 0 && state.facts.size === 0 && state.released.size === 0) return held;
+  if (state.pending.length === 0 && state.facts.size === 0 && state.released.size === 0 && state.touched.size === 0) return held;
   const pending = sortedJoin(state.pending.map((p) => `${p.keys.join(',')}>${p.lock.id}`));
   const facts = sortedJoin([...state.facts].map(([k, v]) => `${k}=${v}`));
   const released = sortedJoin([...state.released.keys()]);
-  return `${held}#${pending}#${facts}#${released}`;
+  const touched = sortedJoin([...state.touched]);
+  return `${held}#${pending}#${facts}#${released}#${touched}`;
 }
 
 function cloneState(state: State): State {
@@ -133,9 +140,12 @@ function cloneState(state: State): State {
     pending: state.pending.map((p) => ({ ...p, keys: [...p.keys] })),
     facts: new Map(state.facts),
     released: new Map(state.released),
+    touched: new Set(state.touched),
     lastJump: state.lastJump,
   };
 }
+
+type LockOperationShape = { lockClass: LockClass; mode: LockMode; variant: LockVariant };
 
 /** A lock effect of a call: from the API table, or from a module function's summary. */
 export interface CallLockEffect {
@@ -157,7 +167,23 @@ export interface LockAnalysisOptions {
 }
 
 export function analyzeLocks(cfg: Cfg, options: LockAnalysisOptions): LockAnalysisResult {
-  const result: LockAnalysisResult = { atomicAtCall: new Map(), issues: [], returns: [], acquiredIds: new Set(), releasesForCaller: new Map(), truncated: false };
+  const first = analyzePass(cfg, options, new Map());
+  // A lock released before being taken on every path that reaches the release is the caller's
+  // (an unlock helper, or a function that drops and retakes its caller's lock): analyse again with it
+  // held on entry.
+  if (first.callerLocks.size === 0) return first.result;
+  return analyzePass(cfg, options, first.callerLocks).result;
+}
+
+function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: ReadonlyMap<string, LockOperationShape>): { result: LockAnalysisResult; callerLocks: Map<string, LockOperationShape> } {
+  const result: LockAnalysisResult = {
+    atomicAtCall: new Map(), issues: [], returns: [], acquiredIds: new Set(), releasedIds: new Set(),
+    heldOnEntry: new Set([...options.heldOnEntry, ...callerLocks.keys()]), releasesForCaller: new Map(), truncated: false,
+  };
+  /** Release sites reached with the lock held on some path. */
+  const heldReleaseSites = new Set<number>();
+  /** Release sites reached on some path where the lock was never touched. */
+  const untouchedReleases = new Map<number, { id: string; node: Node; op: LockOperationShape }>();
   const issueKeys = new Set<string>();
   const addIssue = (issue: LockIssue) => {
     const key = `${issue.kind}@${issue.node.startIndex}@${issue.lock}`;
@@ -173,27 +199,33 @@ export function analyzeLocks(cfg: Cfg, options: LockAnalysisOptions): LockAnalys
   };
 
   const initial: State = {
-    held: options.heldOnEntry.map((id) => ({ id, lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', acquiredAt: options.entryNode, via: 'entry' })),
+    held: [
+      ...options.heldOnEntry.map((id): HeldLock => ({ id, lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', acquiredAt: options.entryNode, via: 'entry' })),
+      ...[...callerLocks].map(([id, op]): HeldLock => ({ id, ...op, acquiredAt: options.entryNode, via: 'entry' })),
+    ],
     pending: [],
     facts: new Map(),
     released: new Map(),
+    touched: new Set(),
   };
-  const entryHeld = new Set(options.heldOnEntry);
+  const entryHeld = result.heldOnEntry;
 
-  const release = (state: State, id: string, op: { lockClass: LockClass; mode: LockMode; variant: LockVariant }, node: Node) => {
+  const release = (state: State, id: string, op: LockOperationShape, node: Node) => {
     let index = -1;
     for (let i = state.held.length - 1; i >= 0; i--) {
       if (state.held[i]!.id === id) { index = i; break; }
     }
+    const touched = state.touched.has(id);
+    state.touched.add(id);
     if (index < 0) {
       const earlier = state.released.get(id);
       if (earlier) addIssue({ kind: 'double-release', node, lock: id, related: earlier, detail: 'released twice on this path' });
-      else if (!entryHeld.has(id)) {
-        addIssue({ kind: 'release-not-held', node, lock: id, detail: 'not held on this path' });
-        if (!result.releasesForCaller.has(id)) result.releasesForCaller.set(id, { id, ...op, acquiredAt: node, via: 'call' });
-      }
+      else if (touched) addIssue({ kind: 'release-not-held', node, lock: id, detail: 'not held on this path' });
+      else if (!entryHeld.has(id) && !untouchedReleases.has(node.id)) untouchedReleases.set(node.id, { id, node, op: { lockClass: op.lockClass, mode: op.mode, variant: op.variant } });
       return;
     }
+    heldReleaseSites.add(node.id);
+    result.releasedIds.add(id);
     const held = state.held[index]!;
     // A lock held on entry (`__releases(x)`, `__must_hold(x)`) is the caller's: releasing it is an effect
     // the caller sees.
@@ -207,6 +239,7 @@ export function analyzeLocks(cfg: Cfg, options: LockAnalysisOptions): LockAnalys
 
   const acquire = (state: State, lock: HeldLock) => {
     result.acquiredIds.add(lock.id);
+    state.touched.add(lock.id);
     const exclusive = lock.mode === 'exclusive' && lock.lockClass !== 'irq' && lock.lockClass !== 'bh' && lock.lockClass !== 'preempt' && lock.lockClass !== 'rcu';
     if (exclusive && !lock.id.includes('[')) {
       const already = state.held.find((h) => h.id === lock.id && h.mode === 'exclusive' && h.via !== 'entry');
@@ -245,6 +278,7 @@ export function analyzeLocks(cfg: Cfg, options: LockAnalysisOptions): LockAnalys
           else if (op.op === 'release') release(state, id, op, event.node);
           else {
             result.acquiredIds.add(id);
+            state.touched.add(id);
             state.pending.push({ keys: [`call:${event.node.id}`], lock, successWhen: op.successWhen ?? 'nonzero' });
           }
         }
@@ -282,7 +316,7 @@ export function analyzeLocks(cfg: Cfg, options: LockAnalysisOptions): LockAnalys
         state.lastJump = event.node.type === 'goto_statement' ? event.node : undefined;
         return;
       case 'return': {
-        const held = state.held.filter((h) => h.via === 'call');
+        const held = state.held.filter((h) => h.via !== 'guard');
         result.returns.push({ reportAt: state.lastJump ?? event.node, returnNode: event.node, held, value: returnValue(event.node, state) });
         return;
       }
@@ -348,10 +382,12 @@ export function analyzeLocks(cfg: Cfg, options: LockAnalysisOptions): LockAnalys
       for (const next of node.succ) push(next, state);
     }
   }
-  // Releasing a lock this function never takes is a caller's protocol (an unlock helper), not a bug.
-  result.issues = result.issues.filter((issue) => issue.kind !== 'release-not-held' || result.acquiredIds.has(issue.lock));
-  for (const id of result.acquiredIds) result.releasesForCaller.delete(id);
-  return result;
+  const newCallerLocks = new Map<string, LockOperationShape>();
+  for (const [site, release] of untouchedReleases) {
+    if (heldReleaseSites.has(site)) addIssue({ kind: 'release-not-held', node: release.node, lock: release.id, detail: 'not held on this path' });
+    else newCallerLocks.set(release.id, release.op);
+  }
+  return { result, callerLocks: newCallerLocks };
 }
 
 function returnValue(node: Node, state: State): ReturnValue | undefined {

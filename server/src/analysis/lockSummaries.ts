@@ -45,26 +45,25 @@ function instantiate(effect: EffectTemplate, args: Node[], textOf: (node: Node) 
   return { op: effect.op, id: normalizeLockExpression(id), ...effect.lock };
 }
 
-const keyOf = (e: EffectTemplate) => `${e.param ?? e.fixedId}|${e.prefix}|${e.suffix}`;
-
 function summarize(fn: FunctionAnalysis, globals: ReadonlySet<string>): EffectTemplate[] {
   const locks = fn.locks;
   if (!locks || locks.truncated || locks.returns.length === 0) return [];
   const effects: EffectTemplate[] = [];
-  const [first, ...rest] = locks.returns;
-  for (const held of first!.held) {
-    if (rest.every((r) => r.held.some((h) => h.id === held.id))) {
+  const heldAt = (id: string) => locks.returns.filter((r) => r.held.some((h) => h.id === id)).length;
+  // Taken here and held at every return: the caller gets it.
+  for (const held of locks.returns[0]!.held) {
+    if (held.via === 'call' && !locks.heldOnEntry.has(held.id) && heldAt(held.id) === locks.returns.length) {
       const effect = template('acquire', held, fn, globals);
       if (effect) effects.push(effect);
     }
   }
+  // The caller's, and held at no return: the caller loses it. (Dropped and retaken: no effect.)
   for (const released of locks.releasesForCaller.values()) {
+    if (heldAt(released.id) > 0) continue;
     const effect = template('release', released, fn, globals);
     if (effect) effects.push(effect);
   }
-  // Dropping the caller's lock and taking it again (`__must_hold(x)` functions) changes nothing for it.
-  const both = new Set(effects.filter((e) => e.op === 'acquire').map(keyOf).filter((k) => effects.some((e) => e.op === 'release' && keyOf(e) === k)));
-  return effects.filter((e) => !both.has(keyOf(e)));
+  return effects;
 }
 
 /** File-scope lock definitions (`static DEFINE_SPINLOCK(x);`, `spinlock_t x;`): ids a helper may name. */

@@ -3,7 +3,7 @@
 // not held on that path, a release that does not match the acquisition, a lock taken twice.
 import type { Node } from 'web-tree-sitter';
 import type { FunctionAnalysis } from '../analysis/functionAnalysis';
-import type { HeldLock, ReturnState } from '../analysis/lockState';
+import type { HeldLock, LockAnalysisResult, ReturnState } from '../analysis/lockState';
 import { rangeOf, type Fix } from '../analysis/model';
 import { LOCK_OPERATIONS } from '../kernel-api/locks';
 import type { Rule } from './rule';
@@ -51,7 +51,7 @@ export const lockImbalance: Rule = {
         // lock to its caller; ops tables (`.acquire = foo_lock`) legitimately can.
         const isCallback = !!node && node.registrations.length > 0;
         const acquiresByAnnotation = new Set(fn.annotations.filter((a) => a.kind === 'acquires').map((a) => a.lockExpression.replace(/\s+/g, '')));
-        for (const leak of leaks(locks.returns, isCallback)) {
+        for (const leak of leaks(locks, isCallback)) {
           if (acquiresByAnnotation.has(leak.lock.id) || acquiresByAnnotation.has(leak.lock.id.replace(/^&/, ''))) continue;
           const takenLine = leak.lock.acquiredAt.startPosition.row + 1;
           report({
@@ -84,26 +84,31 @@ interface Leak {
 }
 
 /**
- * Locks held at some returns and released at others; every held lock when the function is a callback.
- * A function whose return value tells whether it took the lock (`return 0` locked, `return -EBUSY` not;
- * a pointer or NULL) is a conditional lock helper, as the kernel has many: not a leak, unless a
- * failure return (a negative error code) is the one that keeps the lock.
+ * Locks the function took that are held at some returns and released at others; every lock it took,
+ * when it is a callback. Not leaks:
+ *  - the caller's locks (held on entry), wherever they end up;
+ *  - a lock the function never releases anywhere: a conditional lock helper
+ *    (`if (dev->need_lock) spin_lock(&dev->lock);`), paired with an unlock helper;
+ *  - a lock whose return value tells whether it was taken (`return 0` locked, `return -EBUSY` not; a
+ *    pointer or NULL), unless a failure return (a negative error code) is the one that keeps it.
  */
-function leaks(returns: readonly ReturnState[], isCallback: boolean): Leak[] {
+function leaks(locks: LockAnalysisResult, isCallback: boolean): Leak[] {
+  const returns = locks.returns;
   const result: Leak[] = [];
   const reported = new Set<string>();
   const heldAtAll = (id: string) => returns.every((r) => r.held.some((h) => h.id === id));
-  const tellsByReturnValue = (id: string) => {
-    const holding = returns.filter((r) => r.held.some((h) => h.id === id));
+  /** This holding return's value differs from every releasing return's: it reports "locked". */
+  const tellsByReturnValue = (ret: ReturnState, id: string) => {
     const releasing = returns.filter((r) => !r.held.some((h) => h.id === id));
-    return holding.every((h) => h.value && !h.value.error && h.value.truth !== undefined
-      && releasing.every((r) => r.value?.truth !== undefined && r.value.truth !== h.value!.truth));
+    return !!ret.value && !ret.value.error && ret.value.truth !== undefined
+      && releasing.every((r) => r.value?.truth !== undefined && r.value.truth !== ret.value!.truth);
   };
   for (const ret of returns) {
     for (const lock of ret.held) {
+      if (lock.via === 'entry') continue;
       const consistent = heldAtAll(lock.id);
       if (consistent && !isCallback) continue;
-      if (!consistent && tellsByReturnValue(lock.id)) continue;
+      if (!consistent && (!locks.releasedIds.has(lock.id) || tellsByReturnValue(ret, lock.id))) continue;
       const key = `${ret.reportAt.id}:${lock.id}`;
       if (reported.has(key)) continue;
       reported.add(key);

@@ -3,13 +3,16 @@
 // "uses symbol from namespace X, but does not import it"); this rule says so at the call while typing.
 import type { CallResolution } from '../analysis/kernelTarget';
 import { kernelVersion } from '../parsing/preprocessor';
+import { localHeaderNames } from '../analysis/kbuild';
 import { isGplCompatible } from '../kernel-api/licenses';
+import { DECLARED_FOR_TYPE_CHECKING } from '../kernel-api/linkTime';
 import { insertModuleLine, mainFileOf } from './moduleMacros';
 import type { AnalyzedFile, Report, Rule } from './rule';
 import type { SymbolReference } from '../analysis/symbols';
 
 /** Since 6.13 MODULE_IMPORT_NS takes a string literal. */
 const STRING_NAMESPACE_SINCE = kernelVersion(6, 13, 0);
+const NEVER_LINKED = new Set(DECLARED_FOR_TYPE_CHECKING);
 
 export const unexportedSymbol: Rule = {
   id: 'unexported-symbol',
@@ -34,6 +37,7 @@ export const unexportedSymbol: Rule = {
     const release = target?.release ? `Linux ${target.release}` : 'the target kernel';
     const main = mainFileOf(context.files);
     const resolutions = new Map<string, CallResolution>();
+    let localNames: Set<string> | undefined;
 
     for (const file of context.files) {
       for (const reference of file.symbols.references) {
@@ -50,6 +54,11 @@ export const unexportedSymbol: Rule = {
         if (!resolution) resolutions.set(name, (resolution = target.resolveCall(name)));
         const chain = resolution.via ? ` (through ${resolution.via.map((step) => `\`${step}\``).join(' → ')})` : '';
         const what = resolution.via ? `\`${name}\` reaches \`${resolution.symbol}\`${chain}, which` : `\`${name}\``;
+        if (resolution.kind === 'unknown' || resolution.kind === 'header-only' || (resolution.kind === 'exported' && !resolution.namespace)) continue;
+        if (resolution.kind === 'not-exported' && NEVER_LINKED.has(name)) continue;
+        // The module's own macro or inline of that name is what it calls. Read only when needed.
+        localNames ??= localHeaderNames(context.module, context.files.map((f) => ({ path: f.parsed.path, text: f.parsed.text })));
+        if (localNames.has(name)) continue;
         if (resolution.kind === 'not-exported') {
           report({ ...at, message: `\`${name}\` is not exported to modules by ${release}: the module will not load (modpost: "${name}" undefined)` });
           continue;
