@@ -3,7 +3,7 @@
 // with the Kbuild grammar injected into the makefile grammar VS Code ships (tm-grammars' copy).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -23,6 +23,26 @@ function runGrammarTests(cases: string[]): { status: number | null; output: stri
   if (result.error) throw new Error(`vscode-tmgrammar-test did not finish: ${result.error.message}`);
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
+
+test('package.json declares the kernel-log language, Kbuild as makefile, and both grammars', () => {
+  const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    contributes: {
+      languages?: { id: string; filenames?: string[] }[];
+      grammars?: { language?: string; scopeName: string; path: string; injectTo?: string[] }[];
+    };
+  };
+  const { languages = [], grammars = [] } = manifest.contributes;
+  // The targets feature opens its output channel with this language id.
+  assert.ok(languages.some((language) => language.id === 'lkm-kernel-log'), 'no lkm-kernel-log language');
+  assert.ok(languages.some((language) => language.id === 'makefile' && language.filenames?.includes('Kbuild')), 'Kbuild files are not makefiles');
+  const kernelLog = grammars.find((grammar) => grammar.language === 'lkm-kernel-log');
+  const kbuild = grammars.find((grammar) => grammar.injectTo?.includes('source.makefile'));
+  for (const grammar of [kernelLog, kbuild]) {
+    assert.ok(grammar, 'a grammar contribution is missing');
+    const file = JSON.parse(readFileSync(path.join(root, grammar.path), 'utf8')) as { scopeName: string };
+    assert.equal(file.scopeName, grammar.scopeName, `${grammar.path}: scopeName differs from package.json`);
+  }
+});
 
 test('every grammar case passes', () => {
   const cases = readdirSync(casesDir).map((name) => path.join(casesDir, name));
