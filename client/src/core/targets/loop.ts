@@ -1,12 +1,13 @@
 // The one-click loop: (start the test VM if needed) → sync → build → reload → kernel log of this
 // load. Shared by "LKM: Build and Load", the `lkm` task type and `lkm run`.
 import path from 'node:path';
+import { guestKernelVersion, kernelBuildDir } from '../guest/image';
 import { guestConnection, restartGuest } from '../guest/vm';
-import type { TargetConfig } from './config';
+import { TEST_VM_TARGET, type TargetConfig } from './config';
 import { CancelledError } from './process';
 import { formatProblem, relativePath, type Problem } from './problems';
-import { build, loadModules, openTarget, uploadModules, StepError, type BuildResult, type LoadResult, type OpenOptions, type Target } from './session';
-import type { ParamValue } from './params';
+import { build, buildLocally, insmodArguments, loadModules, openTarget, step, uploadModules, StepError, type BuildResult, type LoadResult, type OpenOptions, type Target } from './session';
+import { ParamError, type ParamValue } from './params';
 
 /** `lkm run` exit codes (also the loop's outcome kinds). */
 export const EXIT = {
@@ -42,9 +43,19 @@ export async function runLoop(localDir: string, config: TargetConfig | undefined
   const done = (partial: Omit<LoopResult, 'durationMs'>): LoopResult => ({ ...partial, durationMs: Date.now() - began });
   let target = options.target;
   try {
-    target ??= await openTarget(config, absDir, options);
-    const built = await build(target, absDir, options);
-    if (!built.ok) {
+    let built: BuildResult;
+    if (!target && !config) {
+      // The test VM's modules build on this machine: build (and check parameters) before booting,
+      // so a compile error or a bad parameter never waits for a guest.
+      const kdir = await step('find kernel headers', TEST_VM_TARGET, options, async () => kernelBuildDir(await guestKernelVersion()));
+      built = await step('build', TEST_VM_TARGET, options, () => buildLocally(kdir, absDir, options));
+      if (built.ok) insmodArguments(built.modules, options.params);
+      if (built.ok) target = await openTarget(config, absDir, options);
+    } else {
+      target ??= await openTarget(config, absDir, options);
+      built = await build(target, absDir, options);
+    }
+    if (!built.ok || !target) {
       return done({ exitCode: EXIT.buildFailed, target, build: built, problems: built.problems, summary: `build failed (${built.problems.filter((p) => p.severity === 'error').length} error(s))` });
     }
     await uploadModules(target, built.modules, options);
@@ -68,7 +79,7 @@ export async function runLoop(localDir: string, config: TargetConfig | undefined
   } catch (error) {
     if (error instanceof CancelledError) return done({ exitCode: EXIT.cancelled, target, problems: [], summary: 'cancelled' });
     const message = error instanceof Error ? error.message : String(error);
-    const code = error instanceof StepError ? EXIT.targetError : EXIT.usage;
+    const code = error instanceof ParamError ? EXIT.loadFailed : error instanceof StepError ? EXIT.targetError : EXIT.usage;
     return done({ exitCode: code, target, problems: [], summary: message });
   }
 }

@@ -2,6 +2,11 @@
 // entries (from its .modinfo) before anything reaches insmod.
 import type { ModuleParam } from './elf';
 
+/** A parameter the module does not declare, or a value its type cannot take. */
+export class ParamError extends Error {
+  override name = 'ParamError';
+}
+
 export interface ParamValue {
   name: string;
   value: string;
@@ -10,7 +15,7 @@ export interface ParamValue {
 /** Parses `name=value` (as given to `--param` or typed into a prompt). */
 export function parseParamAssignment(text: string): ParamValue {
   const eq = text.indexOf('=');
-  if (eq <= 0) throw new Error(`module parameter must be name=value, got ${JSON.stringify(text)}`);
+  if (eq <= 0) throw new ParamError(`module parameter must be name=value, got ${JSON.stringify(text)}`);
   return { name: text.slice(0, eq).trim(), value: text.slice(eq + 1) };
 }
 
@@ -29,24 +34,24 @@ const INTEGER_RANGES: Record<string, [bigint, bigint]> = {
 function checkScalar(type: string, value: string, where: string): void {
   const range = INTEGER_RANGES[type];
   if (range) {
-    if (!/^[+-]?(0x[0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.test(value)) throw new Error(`${where}: ${JSON.stringify(value)} is not an integer (${type})`);
+    if (!/^[+-]?(0x[0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.test(value)) throw new ParamError(`${where}: ${JSON.stringify(value)} is not an integer (${type})`);
     const negative = value.startsWith('-');
     const digits = value.replace(/^[+-]/, '');
     const magnitude = digits.startsWith('0x') ? BigInt(digits) : digits.length > 1 && digits.startsWith('0') ? BigInt(`0o${digits.slice(1)}`) : BigInt(digits);
     const n = negative ? -magnitude : magnitude;
-    if (n < range[0] || n > range[1]) throw new Error(`${where}: ${value} is out of range for ${type} (${range[0]}..${range[1]})`);
+    if (n < range[0] || n > range[1]) throw new ParamError(`${where}: ${value} is out of range for ${type} (${range[0]}..${range[1]})`);
     return;
   }
   if (type === 'bool' || type === 'invbool') {
-    if (!/^(y|Y|n|N|1|0|true|false|on|off)$/.test(value)) throw new Error(`${where}: ${JSON.stringify(value)} is not a boolean (y/n/1/0)`);
+    if (!/^(y|Y|n|N|1|0|true|false|on|off)$/.test(value)) throw new ParamError(`${where}: ${JSON.stringify(value)} is not a boolean (y/n/1/0)`);
     return;
   }
   if (type === 'charp' || type === 'string') {
     // The kernel's parameter parser understands double quotes but has no escape for them.
-    if (/["\n\r\0]/.test(value)) throw new Error(`${where}: string values cannot contain double quotes, newlines or NUL bytes`);
+    if (/["\n\r\0]/.test(value)) throw new ParamError(`${where}: string values cannot contain double quotes, newlines or NUL bytes`);
     return;
   }
-  throw new Error(`${where}: parameter type "${type}" is not supported`);
+  throw new ParamError(`${where}: parameter type "${type}" is not supported`);
 }
 
 /**
@@ -59,7 +64,7 @@ export function validateParams(moduleName: string, declared: ModuleParam[], valu
     const param = declared.find((p) => p.name === name);
     if (!param) {
       const known = declared.map((p) => `${p.name} (${p.type})`).join(', ') || 'none';
-      throw new Error(`${where}: ${moduleName} has no parameter "${name}" (its parameters: ${known})`);
+      throw new ParamError(`${where}: ${moduleName} has no parameter "${name}" (its parameters: ${known})`);
     }
     const array = /^array of (\w+)$/.exec(param.type);
     if (array) value.split(',').forEach((v, i) => checkScalar(array[1], v, `${where}[${i}]`));

@@ -11,7 +11,7 @@ import { ensureGuest, guestConnection, lastConsoleReport, readGuestState, type G
 import { TEST_VM_TARGET, validateRemoteDir, type TargetConfig } from './config';
 import { decodeFrames, type ModuleDebugInfo } from './decode';
 import { readModuleInfo, type KernelModuleInfo } from './elf';
-import { validateParams, type ParamValue } from './params';
+import { ParamError, validateParams, type ParamValue } from './params';
 import { locateKernelProblems, parseKbuildOutput, parseKernelLog, stripTimestamp, type PathMapping, type Problem } from './problems';
 import { CancelledError, runProcess } from './process';
 import { shellCommand, shellQuote } from './quote';
@@ -280,31 +280,34 @@ function makeArgs(kdir: string, moduleDir: string): string[] {
   return ['-C', kdir, `M=${moduleDir}`, `-j${Math.max(1, os.cpus().length)}`, ...debug, 'modules'];
 }
 
+/** Builds on this machine against `kdir` in a private mirror of the folder (kbuild's products stay out of the workspace). */
+export async function buildLocally(kdir: string, localDir: string, ctx: StepContext): Promise<BuildResult> {
+  const absLocal = path.resolve(localDir);
+  if (!existsSync(path.join(kdir, 'Makefile'))) throw new Error(`kdir ${kdir} is not a kernel build dir (no Makefile)`);
+  const mirror = buildMirrorDir(absLocal, kdir);
+  mkdirSync(mirror, { recursive: true });
+  mirrorSources(absLocal, mirror);
+  const mappings = [{ from: mirror, to: absLocal }];
+  const stream = ctx.output ? mappedLines(mappings, ctx.output) : undefined;
+  const result = await runProcess('make', makeArgs(kdir, mirror), {
+    timeoutMs: STEP_TIMEOUTS_MS.build,
+    signal: ctx.signal,
+    onStdout: stream,
+    onStderr: stream,
+    env: { ...process.env, LC_ALL: 'C' },
+  });
+  if (result.timedOut) throw new Error(`make timed out after ${STEP_TIMEOUTS_MS.build / 1000} s`);
+  const output = result.stdout + result.stderr;
+  const problems = parseKbuildOutput(output, mappings);
+  const ok = result.code === 0;
+  const modules = ok ? findKoFiles(mirror).map((rel) => describeModule(mirror, rel, mappings)) : [];
+  return { ok, output, problems, modules: orderByDependencies(modules) };
+}
+
 export async function build(target: Target, localDir: string, ctx: StepContext): Promise<BuildResult> {
   const absLocal = path.resolve(localDir);
   return step('build', target.name, ctx, async () => {
-    if (target.build === 'local') {
-      const kdir = target.kdir!;
-      if (!existsSync(path.join(kdir, 'Makefile'))) throw new Error(`kdir ${kdir} is not a kernel build dir (no Makefile)`);
-      const mirror = buildMirrorDir(absLocal, kdir);
-      mkdirSync(mirror, { recursive: true });
-      mirrorSources(absLocal, mirror);
-      const stream = ctx.output ? mappedLines([{ from: mirror, to: absLocal }], ctx.output) : undefined;
-      const result = await runProcess('make', makeArgs(kdir, mirror), {
-        timeoutMs: STEP_TIMEOUTS_MS.build,
-        signal: ctx.signal,
-        onStdout: stream,
-        onStderr: stream,
-        env: { ...process.env, LC_ALL: 'C' },
-      });
-      if (result.timedOut) throw new Error(`make timed out after ${STEP_TIMEOUTS_MS.build / 1000} s`);
-      const mappings = [{ from: mirror, to: absLocal }];
-      const output = result.stdout + result.stderr;
-      const problems = parseKbuildOutput(output, mappings);
-      const ok = result.code === 0;
-      const modules = ok ? findKoFiles(mirror).map((rel) => describeModule(mirror, rel, mappings)) : [];
-      return { ok, output, problems, modules: orderByDependencies(modules) };
-    }
+    if (target.build === 'local') return buildLocally(target.kdir!, absLocal, ctx);
     const synced = await syncSources(target, absLocal, ctx);
     const kdirExpr = target.kdir ? shellQuote(target.kdir) : '"/lib/modules/$(uname -r)/build"';
     const command = `cd -- ${shellQuote(target.remoteDir)} && LC_ALL=C make -C ${kdirExpr} M="$PWD" modules 2>&1`;
@@ -431,14 +434,8 @@ export interface LoadOptions extends StepContext {
 
 export async function loadModules(target: Target, action: LoadAction, modules: BuiltModule[], options: LoadOptions): Promise<LoadResult> {
   if (modules.length === 0) throw new StepError(action, target.name, new Error('no .ko module was built in this folder'));
-  const plan = modules.map((m) => ({
-    name: m.name,
-    remotePath: path.posix.join(target.remoteDir, m.relPath),
-    args: validateParams(m.name, m.info.params, options.params?.[m.name] ?? []),
-  }));
-  for (const [name] of Object.entries(options.params ?? {})) {
-    if (!modules.some((m) => m.name === name)) throw new Error(`parameters given for ${name}, which this folder does not build (it builds: ${modules.map((m) => m.name).join(', ')})`);
-  }
+  const args = insmodArguments(modules, options.params);
+  const plan = modules.map((m) => ({ name: m.name, remotePath: path.posix.join(target.remoteDir, m.relPath), args: args.get(m.name)! }));
   return step(action, target.name, options, async () => {
     const mark = `lkm-dev-mark-${randomBytes(6).toString('hex')}`; // matches MARK_LINE
     let result;
@@ -472,6 +469,14 @@ export async function loadModules(target: Target, action: LoadAction, modules: B
       failedStep: failed?.[1] as 'insmod' | 'rmmod' | undefined,
     };
   });
+}
+
+/** Validated insmod arguments per module; throws ParamError for a parameter the modules do not declare or accept. */
+export function insmodArguments(modules: BuiltModule[], params: Record<string, ParamValue[]> = {}): Map<string, string[]> {
+  for (const name of Object.keys(params)) {
+    if (!modules.some((m) => m.name === name)) throw new ParamError(`parameters given for ${name}, which this folder does not build (it builds: ${modules.map((m) => m.name).join(', ')})`);
+  }
+  return new Map(modules.map((m) => [m.name, validateParams(m.name, m.info.params, params[m.name] ?? [])]));
 }
 
 function insmodProblem(module: string, messages: string, code: number): Problem {
