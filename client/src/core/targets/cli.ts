@@ -6,7 +6,7 @@ import { Option, type Command } from 'commander';
 import { detectKvm, readGuestState, startGuest, stopGuest, type Accel } from '../guest/vm';
 import { pickTarget, readWorkspaceTargetSettings, TEST_VM_TARGET } from './config';
 import { EXIT, formatProblems, runLoop } from './loop';
-import { parseParamAssignment, type ParamValue } from './params';
+import { ParamError, parseParamAssignment, type ParamValue } from './params';
 import { build, filterLogForModule, formatModinfo, listLoadedModules, loadModules, moduleNamesFromMakefile, openTarget, readKernelLog, uploadModules, type LoadAction, type Target } from './session';
 
 /** Tests run their own guest instance beside a developer's. */
@@ -129,7 +129,10 @@ export function registerTargetCommands(program: Command): void {
             return EXIT.buildFailed;
           }
           if (action !== 'unload') await uploadModules(target, built.modules, {});
-          const result = await loadModules(target, action, built.modules, { params });
+          const result = await loadModules(target, action, built.modules, { params }).catch((error: unknown) => {
+            if (error instanceof ParamError) fail(error.message, EXIT.loadFailed);
+            throw error;
+          });
           if (result.messages.trim()) print(result.messages.trim());
           for (const line of result.log) print(line);
           for (const line of formatProblems(result.problems.filter((p) => p.severity !== 'info'), process.cwd())) process.stderr.write(`${line}\n`);

@@ -32,7 +32,8 @@ export class StepError extends Error {
   }
 }
 
-export const STEP_TIMEOUTS_MS = { connect: 30_000, sync: 120_000, build: 600_000, load: 60_000, command: 30_000 };
+// Connecting is bounded by ssh's own ConnectTimeout (see SshConnection).
+export const STEP_TIMEOUTS_MS = { sync: 120_000, build: 600_000, load: 60_000, command: 30_000 };
 
 export interface Target {
   name: string;
