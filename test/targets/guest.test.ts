@@ -19,7 +19,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures-modules');
 const GUEST = `test-${process.pid}`;
 
-describe('targets on the QEMU test guest', { timeout: 240_000 }, () => {
+describe('targets on the QEMU test guest', { timeout: 300_000 }, () => {
   let guest: GuestState;
   let target: Target;
 
