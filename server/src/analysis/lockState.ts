@@ -20,6 +20,8 @@ export interface HeldLock {
   via: 'call' | 'guard' | 'entry';
   /** For guards: the scope whose end releases it. */
   scope?: number;
+  /** For the interrupt/bottom-half state a `_irq`/`_irqsave`/`_bh` lock variant changed: that lock. */
+  implicitBy?: string;
 }
 
 interface Pending {
@@ -168,14 +170,30 @@ export interface LockAnalysisOptions {
 
 export function analyzeLocks(cfg: Cfg, options: LockAnalysisOptions): LockAnalysisResult {
   const first = analyzePass(cfg, options, new Map());
-  // A lock released before being taken on every path that reaches the release is the caller's
-  // (an unlock helper, or a function that drops and retakes its caller's lock): analyse again with it
-  // held on entry.
+  // A lock released before this function touched it may be the caller's (an unlock helper, or a
+  // function that drops and retakes its caller's lock, in a loop too): analyse again with it held on
+  // entry. The hypothesis is wrong when that pass takes the lock while the caller's hold is still on
+  // (`if (x) lock(l); … unlock(l);`): then only locks whose releases were never reached holding
+  // them count as the caller's.
+  if (first.untouchedReleased.size === 0) return first.result;
+  const second = analyzePass(cfg, options, first.untouchedReleased);
+  if (second.contradicted.size === 0) return second.result;
   if (first.callerLocks.size === 0) return first.result;
   return analyzePass(cfg, options, first.callerLocks).result;
 }
 
-function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: ReadonlyMap<string, LockOperationShape>): { result: LockAnalysisResult; callerLocks: Map<string, LockOperationShape> } {
+interface PassResult {
+  result: LockAnalysisResult;
+  /** Locks released untouched at sites never reached holding them. */
+  callerLocks: Map<string, LockOperationShape>;
+  /** Locks released untouched somewhere. */
+  untouchedReleased: Map<string, LockOperationShape>;
+  /** Entry-held locks taken again while still held: not the caller's after all. */
+  contradicted: Set<string>;
+}
+
+function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: ReadonlyMap<string, LockOperationShape>): PassResult {
+  const contradicted = new Set<string>();
   const result: LockAnalysisResult = {
     atomicAtCall: new Map(), issues: [], returns: [], acquiredIds: new Set(), releasedIds: new Set(),
     heldOnEntry: new Set([...options.heldOnEntry, ...callerLocks.keys()]), releasesForCaller: new Map(), truncated: false,
@@ -230,29 +248,42 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
     // A lock held on entry (`__releases(x)`, `__must_hold(x)`) is the caller's: releasing it is an effect
     // the caller sees.
     if (held.via === 'entry' && !result.releasesForCaller.has(id)) result.releasesForCaller.set(id, { id, ...op, acquiredAt: node, via: 'call' });
-    if (held.via !== 'entry' && (held.lockClass !== op.lockClass || held.mode !== op.mode || (held.variant !== op.variant && held.lockClass !== 'rcu'))) {
+    if (held.via !== 'entry' && (held.lockClass !== op.lockClass || held.mode !== op.mode)) {
       addIssue({ kind: 'mismatched-release', node, lock: id, related: held.acquiredAt, detail: describeMismatch(held, op) });
     }
     state.held.splice(index, 1);
     state.released.set(id, node);
+    // The variant's interrupt/bottom-half side is its own state: `spin_lock_irq(a); spin_lock(b);
+    // spin_unlock(a); spin_unlock_irq(b);` is balanced. What a path leaves unrestored is found at return.
+    const side = sideStateOf(op);
+    if (side) {
+      const sideIndex = findLast(state.held, (h) => h.id === side);
+      if (sideIndex >= 0) state.held.splice(sideIndex, 1);
+      else if (held.via !== 'entry') addIssue({ kind: 'mismatched-release', node, lock: id, related: held.acquiredAt, detail: `taken with the ${held.variant} variant but released with the ${op.variant} variant` });
+    }
   };
 
   const acquire = (state: State, lock: HeldLock) => {
     result.acquiredIds.add(lock.id);
     state.touched.add(lock.id);
     const exclusive = lock.mode === 'exclusive' && lock.lockClass !== 'irq' && lock.lockClass !== 'bh' && lock.lockClass !== 'preempt' && lock.lockClass !== 'rcu';
+    if (callerLocks.has(lock.id) && state.held.some((h) => h.id === lock.id && h.via === 'entry')) contradicted.add(lock.id);
     if (exclusive && !lock.id.includes('[')) {
       const already = state.held.find((h) => h.id === lock.id && h.mode === 'exclusive' && h.via !== 'entry');
       if (already) addIssue({ kind: 'double-acquire', node: lock.acquiredAt, lock: lock.id, related: already.acquiredAt, detail: 'already held on this path' });
     }
     state.held.push(lock);
     state.released.delete(lock.id);
+    const side = lock.via === 'call' ? sideStateOf(lock) : undefined;
+    if (side) state.held.push({ id: side, lockClass: side, mode: 'shared', variant: lock.variant, acquiredAt: lock.acquiredAt, via: 'call', implicitBy: lock.id });
   };
 
   /** Notes the atomic lock held at a call; a lock the callee itself drops (a wait helper) does not count. */
   const recordAtomic = (state: State, call: Node, droppedByCallee: ReadonlySet<string>) => {
     for (let i = state.held.length - 1; i >= 0; i--) {
       const held = state.held[i]!;
+      // The lock itself names the atomic section better than the interrupt state its variant changed.
+      if (held.implicitBy && state.held.some((h) => h.id === held.implicitBy)) continue;
       if (isAtomicClass(held.lockClass) && held.via !== 'entry' && !droppedByCallee.has(held.id)) {
         if (!result.atomicAtCall.has(call.startIndex)) result.atomicAtCall.set(call.startIndex, held);
         return;
@@ -264,7 +295,8 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
     switch (event.kind) {
       case 'call': {
         const effects = event.callee !== undefined && !lockOperations(event.callee) ? options.callEffects?.(event.callee, event.args) : undefined;
-        recordAtomic(state, event.node, new Set(effects?.filter((e) => e.op === 'release').map((e) => e.id)));
+        const dropped = effects?.filter((e) => e.op === 'release').flatMap((e) => [e.id, sideStateOf(e) ?? e.id]);
+        recordAtomic(state, event.node, new Set(dropped));
         for (const effect of effects ?? []) {
           const lock: HeldLock = { id: effect.id, lockClass: effect.lockClass, mode: effect.mode, variant: effect.variant, acquiredAt: event.node, via: 'call' };
           if (effect.op === 'acquire') acquire(state, lock);
@@ -316,7 +348,13 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
         state.lastJump = event.node.type === 'goto_statement' ? event.node : undefined;
         return;
       case 'return': {
-        const held = state.held.filter((h) => h.via !== 'guard');
+        // Interrupts left disabled by a lock released with the wrong variant: reported at that release.
+        for (const side of state.held) {
+          if (!side.implicitBy || state.held.some((h) => h.id === side.implicitBy)) continue;
+          const releasedAt = state.released.get(side.implicitBy);
+          if (releasedAt) addIssue({ kind: 'mismatched-release', node: releasedAt, lock: side.implicitBy, related: side.acquiredAt, detail: `taken with the ${side.variant} variant but released without restoring ${side.id === 'bh' ? 'bottom halves' : 'interrupts'}` });
+        }
+        const held = state.held.filter((h) => h.via !== 'guard' && !h.implicitBy);
         result.returns.push({ reportAt: state.lastJump ?? event.node, returnNode: event.node, held, value: returnValue(event.node, state) });
         return;
       }
@@ -383,11 +421,26 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
     }
   }
   const newCallerLocks = new Map<string, LockOperationShape>();
+  const untouchedReleased = new Map<string, LockOperationShape>();
   for (const [site, release] of untouchedReleases) {
+    untouchedReleased.set(release.id, release.op);
     if (heldReleaseSites.has(site)) addIssue({ kind: 'release-not-held', node: release.node, lock: release.id, detail: 'not held on this path' });
     else newCallerLocks.set(release.id, release.op);
   }
-  return { result, callerLocks: newCallerLocks };
+  return { result, callerLocks: newCallerLocks, untouchedReleased, contradicted };
+}
+
+/** The CPU-wide state a lock variant also changes: `irq` for _irq/_irqsave, `bh` for _bh. */
+function sideStateOf(op: { lockClass: LockClass; variant: LockVariant }): 'irq' | 'bh' | undefined {
+  if (op.lockClass === 'irq' || op.lockClass === 'bh' || op.lockClass === 'preempt' || op.lockClass === 'rcu') return undefined;
+  if (op.variant === 'irq' || op.variant === 'irqsave') return 'irq';
+  if (op.variant === 'bh') return 'bh';
+  return undefined;
+}
+
+function findLast<T>(items: readonly T[], predicate: (item: T) => boolean): number {
+  for (let i = items.length - 1; i >= 0; i--) if (predicate(items[i]!)) return i;
+  return -1;
 }
 
 function returnValue(node: Node, state: State): ReturnValue | undefined {
