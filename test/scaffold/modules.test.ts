@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { guestKernelVersion, kernelBuildDir } from '../../client/src/core/guest/image';
-import { guestConnection, lastConsoleReport, startGuest, stopGuest, type GuestState } from '../../client/src/core/guest/vm';
+import { guestConnection, guestRunDir, lastConsoleReport, startGuest, stopGuest, type GuestState } from '../../client/src/core/guest/vm';
 import { runProcess } from '../../client/src/core/targets/process';
 import type { SshConnection } from '../../client/src/core/targets/ssh';
 import { createModule, renderModuleFiles } from '../../client/src/core/scaffold/newModule';
@@ -211,9 +211,13 @@ describe('scaffolding proof: templates and snippets build, lint and load', { tim
       await connection.open();
     });
 
+    let passed = false;
     after(async () => {
       await connection?.close();
       await stopGuest(guestName);
+      // Each run has its own guest folder (keys, serial log): kept only when it explains a failure.
+      if (passed) rmSync(guestRunDir(guestName), { recursive: true, force: true });
+      else console.log(`# the guest's serial log and files are in ${guestRunDir(guestName)}`);
     });
 
     it('loads and unloads every template twice with no BUG/WARNING in the kernel log', async () => {
@@ -241,6 +245,7 @@ describe('scaffolding proof: templates and snippets build, lint and load', { tim
       assert.doesNotMatch(log, kernelTrouble, `the kernel reported trouble:\n${log}`);
       // Proof the modules ran: each template that logs on load did so twice.
       assert.equal(log.split('\n').filter((line) => line.includes('lkmt_skeleton: loaded')).length, 2, log);
+      passed = true;
     });
   });
 });
