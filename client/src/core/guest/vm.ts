@@ -248,8 +248,12 @@ export async function startGuest(options: StartOptions = {}): Promise<GuestState
       qmpSocket: path.join(runDir, 'qmp.sock'), detached: options.detached ?? false, startedAt: new Date().toISOString(),
     };
     if (!state.detached) {
-      state.watchdogPid = startWatchdog(process.pid, pid);
-      process.once('exit', () => killQuietly(pid));
+      state.watchdogPid = startWatchdog(process.pid, pid, runDir);
+      const onExit = () => {
+        if (isAlive(pid, runDir)) killQuietly(pid);
+      };
+      exitHandlers.set(pid, onExit);
+      process.once('exit', onExit);
     }
     writeFileSync(stateFile(name), JSON.stringify(state, null, 2));
     log(`Booting the test VM (${accel.toUpperCase()}, ssh on 127.0.0.1:${port}) ...`);
@@ -275,6 +279,9 @@ export async function startGuest(options: StartOptions = {}): Promise<GuestState
 }
 
 class KernelSilentError extends Error {}
+
+/** Per guest started by this process: stops it if this process exits without stopping it. */
+const exitHandlers = new Map<number, () => void>();
 
 async function waitReady(state: GuestState, hasExited: () => boolean, kernelSilenceMs: number | undefined, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -313,12 +320,20 @@ async function waitReady(state: GuestState, hasExited: () => boolean, kernelSile
 }
 
 /**
- * Stops the owner-less guest when `ownerPid` exits, even if the owner is killed outright: a tiny
- * shell loop in its own session, which signals only the QEMU PID it was given.
+ * Stops the guest when `ownerPid` exits, even if the owner is killed outright: a tiny shell loop in
+ * its own session. It signals only the QEMU PID it was given, and only while that PID's command
+ * line still names the guest's run dir (a PID can be reused once QEMU is gone).
  */
-function startWatchdog(ownerPid: number, qemuPid: number): number | undefined {
-  const script = 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; kill "$2" 2>/dev/null; sleep 3; kill -9 "$2" 2>/dev/null; exit 0';
-  const child = spawn('sh', ['-c', script, 'lkm-guest-watchdog', String(ownerPid), String(qemuPid)], { detached: true, stdio: 'ignore' });
+function startWatchdog(ownerPid: number, qemuPid: number, runDir: string): number | undefined {
+  const script = [
+    'ours() { kill -0 "$2" 2>/dev/null && tr "\\0" " " < "/proc/$2/cmdline" 2>/dev/null | grep -qF -- "$3"; }',
+    'while kill -0 "$1" 2>/dev/null; do ours "$@" || exit 0; sleep 1; done',
+    'ours "$@" && kill "$2"',
+    'sleep 3',
+    'ours "$@" && kill -9 "$2"',
+    'exit 0',
+  ].join('\n');
+  const child = spawn('sh', ['-c', script, 'lkm-guest-watchdog', String(ownerPid), String(qemuPid), runDir], { detached: true, stdio: 'ignore' });
   child.unref();
   return child.pid;
 }
@@ -374,7 +389,10 @@ async function stopGuestState(state: GuestState): Promise<void> {
       await waitGone(state.pid, state.runDir, 2_000);
     }
   }
-  if (state.watchdogPid) killQuietly(state.watchdogPid);
+  // The watchdog ends by itself within a second of QEMU's exit: no signal to a PID that may be reused.
+  const onExit = exitHandlers.get(state.pid);
+  if (onExit) process.removeListener('exit', onExit);
+  exitHandlers.delete(state.pid);
   rmSync(stateFile(state.name), { force: true });
 }
 
