@@ -298,6 +298,12 @@ export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
         edge(current ? append(current) : null, head);
         if (!current) return null;
         const after = newNode();
+        if (macro) {
+          // An iterator macro advances its cursor (`pos`, `entry`, `i`) behind the scenes on every round.
+          for (const operand of collectCommaOperands(statement.childForFieldName('condition'))) {
+            if (operand.type === 'identifier') head.events.push({ kind: 'assign', variable: operand.text, value: null, node: operand });
+          }
+        }
         const { whenTrue, whenFalse } = lowerCondition(statement.childForFieldName('condition')!, head, false);
         loops.push({ breakTarget: after.id, continueTarget: head.id, scopeDepth: scopes.length });
         const bodyEnd = lowerStatement(statement.childForFieldName('body'), whenTrue);

@@ -122,6 +122,15 @@ export function isAtomicClass(lockClass: LockClass): boolean {
   return ATOMIC_LOCK_CLASSES.has(lockClass);
 }
 
+/** Classes that nest or count, so taking them again while held is not a self-deadlock. */
+const NESTING_CLASSES: ReadonlySet<LockClass> = new Set<LockClass>(['irq', 'bh', 'preempt', 'rcu', 'semaphore']);
+
+/** `&port->lock` for member `lock` of `port`; `&d->port.lock` of `&d->port`. */
+function memberOf(expression: string, member: string): string {
+  if (expression.startsWith('&')) return `${expression}.${member}`;
+  return `&${/^[\w.>-]+$/.test(expression) ? expression : `(${expression})`}->${member}`;
+}
+
 function sortedJoin(parts: string[]): string {
   return parts.length < 2 ? parts[0] ?? '' : parts.sort().join(';');
 }
@@ -213,7 +222,9 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
     // CPU-wide states are named by their class; fixed global locks (rtnl_lock) by the lock's name.
     if (op.lockArg === undefined) return op.lockName ?? op.lockClass;
     const arg = args[op.lockArg];
-    return arg ? normalizeLockExpression(options.textOf(arg)) : undefined;
+    if (!arg) return undefined;
+    const expression = normalizeLockExpression(options.textOf(arg));
+    return op.lockMember ? memberOf(expression, op.lockMember) : expression;
   };
 
   const initial: State = {
@@ -237,6 +248,7 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
     state.touched.add(id);
     if (index < 0) {
       const earlier = state.released.get(id);
+      if (op.lockClass === 'semaphore') return; // up() without down() is how a semaphore signals
       if (earlier) addIssue({ kind: 'double-release', node, lock: id, related: earlier, detail: 'released twice on this path' });
       else if (touched) addIssue({ kind: 'release-not-held', node, lock: id, detail: 'not held on this path' });
       else if (!entryHeld.has(id) && !untouchedReleases.has(node.id)) untouchedReleases.set(node.id, { id, node, op: { lockClass: op.lockClass, mode: op.mode, variant: op.variant } });
@@ -266,7 +278,8 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
   const acquire = (state: State, lock: HeldLock) => {
     result.acquiredIds.add(lock.id);
     state.touched.add(lock.id);
-    const exclusive = lock.mode === 'exclusive' && lock.lockClass !== 'irq' && lock.lockClass !== 'bh' && lock.lockClass !== 'preempt' && lock.lockClass !== 'rcu';
+    // Semaphores count (a second down() waits for an up() elsewhere, as completions did): not a deadlock.
+    const exclusive = lock.mode === 'exclusive' && !NESTING_CLASSES.has(lock.lockClass);
     if (callerLocks.has(lock.id) && state.held.some((h) => h.id === lock.id && h.via === 'entry')) contradicted.add(lock.id);
     if (exclusive && !lock.id.includes('[')) {
       const already = state.held.find((h) => h.id === lock.id && h.mode === 'exclusive' && h.via !== 'entry');
@@ -327,6 +340,15 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
         for (const key of [...state.facts.keys()]) {
           if (new RegExp(`\\b${event.variable}\\b`).test(key)) state.facts.delete(key);
         }
+        // A lock named through this variable is another object from now on (`pos` advanced by a
+        // list_for_each_entry(), a pointer reassigned): what was held under that name keeps being held,
+        // under a name later code cannot reach.
+        const mentions = new RegExp(`(^|[^\\w])${event.variable}($|[^\\w])`);
+        if (state.held.some((h) => mentions.test(h.id) && !h.id.includes('@'))) {
+          state.held = state.held.map((h) => (mentions.test(h.id) && !h.id.includes('@') ? { ...h, id: `${h.id}@${event.node.startIndex}` } : h));
+        }
+        for (const id of [...state.touched]) if (mentions.test(id)) state.touched.delete(id);
+        for (const id of [...state.released.keys()]) if (mentions.test(id)) state.released.delete(id);
         // `locked = true;` is a fact a later `if (locked)` can use.
         const truth = value ? constantTruth(value.text) : undefined;
         if (truth !== undefined) state.facts.set(event.variable, truth);

@@ -18,6 +18,11 @@ const VERSION = '0.1.0';
 
 class UsageError extends Error {}
 
+/** A C source of the module: not kbuild's generated `*.mod.c`. */
+export function isModuleSource(file: string): boolean {
+  return file.endsWith('.c') && !file.endsWith('.mod.c');
+}
+
 /** Every `.c` file under the given files and folders (recursively, skipping hidden and build folders). */
 export function collectSources(inputs: string[]): string[] {
   const files: string[] = [];
@@ -28,7 +33,7 @@ export function collectSources(inputs: string[]): string[] {
         if (name.startsWith('.') || name === 'node_modules') continue;
         visit(path.join(entry, name));
       }
-    } else if (entry.endsWith('.c')) files.push(path.resolve(entry));
+    } else if (isModuleSource(entry)) files.push(path.resolve(entry));
   };
   for (const input of inputs) {
     if (!fs.existsSync(input)) throw new UsageError(`no such file or folder: ${input}`);

@@ -28,6 +28,11 @@ export interface LockOperation {
    * `rtnl_mutex`): that lock's name, to use as the lock's identity.
    */
   lockName?: string;
+  /**
+   * The lock is a member of the argument rather than the argument itself: `uart_port_lock(port)` takes
+   * `&port->lock`.
+   */
+  lockMember?: string;
   /** For `conditional`: the return value on success. Trylocks return non-zero, *_interruptible zero. */
   successWhen?: 'zero' | 'nonzero';
 }
@@ -312,6 +317,18 @@ export const LOCK_OPERATIONS: readonly LockOperation[] = [
   { name: 'spi_bus_unlock', op: 'release', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
   { name: 'hci_dev_lock', op: 'acquire', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
   { name: 'hci_dev_unlock', op: 'release', lockClass: 'mutex', mode: 'exclusive', variant: 'plain', lockArg: 0 },
+
+  // Serial core (include/linux/serial_core.h): the port lock through helpers that take the port.
+  { name: 'uart_unlock_and_check_sysrq', op: 'release', lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0, lockMember: 'lock' },
+  { name: 'uart_unlock_and_check_sysrq_irqrestore', op: 'release', lockClass: 'spinlock', mode: 'exclusive', variant: 'irqsave', lockArg: 0, lockMember: 'lock' },
+  // uart_port_lock*() (mainline since 6.7, backported to 6.1 stable).
+  { name: 'uart_port_lock', op: 'acquire', lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0, lockMember: 'lock' },
+  { name: 'uart_port_lock_irq', op: 'acquire', lockClass: 'spinlock', mode: 'exclusive', variant: 'irq', lockArg: 0, lockMember: 'lock' },
+  { name: 'uart_port_lock_irqsave', op: 'acquire', lockClass: 'spinlock', mode: 'exclusive', variant: 'irqsave', lockArg: 0, lockMember: 'lock' },
+  { name: 'uart_port_trylock', op: 'conditional', lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0, lockMember: 'lock', successWhen: 'nonzero' },
+  { name: 'uart_port_unlock', op: 'release', lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', lockArg: 0, lockMember: 'lock' },
+  { name: 'uart_port_unlock_irq', op: 'release', lockClass: 'spinlock', mode: 'exclusive', variant: 'irq', lockArg: 0, lockMember: 'lock' },
+  { name: 'uart_port_unlock_irqrestore', op: 'release', lockClass: 'spinlock', mode: 'exclusive', variant: 'irqsave', lockArg: 0, lockMember: 'lock' },
 ];
 
 /**

@@ -265,7 +265,7 @@ export function listSources(dir: string, depth: number, limit: number): string[]
       if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
       const full = path.join(current, entry.name);
       if (entry.isDirectory() && level < depth) visit(full, level + 1);
-      else if (entry.isFile() && entry.name.endsWith('.c')) found.push(full);
+      else if (entry.isFile() && entry.name.endsWith('.c') && !entry.name.endsWith('.mod.c')) found.push(full);
     }
   };
   visit(dir, 1);
