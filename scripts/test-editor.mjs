@@ -91,10 +91,11 @@ async function runHostLayer() {
       extensionTestsEnv: { LKM_EDITOR_GREP: process.env.LKM_EDITOR_GREP ?? '' },
     });
   } catch (error) {
-    fail(`extension-host suite: ${error instanceof Error ? error.message : String(error)}`);
-  } finally {
+    // fail() exits at once: clean up first.
     rmSync(scratch, { recursive: true, force: true });
+    fail(`extension-host suite: ${error instanceof Error ? error.message : String(error)}`);
   }
+  rmSync(scratch, { recursive: true, force: true });
 }
 
 function runUiLayer() {
