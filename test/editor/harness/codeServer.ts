@@ -244,7 +244,8 @@ export function sleep(ms: number): Promise<void> {
 export async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${message} (timed out after ${Math.round(ms / 1000)} s)`)), ms);
+    const limit = ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
+    timer = setTimeout(() => reject(new Error(`${message} (timed out after ${limit})`)), ms);
   });
   try {
     return await Promise.race([promise, timeout]);
