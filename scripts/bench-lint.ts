@@ -167,7 +167,9 @@ async function benchParseVsLint(files: string[], kdir: string, sample: number) {
   const rules: string[] = [];
   const problems: string[] = [];
   const settings = {};
-  for (const module of modules) {
+  const tenth = Math.max(1, Math.ceil(modules.length / 10));
+  for (const [index, module] of modules.entries()) {
+    if (index > 0 && index % tenth === 0) process.stderr.write(`  parse vs lint: ${Math.round((100 * index) / modules.length)}% of ${modules.length} modules\n`);
     const parseStarted = performance.now();
     for (const file of module.files) {
       let text: string;
