@@ -59,6 +59,10 @@ export function classifyGfp(text: string, params: readonly { name: string }[]): 
   return { kind: 'unknown' };
 }
 
+function withoutComments(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, ' ');
+}
+
 export class ModuleCallGraph {
   readonly functions: FunctionNode[] = [];
   private readonly byFile = new Map<string, Map<string, FunctionNode>>();
@@ -80,6 +84,7 @@ export class ModuleCallGraph {
       this.registrations.push(...findRegistrations(parsed, functions));
     }
     for (const registration of this.registrations) {
+      if (registration.processContextIfModuleUses && this.moduleUses(registration.processContextIfModuleUses)) registration.context = 'process';
       this.resolve(registration.file, registration.target)?.registrations.push(registration);
     }
     this.computeSleep();
@@ -114,6 +119,7 @@ export class ModuleCallGraph {
     }
     const api = sleepingApi(call.callee);
     if (!api || this.isShadowed(caller, api.name)) return undefined;
+    if (api.unlessModuleUses && this.moduleUses(api.unlessModuleUses)) return undefined;
     const parsed = this.parsedFiles.get(file);
     const base = { api: api.name, reason: api.reason, file, range: parsed ? rangeAt(parsed, call.start, call.nameEnd) : ZERO_RANGE, chain: [] as string[] };
     if (api.gfpArg === undefined) return { witness: { ...base, description: api.name } };
@@ -124,6 +130,19 @@ export class ModuleCallGraph {
     if (gfp.kind === 'sleeps') return { witness };
     if (gfp.kind === 'param') return { witness, param: gfp.index };
     return undefined;
+  }
+
+  private readonly uses = new Map<string, boolean>();
+
+  /** Whether any file of the module mentions this identifier (outside inactive #if branches). */
+  moduleUses(identifier: string): boolean {
+    let used = this.uses.get(identifier);
+    if (used === undefined) {
+      const word = new RegExp(`\\b${identifier}\\b`);
+      used = [...this.parsedFiles.values()].some((file) => word.test(file.normalized.text) && word.test(withoutComments(file.normalized.text)));
+      this.uses.set(identifier, used);
+    }
+    return used;
   }
 
   /** A parameter named like the API (a function pointer) is not the API. */

@@ -2,7 +2,7 @@
 // one stored in `.hook` of a struct nf_hook_ops runs in softirq context, a work item in process context.
 // Which registration gives which context is data (kernel-api/callbacks.ts); registrations are found in
 // the text (calls, designated initialisers, field assignments), so odd parses do not hide them.
-import { CALLBACK_FIELDS, CALLBACK_REGISTRATIONS, type CallbackField, type CallbackRegistration, type ExecutionContext } from '../kernel-api/callbacks';
+import { CALLBACK_FIELDS, CALLBACK_REGISTRATIONS, type CallbackField, type CallbackRegistration, type ContextDescription, type ExecutionContext } from '../kernel-api/callbacks';
 import { CallSite, type FunctionAnalysis } from './functionAnalysis';
 import { rangeAt, type ParsedFile, type Range } from './model';
 
@@ -15,6 +15,8 @@ export interface Registration {
   via: string;
   file: string;
   range: Range;
+  /** See ContextDescription: the module-wide condition that makes it process context. */
+  processContextIfModuleUses?: string;
 }
 
 const registrationsByFunction = new Map<string, CallbackRegistration[]>();
@@ -37,8 +39,8 @@ export function functionNameIn(text: string): string | undefined {
 export function findRegistrations(file: ParsedFile, functions: readonly FunctionAnalysis[]): Registration[] {
   const registrations: Registration[] = [];
   const text = file.normalized.text;
-  const add = (target: string | undefined, row: { context: ExecutionContext; role: string }, via: string, start: number, end: number) => {
-    if (target) registrations.push({ target, context: row.context, role: row.role, via, file: file.path, range: rangeAt(file, start, end) });
+  const add = (target: string | undefined, row: ContextDescription, via: string, start: number, end: number) => {
+    if (target) registrations.push({ target, context: row.context, role: row.role, via, file: file.path, range: rangeAt(file, start, end), processContextIfModuleUses: row.processContextIfModuleUses });
   };
   const inFunctions = new Set<number>();
   for (const fn of functions) {

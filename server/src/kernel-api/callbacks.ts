@@ -7,6 +7,8 @@ export interface ContextDescription {
   context: ExecutionContext;
   /** How a message names it: "hard IRQ handler", "timer callback", "work item"… */
   role: string;
+  /** In a module that uses this identifier the callback runs in process context instead. */
+  processContextIfModuleUses?: string;
 }
 
 /** A call that registers a function pointer argument as a callback: `request_irq(irq, handler, …)`. */
@@ -260,6 +262,6 @@ export const CALLBACK_FIELDS: readonly CallbackField[] = [
   // include/linux/usb.h, dmaengine.h, blk-mq.h — completions in interrupt/BH context.
   { field: 'complete', struct: 'urb', context: 'softirq', role: 'URB completion handler' },
   { field: 'callback', struct: 'dma_async_tx_descriptor', context: 'softirq', role: 'DMA completion callback' },
-  { field: 'queue_rq', struct: 'blk_mq_ops', context: 'softirq', role: 'blk-mq queue_rq (RCU read side unless BLK_MQ_F_BLOCKING)' },
+  { field: 'queue_rq', struct: 'blk_mq_ops', context: 'softirq', role: 'blk-mq queue_rq (an RCU read side)', processContextIfModuleUses: 'BLK_MQ_F_BLOCKING' },
   { field: 'complete', struct: 'blk_mq_ops', context: 'softirq', role: 'blk-mq completion' },
 ];

@@ -9,6 +9,11 @@ export interface SleepingApi {
   gfpArg?: number;
   /** Why it sleeps, for hovers and messages (`waits for the mutex`). */
   reason: string;
+  /**
+   * The call does not sleep in a module that uses this identifier anywhere (`pm_runtime_irq_safe`:
+   * runtime PM callbacks then run with interrupts off and the sync calls spin instead of sleeping).
+   */
+  unlessModuleUses?: string;
 }
 
 export const SLEEPING_APIS: readonly SleepingApi[] = [
@@ -490,13 +495,13 @@ export const SLEEPING_APIS: readonly SleepingApi[] = [
 
   // include/linux/pm_runtime.h — synchronous runtime PM runs the driver callbacks (which may
   // sleep) unless pm_runtime_irq_safe() was called for the device.
-  { name: 'pm_runtime_get_sync', reason: 'resumes the device synchronously (unless irq_safe)' },
-  { name: 'pm_runtime_resume_and_get', reason: 'resumes the device synchronously (unless irq_safe)' },
-  { name: 'pm_runtime_resume', reason: 'resumes the device synchronously (unless irq_safe)' },
-  { name: 'pm_runtime_suspend', reason: 'suspends the device synchronously (unless irq_safe)' },
-  { name: 'pm_runtime_put_sync', reason: 'may idle the device synchronously (unless irq_safe)' },
-  { name: 'pm_runtime_put_sync_suspend', reason: 'suspends the device synchronously (unless irq_safe)' },
-  { name: 'pm_runtime_put_sync_autosuspend', reason: 'may suspend the device synchronously (unless irq_safe)' },
+  { name: 'pm_runtime_get_sync', reason: 'resumes the device synchronously (unless irq_safe)', unlessModuleUses: 'pm_runtime_irq_safe' },
+  { name: 'pm_runtime_resume_and_get', reason: 'resumes the device synchronously (unless irq_safe)', unlessModuleUses: 'pm_runtime_irq_safe' },
+  { name: 'pm_runtime_resume', reason: 'resumes the device synchronously (unless irq_safe)', unlessModuleUses: 'pm_runtime_irq_safe' },
+  { name: 'pm_runtime_suspend', reason: 'suspends the device synchronously (unless irq_safe)', unlessModuleUses: 'pm_runtime_irq_safe' },
+  { name: 'pm_runtime_put_sync', reason: 'may idle the device synchronously (unless irq_safe)', unlessModuleUses: 'pm_runtime_irq_safe' },
+  { name: 'pm_runtime_put_sync_suspend', reason: 'suspends the device synchronously (unless irq_safe)', unlessModuleUses: 'pm_runtime_irq_safe' },
+  { name: 'pm_runtime_put_sync_autosuspend', reason: 'may suspend the device synchronously (unless irq_safe)', unlessModuleUses: 'pm_runtime_irq_safe' },
   { name: 'pm_runtime_disable', reason: 'waits for pending runtime PM operations' },
   { name: 'pm_runtime_barrier', reason: 'waits for pending runtime PM operations' },
   { name: 'pm_runtime_force_suspend', reason: 'suspends the device synchronously' },
