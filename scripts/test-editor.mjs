@@ -1,7 +1,8 @@
 // `npm run test:editor`: tests the extension inside a real VS Code (code-server 4.139.1 = VS Code
 // 1.139.1, provisioned by scripts/provision-editor.sh), in two layers:
 //   host — the integration suite (test/editor/suite, mocha in the extension host) started through
-//          @vscode/test-electron's runTests with scripts/code-server-launcher as the executable;
+//          @vscode/test-electron's runTests with scripts/code-server-launcher as the executable, once
+//          per fixture workspace (test/editor/workspace*);
 //   ui   — playwright-core drives Debian's chromium against code-server with the packaged .vsix
 //          installed (test/editor/ui), saving screenshots in test-results/editor/.
 // It never skips: if the editor cannot be provisioned or started, it fails and says why.
@@ -45,7 +46,7 @@ function run(command, args, what) {
 async function bundleTests() {
   const suiteDir = path.join(root, 'test', 'editor', 'suite');
   const suiteEntries = readdirSync(suiteDir)
-    .filter((f) => f === 'index.ts' || f.endsWith('.suite.ts'))
+    .filter((f) => f === 'index.ts' || f.endsWith('.suite.ts') || f.endsWith('.activation.ts'))
     .map((f) => [`suite/${f.replace(/\.ts$/, '')}`, path.join(suiteDir, f)]);
   rmSync(outDir, { recursive: true, force: true });
   await build({
@@ -73,11 +74,17 @@ async function timed(name, step) {
   }
 }
 
-async function runHostLayer() {
+// Each fixture workspace with the suites that run in it (matched by file suffix in suite/index.ts).
+const HOST_RUNS = [
+  { workspace: 'workspace', suites: '.suite.js' },
+  { workspace: 'workspace-c-only', suites: '.activation.js' },
+];
+
+async function runHostLayer({ workspace: fixture, suites }) {
   // A copy of the fixture workspace: quick-fix tests edit files, and the repository stays clean.
   const scratch = mkdtempSync(path.join(tmpdir(), 'lkm-editor-host-'));
   const workspace = path.join(scratch, 'workspace');
-  cpSync(path.join(root, 'test', 'editor', 'workspace'), workspace, { recursive: true });
+  cpSync(path.join(root, 'test', 'editor', fixture), workspace, { recursive: true });
   try {
     await runTests({
       // 'download' lets runTests fetch desktop VS Code, where that is possible.
@@ -88,12 +95,12 @@ async function runHostLayer() {
       extensionDevelopmentPath: root,
       extensionTestsPath: path.join(outDir, 'suite', 'index.js'),
       launchArgs: [workspace, `--user-data-dir=${path.join(scratch, 'user-data')}`, `--extensions-dir=${path.join(scratch, 'extensions')}`],
-      extensionTestsEnv: { LKM_EDITOR_GREP: process.env.LKM_EDITOR_GREP ?? '' },
+      extensionTestsEnv: { LKM_EDITOR_GREP: process.env.LKM_EDITOR_GREP ?? '', LKM_EDITOR_SUITES: suites },
     });
   } catch (error) {
     // fail() exits at once: clean up first.
     rmSync(scratch, { recursive: true, force: true });
-    fail(`extension-host suite: ${error instanceof Error ? error.message : String(error)}`);
+    fail(`extension-host suite in ${fixture}: ${error instanceof Error ? error.message : String(error)}`);
   }
   rmSync(scratch, { recursive: true, force: true });
 }
@@ -111,6 +118,6 @@ if (!options['skip-build']) await timed('build', () => run('npm', ['run', '--sil
 await timed('bundle tests', bundleTests);
 if (options['build-only']) process.exit(0);
 await timed('provision', () => run('bash', [path.join(root, 'scripts', 'provision-editor.sh')], 'provisioning the editor'));
-if (layers.includes('host')) await timed('host layer', runHostLayer);
+if (layers.includes('host')) for (const run of HOST_RUNS) await timed(`host layer (${run.workspace})`, () => runHostLayer(run));
 if (layers.includes('ui')) await timed('ui layer', runUiLayer);
 console.log(`test-editor: done (${timings.join(', ')})`);
