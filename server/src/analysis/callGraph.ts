@@ -19,6 +19,11 @@ export interface SleepWitness {
   range: Range;
   /** Module functions between the reported call and the API, outermost first. */
   chain: string[];
+  /**
+   * The first function of the chain sleeps only after dropping a lock its caller holds (drbd's
+   * _conn_request_state drops req_lock before mutex_lock): a caller holding a lock is fine.
+   */
+  dropsCallerLock?: boolean;
 }
 
 export interface FunctionNode {
@@ -106,7 +111,7 @@ export class ModuleCallGraph {
   callSleeps(file: string, caller: FunctionAnalysis, call: CallSite): { witness: SleepWitness; param?: number } | undefined {
     const target = this.resolve(file, call.callee);
     if (target) {
-      if (target.sleeps) return { witness: { ...target.sleeps, chain: [target.fn.name, ...target.sleeps.chain] } };
+      if (target.sleeps) return { witness: { ...target.sleeps, chain: [target.fn.name, ...target.sleeps.chain], dropsCallerLock: target.sleeps.dropsCallerLock } };
       for (const [index, witness] of target.sleepsWithGfpParam) {
         const argument = call.args[index];
         if (!argument) continue;
@@ -154,7 +159,7 @@ export class ModuleCallGraph {
     for (let changed = true, rounds = 0; changed && rounds < 50; rounds++) {
       changed = false;
       for (const node of this.functions) {
-        if (node.sleeps) continue;
+        if (node.sleeps && !node.sleeps.dropsCallerLock) continue;
         for (const call of node.fn.calls) {
           const target = this.resolve(node.file, call.callee);
           if (target) target.called = true;
@@ -162,9 +167,14 @@ export class ModuleCallGraph {
           const result = this.callSleeps(node.file, node.fn, call);
           if (!result) continue;
           if (result.param === undefined) {
-            node.sleeps = result.witness;
+            // A sleep with the caller's lock still held outranks one made after dropping it.
+            const witness = { ...result.witness, dropsCallerLock: call.callerLockDropped };
+            if (node.sleeps && !node.sleeps.dropsCallerLock) continue;
+            if (node.sleeps?.dropsCallerLock && witness.dropsCallerLock) continue;
+            node.sleeps = witness;
             changed = true;
-            break;
+            if (!witness.dropsCallerLock) break;
+            continue;
           }
           if (!node.sleepsWithGfpParam.has(result.param)) {
             node.sleepsWithGfpParam.set(result.param, result.witness);

@@ -20,6 +20,8 @@ export interface ArgumentSpan {
 export class CallSite {
   /** An atomic-context lock held at this call on some path. */
   atomicHold?: HeldLock;
+  /** Made after this function dropped a lock its caller holds (it sleeps with the caller's lock dropped). */
+  callerLockDropped?: boolean;
   private split?: { args: ArgumentSpan[]; close: number };
 
   constructor(
@@ -240,7 +242,10 @@ export function analyzeFunctionLocks(file: ParsedFile, fn: FunctionAnalysis, cal
     textOf: (node) => file.text.slice(node.startIndex, node.endIndex),
     callEffects,
   });
-  for (const call of fn.calls) call.atomicHold = fn.locks.atomicAtCall.get(call.start);
+  for (const call of fn.calls) {
+    call.atomicHold = fn.locks.atomicAtCall.get(call.start);
+    call.callerLockDropped = fn.locks.callsWithCallerLockDropped.has(call.start) || undefined;
+  }
 }
 
 /** The defined function a prototype annotation (`void f(…) __acquires(x);`) belongs to. */

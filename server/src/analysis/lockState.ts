@@ -72,6 +72,8 @@ export interface ReturnState {
 export interface LockAnalysisResult {
   /** For each call (by start offset): an atomic-context lock held there on some path (the most recent one). */
   atomicAtCall: Map<number, HeldLock>;
+  /** Calls (by start offset) made, on some path, after this function dropped a lock its caller holds. */
+  callsWithCallerLockDropped: Set<number>;
   issues: LockIssue[];
   returns: ReturnState[];
   /** Lock ids this function acquires somewhere (by call or guard). */
@@ -204,7 +206,7 @@ interface PassResult {
 function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: ReadonlyMap<string, LockOperationShape>): PassResult {
   const contradicted = new Set<string>();
   const result: LockAnalysisResult = {
-    atomicAtCall: new Map(), issues: [], returns: [], acquiredIds: new Set(), releasedIds: new Set(),
+    atomicAtCall: new Map(), callsWithCallerLockDropped: new Set(), issues: [], returns: [], acquiredIds: new Set(), releasedIds: new Set(),
     heldOnEntry: new Set([...options.heldOnEntry, ...callerLocks.keys()]), releasesForCaller: new Map(), truncated: false,
   };
   /** Release sites reached with the lock held on some path. */
@@ -310,6 +312,7 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
         const effects = event.callee !== undefined && !lockOperations(event.callee) ? options.callEffects?.(event.callee, event.args) : undefined;
         const dropped = effects?.filter((e) => e.op === 'release').flatMap((e) => [e.id, sideStateOf(e) ?? e.id]);
         recordAtomic(state, event.node, new Set(dropped));
+        if ([...entryHeld].some((id) => !state.held.some((h) => h.id === id))) result.callsWithCallerLockDropped.add(event.node.startIndex);
         for (const effect of effects ?? []) {
           const lock: HeldLock = { id: effect.id, lockClass: effect.lockClass, mode: effect.mode, variant: effect.variant, acquiredAt: event.node, via: 'call' };
           if (effect.op === 'acquire') acquire(state, lock);

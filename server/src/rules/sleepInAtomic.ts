@@ -57,6 +57,7 @@ export const sleepInAtomic: Rule = {
           const result = graph.callSleeps(file.parsed.path, fn, call);
           if (!result || result.param !== undefined) continue;
           const witness = result.witness;
+          if (call.atomicHold && witness.dropsCallerLock) continue;
           const callee = call.callee ?? '?';
           const related: Array<{ location: Location; message: string }> = [];
           let where: string;
