@@ -4,6 +4,7 @@
 // can follow `if (!spin_trylock(&l))` or `if (ret)` edge by edge.
 import type { Node } from 'web-tree-sitter';
 import type { StatementMacro } from '../parsing/normalize';
+import { firstStartingAt } from './model';
 
 export type CfgEvent =
   | { kind: 'call'; node: Node; callee: string | undefined; args: Node[] }
@@ -64,15 +65,8 @@ export interface ExpressionIndex {
 
 /** The nodes of a sorted list that lie within [start, end). */
 function nodesWithin(sorted: readonly Node[], start: number, end: number): Node[] {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid]!.startIndex < start) lo = mid + 1;
-    else hi = mid;
-  }
   const result: Node[] = [];
-  for (let i = lo; i < sorted.length && sorted[i]!.startIndex < end; i++) {
+  for (let i = firstStartingAt(sorted, start, (n) => n.startIndex); i < sorted.length && sorted[i]!.startIndex < end; i++) {
     if (sorted[i]!.endIndex <= end) result.push(sorted[i]!);
   }
   return result;

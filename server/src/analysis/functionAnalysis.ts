@@ -8,7 +8,7 @@ import type { Node } from 'web-tree-sitter';
 import type { LockAnnotation, NormalizedSource } from '../parsing/normalize';
 import { buildCfg, type ExpressionIndex } from './cfg';
 import { analyzeLocks, lockOperations, normalizeLockExpression, type HeldLock, type LockAnalysisOptions, type LockAnalysisResult } from './lockState';
-import type { ParsedFile } from './model';
+import { firstStartingAt, type ParsedFile } from './model';
 
 export interface ArgumentSpan {
   text: string;
@@ -129,15 +129,8 @@ export function functionDefinitions(file: ParsedFile): Node[] {
 /** The call sites of text[start, end), from the normaliser's lexical pass. */
 export function callsWithin(normalized: NormalizedSource, start: number, end: number): CallSite[] {
   const calls = normalized.calls;
-  let lo = 0;
-  let hi = calls.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (calls[mid]!.start < start) lo = mid + 1;
-    else hi = mid;
-  }
   const result: CallSite[] = [];
-  for (let i = lo; i < calls.length && calls[i]!.start < end; i++) {
+  for (let i = firstStartingAt(calls, start, (c) => c.start); i < calls.length && calls[i]!.start < end; i++) {
     const call = calls[i]!;
     result.push(new CallSite(normalized.text, call.name, call.start, call.open));
   }

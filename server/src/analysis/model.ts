@@ -65,3 +65,15 @@ export function positionAt(file: { text: string }, offset: number): Position {
 export function rangeAt(file: { text: string }, start: number, end: number): Range {
   return { start: positionAt(file, start), end: positionAt(file, end) };
 }
+
+/** Index of the first item whose start (by `startOf`) is at or after `offset`, in a list sorted by start. */
+export function firstStartingAt<T>(sorted: readonly T[], offset: number, startOf: (item: T) => number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (startOf(sorted[mid]!) < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
