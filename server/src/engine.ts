@@ -142,16 +142,17 @@ function lineAt(text: string, line: number, count: number): string[] {
 
 /** Where non-static functions and variables are defined across modules, from a cheap text scan. */
 export class TextWorkspaceIndex implements WorkspaceSymbolIndex {
-  private readonly definitions = new Map<string, Array<{ module: string; file: string; exported: boolean; gplOnly: boolean }>>();
+  private readonly definitions = new Map<string, Array<{ module: string; file: string; exported: boolean; gplOnly: boolean; builtIn: boolean }>>();
 
-  addModuleFile(module: string, file: string, text: string): void {
+  /** `builtIn`: the module links into the kernel image (see kbuild.ts isBuiltIn). */
+  addModuleFile(module: string, file: string, text: string, builtIn = false): void {
     const exports = new Map<string, boolean>();
     for (const match of text.matchAll(/\bEXPORT_SYMBOL(_NS)?(_GPL)?\s*\(\s*([A-Za-z_]\w*)/g)) exports.set(match[3]!, !!match[2]);
     for (const match of text.matchAll(/^(?!static\b)(?:[A-Za-z_][\w \t*]*?[\s*])?([A-Za-z_]\w*)\s*\([^;{]*\)\s*\{/gm)) {
       const name = match[1]!;
       if (/^(if|for|while|switch|return|sizeof)$/.test(name)) continue;
       const list = this.definitions.get(name) ?? [];
-      list.push({ module, file, exported: exports.has(name), gplOnly: exports.get(name) ?? false });
+      list.push({ module, file, exported: exports.has(name), gplOnly: exports.get(name) ?? false, builtIn });
       this.definitions.set(name, list);
     }
   }

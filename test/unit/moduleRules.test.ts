@@ -87,10 +87,10 @@ describe('missing-module-license details', () => {
 describe('unexported-symbol details', () => {
   const workspace: WorkspaceSymbolIndex = {
     definitionsOf: (name) => ({
-      core_private: [{ module: 'core', file: '/ws/core/core.c', exported: false, gplOnly: false }],
-      core_gpl: [{ module: 'core', file: '/ws/core/core.c', exported: true, gplOnly: true }],
-      core_open: [{ module: 'core', file: '/ws/core/core.c', exported: true, gplOnly: false }],
-      own_helper: [{ module: 'user', file: '/ws/user/user.c', exported: false, gplOnly: false }],
+      core_private: [{ module: 'core', file: '/ws/core/core.c', exported: false, gplOnly: false, builtIn: false }],
+      core_gpl: [{ module: 'core', file: '/ws/core/core.c', exported: true, gplOnly: true, builtIn: false }],
+      core_open: [{ module: 'core', file: '/ws/core/core.c', exported: true, gplOnly: false, builtIn: false }],
+      own_helper: [{ module: 'user', file: '/ws/user/user.c', exported: false, gplOnly: false, builtIn: false }],
     })[name] ?? [],
   };
   const source = (license: string) => [

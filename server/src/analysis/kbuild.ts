@@ -14,6 +14,15 @@ export interface ModuleSpec {
   files: string[];
   /** The Kbuild or Makefile that defines it; absent for a lone `.c` file. */
   kbuildFile?: string;
+  /** The list that names it there: `obj-m`, `obj-y`, `obj-$(CONFIG_FOO)`. */
+  listedBy?: string;
+}
+
+/** Whether the module links into the kernel image (obj-y, or obj-$(CONFIG_X) with X=y in the target). */
+export function isBuiltIn(module: ModuleSpec, config: ReadonlyMap<string, string> | undefined): boolean {
+  if (module.listedBy === 'obj-y') return true;
+  const option = /^obj-\$[({](CONFIG_\w+)[)}]$/.exec(module.listedBy ?? '')?.[1];
+  return option !== undefined && config?.get(option) === 'y';
 }
 
 /** Reads a file; undefined when it does not exist or cannot be read. */
@@ -32,8 +41,13 @@ const KBUILD_SEARCH_LEVELS = 2;
 
 interface KbuildModules {
   file: string;
-  /** Module name → object paths relative to the Kbuild's directory (`a.o`, `sub/b.o`). */
-  modules: Map<string, string[]>;
+  /** Module name → object paths relative to the Kbuild's directory (`a.o`, `sub/b.o`), and its list. */
+  modules: Map<string, KbuildModule>;
+}
+
+interface KbuildModule {
+  objects: string[];
+  listedBy: string;
 }
 
 /**
@@ -62,13 +76,13 @@ export function discoverModules(cFiles: string[], readFile: ReadFile = readFileI
   for (const dir of [...dirs].sort()) {
     const kbuild = kbuildIn(dir);
     if (!kbuild) continue;
-    for (const [name, objects] of kbuild.modules) {
+    for (const [name, { objects, listedBy }] of kbuild.modules) {
       const files = objects
         .map((object) => path.resolve(dir, object.replace(/\.o$/, '.c')))
         .filter((file) => wanted.has(file) || readFile(file) !== undefined);
       if (!files.some((file) => wanted.has(file))) continue;
       files.forEach((file) => claimed.add(file));
-      modules.push({ name, dir, files: [...new Set(files)], kbuildFile: kbuild.file });
+      modules.push({ name, dir, files: [...new Set(files)], kbuildFile: kbuild.file, listedBy });
     }
   }
   for (const file of [...wanted].sort()) {
@@ -98,13 +112,14 @@ function readKbuild(dir: string, readFile: ReadFile): KbuildModules | undefined 
   for (const name of ['Kbuild', 'Makefile']) {
     const file = path.join(dir, name);
     const text = readFile(file);
-    if (text !== undefined) return { file, modules: parseKbuild(text) };
+    if (text !== undefined) return { file, modules: parseKbuildModules(text) };
   }
   return undefined;
 }
 
-const TARGET_LIST = /^obj-(?:m|y|\$[({]\w+[)}])$/;
-const COMPOSITE_LIST = /^(.+?)-(?:objs|y|m|\$[({]\w+[)}])$/;
+// `$(CONFIG_FOO)`, also with a substitution: `ixgbe-$(CONFIG_FCOE:m=y) += ixgbe_fcoe.o`.
+const TARGET_LIST = /^obj-(?:m|y|\$[({][^)}]+[)}])$/;
+const COMPOSITE_LIST = /^(.+?)-(?:objs|y|m|\$[({][^)}]+[)}])$/;
 /** `<prefix>-y` lists that are not composite objects. */
 const NOT_COMPOSITES = new Set(['obj', 'lib', 'subdir', 'ccflags', 'asflags', 'ldflags', 'always', 'extra', 'hostprogs', 'userprogs', 'targets', 'clean', 'header-test', 'ccflags-remove', 'subdir-ccflags']);
 
@@ -115,11 +130,15 @@ const NOT_COMPOSITES = new Set(['obj', 'lib', 'subdir', 'ccflags', 'asflags', 'l
  * every branch finds it).
  */
 export function parseKbuild(text: string): Map<string, string[]> {
+  return new Map([...parseKbuildModules(text)].map(([name, module]) => [name, module.objects]));
+}
+
+function parseKbuildModules(text: string): Map<string, KbuildModule> {
   // Every assignment, in order; the lists are interpreted once the whole file is read.
   const variables = new Map<string, string[]>();
   for (const rawLine of text.replace(/\\\r?\n/g, ' ').split(/\r?\n/)) {
     const line = rawLine.replace(/(^|[^\\])#.*$/, '$1');
-    const assignment = /^\s*(?:override\s+|export\s+)?([\w.$(){}-]+)\s*(\+=|::=|:=|\?=|=)\s*(.*)$/.exec(line);
+    const assignment = /^\s*(?:override\s+|export\s+)?((?:[\w.-]|\$[({][^)}]*[)}])+)\s*(\+=|::=|:=|\?=|=)\s*(.*)$/.exec(line);
     if (!assignment) continue;
     const [, left = '', operator, right = ''] = assignment;
     const words = right.trim().split(/\s+/).filter(Boolean);
@@ -132,24 +151,24 @@ export function parseKbuild(text: string): Map<string, string[]> {
       if (reference) return depth < 5 ? expand(variables.get(reference[1]!) ?? [], depth + 1) : [];
       return word.includes('$') ? [] : [word];
     });
-  const targets: string[] = [];
+  const targets: Array<{ object: string; listedBy: string }> = [];
   const composites = new Map<string, string[]>();
   for (const [left, words] of variables) {
     const objects = expand(words).filter((word) => word.endsWith('.o'));
     if (TARGET_LIST.test(left)) {
-      targets.push(...objects);
+      targets.push(...objects.map((object) => ({ object, listedBy: left })));
       continue;
     }
     const composite = COMPOSITE_LIST.exec(left);
     if (composite && !NOT_COMPOSITES.has(composite[1]!)) composites.set(composite[1]!, [...(composites.get(composite[1]!) ?? []), ...objects]);
   }
-  const modules = new Map<string, string[]>();
-  for (const target of targets) {
+  const modules = new Map<string, KbuildModule>();
+  for (const { object: target, listedBy } of targets) {
     const name = path.posix.basename(target, '.o');
     const subdir = path.posix.dirname(target);
     const objects = composites.get(name);
     const list = objects && objects.length > 0 ? objects : [path.posix.basename(target)];
-    modules.set(name, list.map((object) => (subdir === '.' ? object : path.posix.join(subdir, object))));
+    modules.set(name, { objects: list.map((object) => (subdir === '.' ? object : path.posix.join(subdir, object))), listedBy });
   }
   return modules;
 }

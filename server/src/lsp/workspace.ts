@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Edit, type Tree } from 'web-tree-sitter';
 import { defaultKdir, loadKernelTarget, type KernelTarget } from '../analysis/kernelTarget';
-import { discoverModules, type ModuleSpec } from '../analysis/kbuild';
+import { discoverModules, isBuiltIn, type ModuleSpec } from '../analysis/kbuild';
 import type { Finding } from '../analysis/model';
 import { Analyzer, decodeSource, MAX_FILE_BYTES, preprocessorEnv, SourceRejected, TextWorkspaceIndex, type LintSettings } from '../engine';
 import { normalize } from '../parsing/normalize';
@@ -69,7 +69,7 @@ export class LintWorkspace {
     for (const module of discoverModules(sources)) {
       for (const file of module.files) {
         try {
-          if (fs.statSync(file).size <= MAX_FILE_BYTES) index.addModuleFile(module.name, file, fs.readFileSync(file, 'latin1'));
+          if (fs.statSync(file).size <= MAX_FILE_BYTES) index.addModuleFile(module.name, file, fs.readFileSync(file, 'latin1'), isBuiltIn(module, this.target?.config));
         } catch {
           // Vanished or unreadable: nothing to index.
         }

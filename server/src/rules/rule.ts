@@ -15,7 +15,7 @@ export interface AnalyzedFile {
 
 /** Where each non-static symbol is defined across the workspace's modules, and whether it is exported. */
 export interface WorkspaceSymbolIndex {
-  definitionsOf(name: string): Array<{ module: string; file: string; exported: boolean; gplOnly: boolean }>;
+  definitionsOf(name: string): Array<{ module: string; file: string; exported: boolean; gplOnly: boolean; builtIn: boolean }>;
 }
 
 export interface ModuleContext {

@@ -3,7 +3,7 @@
 // "uses symbol from namespace X, but does not import it"); this rule says so at the call while typing.
 import type { CallResolution } from '../analysis/kernelTarget';
 import { kernelVersion } from '../parsing/preprocessor';
-import { localHeaderNames } from '../analysis/kbuild';
+import { isBuiltIn, localHeaderNames } from '../analysis/kbuild';
 import { isGplCompatible } from '../kernel-api/licenses';
 import { DECLARED_FOR_TYPE_CHECKING } from '../kernel-api/linkTime';
 import { insertModuleLine, mainFileOf } from './moduleMacros';
@@ -38,15 +38,18 @@ export const unexportedSymbol: Rule = {
     const main = mainFileOf(context.files);
     const resolutions = new Map<string, CallResolution>();
     let localNames: Set<string> | undefined;
+    const builtIn = isBuiltIn(context.module, target?.config);
 
     for (const file of context.files) {
       for (const reference of file.symbols.references) {
         const name = reference.name;
         if (moduleNames.has(name)) continue;
         const at = { file: file.parsed.path, range: reference.range };
-        const elsewhere = context.workspace.definitionsOf(name).filter((definition) => definition.module !== context.module.name);
+        // Code linked into the kernel image links freely with the image's other code.
+        const elsewhere = context.workspace.definitionsOf(name).filter((definition) => definition.module !== context.module.name && !(builtIn && definition.builtIn));
         if (elsewhere.length > 0) {
-          checkWorkspaceSymbol(reference, elsewhere, gplIncompatible, license?.value, at, report);
+          localNames ??= localHeaderNames(context.module, context.files.map((f) => ({ path: f.parsed.path, text: f.parsed.text })));
+          if (!localNames.has(name)) checkWorkspaceSymbol(reference, elsewhere, gplIncompatible, license?.value, at, report);
           continue;
         }
         if (!target) continue;

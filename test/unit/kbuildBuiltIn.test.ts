@@ -1,0 +1,32 @@
+// Which modules link into the kernel image, and composite lists with substitutions.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import { discoverModules, isBuiltIn } from '../../server/src/analysis/kbuild';
+
+describe('kbuild lists', () => {
+  test('obj-y and obj-$(CONFIG_X)=y are built in; obj-m and =m are modules; $(CONFIG_X:m=y) composites join their module', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-kbuild-'));
+    fs.writeFileSync(path.join(dir, 'Makefile'), [
+      'obj-y += core.o',
+      'obj-$(CONFIG_VT) += vt.o',
+      'obj-$(CONFIG_IXGBE) += ixgbe.o',
+      'obj-m += extra.o',
+      'ixgbe-objs := ixgbe_main.o',
+      'ixgbe-$(CONFIG_FCOE:m=y) += ixgbe_fcoe.o',
+      '',
+    ].join('\n'));
+    for (const name of ['core', 'vt', 'ixgbe_main', 'ixgbe_fcoe', 'extra']) fs.writeFileSync(path.join(dir, `${name}.c`), '');
+    const modules = discoverModules(['core', 'vt', 'ixgbe_main', 'ixgbe_fcoe', 'extra'].map((n) => path.join(dir, `${n}.c`)));
+    const byName = new Map(modules.map((m) => [m.name, m]));
+    assert.deepEqual(byName.get('ixgbe')?.files.map((f) => path.basename(f)).sort(), ['ixgbe_fcoe.c', 'ixgbe_main.c']);
+    const config = new Map([['CONFIG_VT', 'y'], ['CONFIG_IXGBE', 'm']]);
+    assert.equal(isBuiltIn(byName.get('core')!, config), true);
+    assert.equal(isBuiltIn(byName.get('vt')!, config), true);
+    assert.equal(isBuiltIn(byName.get('ixgbe')!, config), false);
+    assert.equal(isBuiltIn(byName.get('extra')!, config), false);
+    assert.equal(isBuiltIn(byName.get('vt')!, undefined), false, 'unknown config: treated as a module');
+  });
+});
