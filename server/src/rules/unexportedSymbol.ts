@@ -52,7 +52,8 @@ export const unexportedSymbol: Rule = {
           if (!localNames.has(name)) checkWorkspaceSymbol(reference, elsewhere, gplIncompatible, license?.value, at, report);
           continue;
         }
-        if (!target) continue;
+        // Exports only matter to loadable modules: built-in code links against the whole image.
+        if (!target || builtIn) continue;
         let resolution = resolutions.get(name);
         if (!resolution) resolutions.set(name, (resolution = target.resolveCall(name)));
         const chain = resolution.via ? ` (through ${resolution.via.map((step) => `\`${step}\``).join(' → ')})` : '';
