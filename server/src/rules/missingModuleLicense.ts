@@ -2,6 +2,7 @@
 // symbols; a license string the kernel does not know is treated as proprietary; and, like modpost (6.10+),
 // a module without MODULE_DESCRIPTION is flagged (warning).
 import { KNOWN_LICENSES, knownLicense } from '../kernel-api/licenses';
+import { isBuiltIn } from '../analysis/kbuild';
 import type { Range } from '../analysis/model';
 import { insertModuleLine, lastModuleMacroLine, mainFileOf } from './moduleMacros';
 import type { Rule } from './rule';
@@ -22,7 +23,8 @@ export const missingModuleLicense: Rule = {
   defaultSeverity: 'error',
   check(context, report) {
     const main = mainFileOf(context.files);
-    if (!main) return;
+    // Code linked into the kernel image is not a module: modpost asks nothing of it.
+    if (!main || isBuiltIn(context.module, context.target?.config)) return;
     const licensed = context.files.find((file) => file.symbols.license);
     const license = licensed?.symbols.license;
     const anchorLine = lastModuleMacroLine(main) ?? 0;
