@@ -46,9 +46,6 @@ export interface NormalizedSource {
   inactiveRanges: Array<[number, number]>;
 }
 
-const blankedBare = new Set(BLANKED_ANNOTATIONS);
-const blankedWithArgs = new Set(BLANKED_ANNOTATIONS_WITH_ARGS);
-const iteratorNames = new Set(ITERATOR_MACROS);
 /** Identifiers followed by `(` that are not calls. */
 const NOT_CALLS = new Set([
   'if', 'while', 'for', 'switch', 'return', 'sizeof', 'typeof', '__typeof__', '__typeof', 'alignof', '_Alignof',
@@ -60,6 +57,27 @@ const NON_CALL_KEYWORDS = new Set([
   'if', 'while', 'for', 'switch', 'return', 'sizeof', 'typeof', '__typeof__', '__typeof', '_Alignof',
   'alignof', '__alignof__', 'case', '_Generic', '__builtin_types_compatible_p', 'typeof_unqual',
 ]);
+
+// One lookup per identifier: what the scanner may have to do with a word.
+const BLANK = 1;
+const BLANK_WITH_ARGS = 2;
+const ITERATOR = 4;
+const NOT_CALL = 8;
+const NOT_CALL_PAREN = 16;
+const TYPE_KEYWORD = 32;
+const CASE = 64;
+const WORD_FLAGS = new Map<string, number>();
+const flag = (words: Iterable<string>, bit: number) => {
+  for (const word of words) WORD_FLAGS.set(word, (WORD_FLAGS.get(word) ?? 0) | bit);
+};
+flag(BLANKED_ANNOTATIONS, BLANK);
+flag(BLANKED_ANNOTATIONS_WITH_ARGS, BLANK_WITH_ARGS);
+flag(Object.keys(LOCK_ANNOTATIONS), BLANK_WITH_ARGS);
+flag(ITERATOR_MACROS, ITERATOR);
+flag(NOT_CALLS, NOT_CALL);
+flag(NON_CALL_KEYWORDS, NOT_CALL_PAREN);
+flag(['struct', 'union', 'enum'], TYPE_KEYWORD);
+flag(['case'], CASE);
 
 const enum Ch {
   Tab = 9, NL = 10, CR = 13, Space = 32, Quote = 34, Hash = 35, Apos = 39, LParen = 40, RParen = 41,
@@ -99,9 +117,13 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
   let live = true;
   let inactiveStart = -1;
   let atLineStart = true;
-  // The previous significant token: an identifier's text, or a punctuation character.
-  let previous = ';';
+  // The previous significant token: an identifier (`previousWord`, with previousIsIdent) or a punctuation
+  // character (`previousChar`).
+  let previousWord = '';
+  let previousChar: number = Ch.Semi;
   let previousIsIdent = false;
+  /** The previous identifier is a keyword whose `(` is not a call (`if (`, `sizeof (`). */
+  let previousOpensNonCall = false;
   let inCaseLabel = false;
 
   const skipSpaceAndComments = (from: number): number => {
@@ -274,7 +296,7 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
     if (c === Ch.Backslash) { i++; continue; }
     if (c === Ch.Quote || c === Ch.Apos) {
       i = skipQuoted(i);
-      previous = '"';
+      previousChar = Ch.Quote;
       previousIsIdent = false;
       continue;
     }
@@ -282,9 +304,10 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
       let j = i + 1;
       while (j < n && isIdentPart(source.charCodeAt(j))) j++;
       const word = source.slice(i, j);
-      if (blankedBare.has(word)) { edits.push([i, j, null]); i = j; continue; }
-      const lockKind = LOCK_ANNOTATIONS[word];
-      if (blankedWithArgs.has(word) || lockKind) {
+      const flags = WORD_FLAGS.get(word) ?? 0;
+      if (flags & BLANK) { edits.push([i, j, null]); i = j; continue; }
+      const lockKind = flags & BLANK_WITH_ARGS ? LOCK_ANNOTATIONS[word] : undefined;
+      if (flags & BLANK_WITH_ARGS) {
         const open = skipSpaceAndComments(j);
         if (source.charCodeAt(open) === Ch.LParen) {
           const close = matchParen(open, n);
@@ -300,8 +323,8 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
           continue;
         }
       }
-      if (word === 'case') inCaseLabel = true;
-      if ((iteratorNames.has(word) || word.includes('for_each')) && atStatementStart(previous, previousIsIdent)) {
+      if (flags & CASE) inCaseLabel = true;
+      if (atStatementStart(previousWord, previousChar, previousIsIdent) && (flags & ITERATOR || word.includes('for_each'))) {
         const open = skipSpaceAndComments(j);
         if (source.charCodeAt(open) === Ch.LParen) {
           const close = matchParen(open, n);
@@ -310,14 +333,15 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
           if (close > 0 && next !== Ch.Semi && (next === Ch.LBrace || isIdentStart(next))) {
             edits.push([i, j, 'while'.padEnd(j - i, ' ')]);
             statementMacros.set(i, { name: word, offset: i, openParen: open, closeParen: close - 1 });
-            previous = 'while';
+            previousWord = 'while';
+            previousOpensNonCall = true;
             previousIsIdent = true;
             i = j;
             continue;
           }
         }
       }
-      if ((word === 'struct' || word === 'union' || word === 'enum') && parenIsCall[parenIsCall.length - 1]) {
+      if (flags & TYPE_KEYWORD && parenIsCall[parenIsCall.length - 1]) {
         // `struct foo` followed by `,` or `)` (after optional `*`s) is a type passed to a macro.
         let k = skipSpaceAndComments(j);
         let m = k;
@@ -331,16 +355,17 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
       }
       let k = j;
       while (k < n && (source.charCodeAt(k) === Ch.Space || source.charCodeAt(k) === Ch.Tab)) k++;
-      if (source.charCodeAt(k) === Ch.LParen && !NOT_CALLS.has(word)) calls.push({ name: afterMember ? undefined : word, start: i, open: k });
+      if (source.charCodeAt(k) === Ch.LParen && !(flags & NOT_CALL)) calls.push({ name: afterMember ? undefined : word, start: i, open: k });
       afterMember = false;
-      previous = word;
+      previousWord = word;
       previousIsIdent = true;
+      previousOpensNonCall = (flags & NOT_CALL_PAREN) !== 0;
       i = j;
       continue;
     }
-    afterMember = (c === Ch.Dot && source.charCodeAt(i + 1) !== Ch.Dot) || (c === 62 && previous === '-');
+    afterMember = (c === Ch.Dot && source.charCodeAt(i + 1) !== Ch.Dot) || (c === 62 && !previousIsIdent && previousChar === 45);
     if (c === Ch.LParen) {
-      parenIsCall.push(previousIsIdent && !NON_CALL_KEYWORDS.has(previous));
+      parenIsCall.push(previousIsIdent && !previousOpensNonCall);
     } else if (c === Ch.RParen) {
       parenIsCall.pop();
     } else if (c === Ch.Dot && inCaseLabel && source.startsWith('...', i)) {
@@ -355,7 +380,7 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
       inCaseLabel = false;
       if (c !== Ch.Colon) parenIsCall.length = 0;
     }
-    previous = String.fromCharCode(c);
+    previousChar = c;
     previousIsIdent = false;
     i++;
   }
@@ -366,9 +391,9 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
   return { text: applyEdits(source, edits), calls, lockAnnotations, statementMacros, inactiveRanges: inactiveRanges.filter(([a, b]) => b > a) };
 }
 
-function atStatementStart(previous: string, previousIsIdent: boolean): boolean {
-  if (previousIsIdent) return previous === 'else' || previous === 'do';
-  return previous === ';' || previous === '{' || previous === '}' || previous === ')' || previous === ':';
+function atStatementStart(previousWord: string, previousChar: number, previousIsIdent: boolean): boolean {
+  if (previousIsIdent) return previousWord === 'else' || previousWord === 'do';
+  return previousChar === Ch.Semi || previousChar === Ch.LBrace || previousChar === Ch.RBrace || previousChar === Ch.RParen || previousChar === Ch.Colon;
 }
 
 function blank(text: string): string {
