@@ -90,7 +90,7 @@ export interface LockAnalysisResult {
 
 const MAX_STATES_PER_NODE = 16;
 /** Work bound per CFG node: past it the function is reported as truncated instead of analysed on. */
-const MAX_STEPS_PER_NODE = 40;
+const MAX_STEPS_PER_NODE = 24;
 
 const operationsByName = new Map<string, LockOperation[]>();
 for (const op of LOCK_OPERATIONS) operationsByName.set(op.name, [...(operationsByName.get(op.name) ?? []), op]);
@@ -186,7 +186,8 @@ export function analyzeLocks(cfg: Cfg, options: LockAnalysisOptions): LockAnalys
   // entry. The hypothesis is wrong when that pass takes the lock while the caller's hold is still on
   // (`if (x) lock(l); … unlock(l);`): then only locks whose releases were never reached holding
   // them count as the caller's.
-  if (first.untouchedReleased.size === 0) return first.result;
+  // A truncated pass is imprecise already: no second guess on top of it.
+  if (first.untouchedReleased.size === 0 || first.result.truncated) return first.result;
   const second = analyzePass(cfg, options, first.untouchedReleased);
   if (second.contradicted.size === 0) return second.result;
   if (first.callerLocks.size === 0) return first.result;
