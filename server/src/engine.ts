@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import type { Parser, Tree } from 'web-tree-sitter';
 import { ModuleCallGraph } from './analysis/callGraph';
 import { analyzeFunctions } from './analysis/functionAnalysis';
-import { applyLockSummaries } from './analysis/lockSummaries';
+import { applyLockSummaries, type SummaryMemo } from './analysis/lockSummaries';
 import type { KernelTarget } from './analysis/kernelTarget';
 import type { ModuleSpec } from './analysis/kbuild';
 import type { Finding, ParsedFile, Severity } from './analysis/model';
@@ -67,9 +67,10 @@ export class Analyzer {
     return { parsed, symbols: extractSymbols(parsed), functions: analyzeFunctions(parsed) };
   }
 
-  lintModule(module: ModuleSpec, files: AnalyzedFile[], target: KernelTarget | undefined, workspace: WorkspaceSymbolIndex, settings: LintSettings = {}): Finding[] {
+  /** `memo`: for re-lints of the same module after an edit (see lockSummaries.ts SummaryMemo). */
+  lintModule(module: ModuleSpec, files: AnalyzedFile[], target: KernelTarget | undefined, workspace: WorkspaceSymbolIndex, settings: LintSettings = {}, memo?: SummaryMemo): Finding[] {
     const analyses = files.map((f) => ({ parsed: f.parsed, functions: f.functions }));
-    applyLockSummaries(analyses);
+    applyLockSummaries(analyses, memo);
     const context: ModuleContext = { module, files, callGraph: new ModuleCallGraph(analyses), target, workspace };
     const findings: Finding[] = [];
     for (const rule of RULES) {

@@ -75,7 +75,17 @@ function globalLocks(file: ParsedFile): Set<string> {
   return names;
 }
 
-export function applyLockSummaries(files: ReadonlyArray<{ parsed: ParsedFile; functions: FunctionAnalysis[] }>): void {
+/**
+ * Between keystrokes only one file changes: its functions are analysed afresh, while the other files'
+ * analyses already carry the helpers' effects. `memo` remembers the helpers' summaries of the last run;
+ * while they stay the same, only functions of `memo.dirty` files are re-analysed.
+ */
+export interface SummaryMemo {
+  dirty: ReadonlySet<string>;
+  fingerprint?: string;
+}
+
+export function applyLockSummaries(files: ReadonlyArray<{ parsed: ParsedFile; functions: FunctionAnalysis[] }>, memo?: SummaryMemo): void {
   const local = new Map<string, Map<string, FunctionAnalysis>>();
   const global = new Map<string, FunctionAnalysis>();
   const fileOf = new Map<FunctionAnalysis, { parsed: ParsedFile; globals: Set<string> }>();
@@ -99,10 +109,12 @@ export function applyLockSummaries(files: ReadonlyArray<{ parsed: ParsedFile; fu
       if (effects.length > 0) summaries.set(fn, effects);
     }
     const fingerprint = [...summaries].map(([fn, effects]) => `${fn.name}:${effects.map((e) => `${e.op}${e.param ?? e.fixedId}${e.suffix}`).join(',')}`).sort().join(';');
-    if (fingerprint === previous) return;
+    if (fingerprint === previous) break;
+    const onlyDirty = round === 0 && memo !== undefined && memo.fingerprint === fingerprint;
     previous = fingerprint;
-    if (summaries.size === 0) return;
+    if (summaries.size === 0) break;
     for (const [fn, { parsed }] of fileOf) {
+      if (onlyDirty && !memo.dirty.has(parsed.path)) continue;
       const callsHelper = fn.calls.some((call) => {
         const target = resolve(parsed.path, call.callee);
         return target !== undefined && target !== fn && summaries.has(target);
@@ -116,4 +128,5 @@ export function applyLockSummaries(files: ReadonlyArray<{ parsed: ParsedFile; fu
       });
     }
   }
+  if (memo) memo.fingerprint = previous;
 }

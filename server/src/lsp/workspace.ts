@@ -10,6 +10,7 @@ import { discoverModules, isBuiltIn, type ModuleSpec } from '../analysis/kbuild'
 import type { Finding } from '../analysis/model';
 import { Analyzer, decodeSource, MAX_FILE_BYTES, preprocessorEnv, SourceRejected, TextWorkspaceIndex, type LintSettings } from '../engine';
 import { normalize } from '../parsing/normalize';
+import type { SummaryMemo } from '../analysis/lockSummaries';
 import type { AnalyzedFile } from '../rules/rule';
 
 export interface ServerSettings extends LintSettings {
@@ -33,6 +34,10 @@ export class LintWorkspace {
   private targetKey: string | undefined;
   targetError: string | undefined;
   private workspaceIndex = new TextWorkspaceIndex();
+  /** Files analysed afresh since their module was last linted. */
+  private readonly freshlyAnalyzed = new Set<string>();
+  /** Per module (by Kbuild dir and name): the lock-helper summaries of its last lint. */
+  private readonly summaryMemos = new Map<string, SummaryMemo>();
   settings: ServerSettings = { enable: true, debounceMs: 150 };
 
   constructor(private readonly analyzer: Analyzer, private readonly log: (message: string) => void) {}
@@ -55,6 +60,7 @@ export class LintWorkspace {
     }
     // The target decides which #if branches are live: every tree is stale.
     for (const state of this.files.values()) this.dropAnalysis(state);
+    this.summaryMemos.clear();
     return true;
   }
 
@@ -136,9 +142,13 @@ export class LintWorkspace {
       if (state?.analyzed) analyzed.push(state.analyzed);
     }
     if (analyzed.length === 0) return result;
-    for (const finding of this.analyzer.lintModule(module, analyzed, this.target, this.workspaceIndex, this.settings)) {
+    const key = `${module.dir}\0${module.name}`;
+    const memo: SummaryMemo = { fingerprint: this.summaryMemos.get(key)?.fingerprint, dirty: new Set(module.files.filter((f) => this.freshlyAnalyzed.has(f))) };
+    for (const finding of this.analyzer.lintModule(module, analyzed, this.target, this.workspaceIndex, this.settings, memo)) {
       result.get(finding.file)?.push(finding);
     }
+    this.summaryMemos.set(key, memo);
+    for (const file of module.files) this.freshlyAnalyzed.delete(file);
     return result;
   }
 
@@ -178,6 +188,7 @@ export class LintWorkspace {
       }
       try {
         state.analyzed = this.analyzer.analyze(this.analyzer.parse(file, state.text, preprocessorEnv(this.target)));
+        this.freshlyAnalyzed.add(file);
       } catch (error) {
         this.log(`analysis of ${file} failed: ${(error as Error).stack ?? error}`);
       }
@@ -202,6 +213,7 @@ export class LintWorkspace {
       const parsed = this.analyzer.parseNormalized(file, text, normalized, tree);
       tree.delete();
       state.analyzed = this.analyzer.analyze(parsed);
+      this.freshlyAnalyzed.add(file);
     } catch (error) {
       this.log(`incremental analysis of ${file} failed: ${(error as Error).stack ?? error}`);
       state.analyzed = undefined;
@@ -221,11 +233,18 @@ export class LintWorkspace {
 
 /** The single edit that turns `before` into `after` (common prefix and suffix kept). */
 export function editBetween(before: string, after: string): Edit {
+  // Skip equal blocks with native string comparison, then finish character by character.
+  const BLOCK = 4096;
   let start = 0;
   const min = Math.min(before.length, after.length);
+  while (start + BLOCK <= min && before.slice(start, start + BLOCK) === after.slice(start, start + BLOCK)) start += BLOCK;
   while (start < min && before.charCodeAt(start) === after.charCodeAt(start)) start++;
   let oldEnd = before.length;
   let newEnd = after.length;
+  while (oldEnd - BLOCK >= start && newEnd - BLOCK >= start && before.slice(oldEnd - BLOCK, oldEnd) === after.slice(newEnd - BLOCK, newEnd)) {
+    oldEnd -= BLOCK;
+    newEnd -= BLOCK;
+  }
   while (oldEnd > start && newEnd > start && before.charCodeAt(oldEnd - 1) === after.charCodeAt(newEnd - 1)) {
     oldEnd--;
     newEnd--;

@@ -1,0 +1,76 @@
+// The language server's workspace: edits re-lint incrementally (re-parse against the old tree, lock
+// helpers' summaries reused for unchanged files) and must find exactly what a fresh lint finds.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { before, describe, test } from 'node:test';
+import { Analyzer } from '../../server/src/engine';
+import { editBetween, LintWorkspace } from '../../server/src/lsp/workspace';
+
+const HELPERS = `#include <linux/spinlock.h>
+void ws_lock(struct ws_dev *d)
+{
+	spin_lock(&d->lock);
+}
+void ws_unlock(struct ws_dev *d)
+{
+	spin_unlock(&d->lock);
+}
+`;
+const MAIN = `#include <linux/module.h>
+void ws_lock(struct ws_dev *d);
+void ws_unlock(struct ws_dev *d);
+int ws_poke(struct ws_dev *d, int x)
+{
+	ws_lock(d);
+	if (x)
+		return -EINVAL;
+	ws_unlock(d);
+	return 0;
+}
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("ws");
+`;
+
+describe('language server workspace', () => {
+  let analyzer: Analyzer;
+  before(async () => {
+    analyzer = await Analyzer.create();
+  });
+
+  const summary = (findings: Map<string, Array<{ range: { start: { line: number } }; rule: string }>>) =>
+    [...findings].flatMap(([file, list]) => list.map((f) => `${path.basename(file)}:${f.range.start.line + 1}:${f.rule}`)).sort();
+
+  test('editing one file of a module gives the same findings as linting it afresh', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-ws-'));
+    fs.writeFileSync(path.join(dir, 'Kbuild'), 'obj-m += ws.o\nws-y := main.o helpers.o\n');
+    fs.writeFileSync(path.join(dir, 'helpers.c'), HELPERS);
+    fs.writeFileSync(path.join(dir, 'main.c'), MAIN);
+    const main = path.join(dir, 'main.c');
+    const editing = new LintWorkspace(analyzer, () => undefined);
+    editing.openOrChange(main, MAIN);
+    assert.deepEqual(summary(editing.lintModuleOf(main)), ['main.c:8:lock-imbalance']);
+    // Fix the leak, then break it again elsewhere, keystroke by keystroke.
+    const fixed = MAIN.replace('\t\treturn -EINVAL;', '\t\tgoto out;').replace('\tws_unlock(d);\n\treturn 0;', 'out:\n\tws_unlock(d);\n\treturn 0;');
+    editing.openOrChange(main, fixed);
+    assert.deepEqual(summary(editing.lintModuleOf(main)), []);
+    const broken = fixed.replace('out:\n\tws_unlock(d);', 'out:\n\tws_unlock(d);\n\tws_unlock(d);');
+    editing.openOrChange(main, broken);
+    const incremental = summary(editing.lintModuleOf(main));
+    const fresh = new LintWorkspace(analyzer, () => undefined);
+    fresh.openOrChange(main, broken);
+    assert.deepEqual(incremental, summary(fresh.lintModuleOf(main)));
+    assert.deepEqual(incremental, ['main.c:11:lock-imbalance']);
+    editing.dispose();
+    fresh.dispose();
+  });
+
+  test('the edit between two texts is the changed span only', () => {
+    const before = 'a'.repeat(10_000) + 'XYZ' + 'b'.repeat(10_000);
+    const after = 'a'.repeat(10_000) + 'Q' + 'b'.repeat(10_000);
+    const edit = editBetween(before, after);
+    assert.deepEqual([edit.startIndex, edit.oldEndIndex, edit.newEndIndex], [10_000, 10_003, 10_001]);
+    assert.deepEqual(edit.startPosition, { row: 0, column: 10_000 });
+  });
+});
