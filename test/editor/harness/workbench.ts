@@ -80,13 +80,27 @@ export class Workbench {
     return file;
   }
 
-  /** F1, then the typed text; the quick input's first row is chosen with Enter. */
-  private async quickInput(text: string, rowText: string | RegExp): Promise<void> {
-    await this.page.keyboard.press('F1');
+  /**
+   * F1, then the typed text; the first row matching `rowText` is chosen with Enter. The palette lists
+   * what is registered when it opens, and extensions register while the workbench starts: like a
+   * person, close it and look again until the row shows up.
+   */
+  private async quickInput(text: string, rowText: string | RegExp, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
     const input = this.page.locator(SELECTORS.quickInput);
-    await input.waitFor();
-    await input.fill(text);
-    await this.page.locator(SELECTORS.quickInputRow).filter({ hasText: rowText }).first().waitFor();
+    const row = this.page.locator(SELECTORS.quickInputRow).filter({ hasText: rowText }).first();
+    for (;;) {
+      await this.page.keyboard.press('F1');
+      await input.waitFor();
+      await input.fill(text);
+      try {
+        await row.waitFor({ timeout: 3_000 });
+        break;
+      } catch (error) {
+        if (Date.now() > deadline) throw new Error(`no "${rowText}" in the quick input for "${text}" within ${timeoutMs / 1000} s: ${(error as Error).message}`);
+        await this.page.keyboard.press('Escape');
+      }
+    }
     await this.page.keyboard.press('Enter');
   }
 

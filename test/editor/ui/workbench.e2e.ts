@@ -10,10 +10,11 @@ import { SELECTORS, Workbench } from '../harness/workbench';
 
 const vsix = process.env.LKM_VSIX ?? path.join(repoRoot(), 'out', 'lkm-dev.vsix');
 
-// Every wait inside has its own deadline; this bounds a step as a whole.
+// Every wait inside has its own deadline; these bound a step, and the run, as a whole.
 const STEP = { timeout: 120_000 };
+const GUEST_STEP = { timeout: 300_000 };
 
-describe('LKM Dev in the workbench', STEP, () => {
+describe('LKM Dev in the workbench', { timeout: 900_000 }, () => {
   let workbench: Workbench;
 
   before(async () => {
@@ -77,7 +78,7 @@ describe('LKM Dev in the workbench', STEP, () => {
     await workbench.screenshot('06-fixed');
   });
 
-  test('LKM: Build and Load runs the module in the test guest and shows its log line', { timeout: 300_000 }, async () => {
+  test('LKM: Build and Load runs the module in the test guest and shows its log line', GUEST_STEP, async () => {
     await workbench.openFile('hello/hello.c', 'lkm_hello_init');
     await workbench.runCommand('LKM: Build and Load');
     // A cold guest image takes ~40 s to assemble, a warm boot ~4 s, the load itself ~1 s.
@@ -92,7 +93,7 @@ describe('LKM Dev in the workbench', STEP, () => {
     await workbench.screenshot('07-kernel-log');
   });
 
-  test('LKM: Build and Load of a module that does not compile puts the error in Problems', { timeout: 300_000 }, async () => {
+  test('LKM: Build and Load of a module that does not compile puts the error in Problems', GUEST_STEP, async () => {
     await workbench.openFile('broken/broken.c', 'lkm_e2e_broken_init');
     await workbench.runCommand('LKM: Build and Load');
     const rows = await workbench.openProblems();
@@ -105,5 +106,34 @@ describe('LKM Dev in the workbench', STEP, () => {
     }
     assert.match(await compilerError.innerText(), /kbuild/);
     await workbench.screenshot('08-build-error-problems');
+  });
+
+  test('LKM: New Module… scaffolds a module that is lint-clean and loads in the test guest', GUEST_STEP, async () => {
+    const { page } = workbench;
+    await workbench.runCommand('LKM: New Module…');
+    const input = page.locator(SELECTORS.quickInput);
+    await page.locator('.quick-input-widget').filter({ hasText: 'New Module (1/2)' }).waitFor();
+    await input.fill('lkm_e2e_new');
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget').filter({ hasText: 'New Module (2/2)' }).waitFor();
+    await input.fill('skeleton');
+    await page.locator(SELECTORS.quickInputRow).filter({ hasText: 'Module skeleton' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator(SELECTORS.editorText).filter({ hasText: 'lkm_e2e_new_init' }).waitFor();
+    assert.ok(existsSync(path.join(workbench.workspace, 'lkm_e2e_new', 'lkm_e2e_new.c')), 'the module source was not created');
+    await workbench.screenshot('09-new-module');
+
+    await workbench.runCommand('LKM: Build and Load');
+    // A string, not a regular expression: the editor renders spaces as no-break spaces, which only
+    // Playwright's text matching normalises.
+    try {
+      await page.locator(SELECTORS.outputText).filter({ hasText: '--- lkm_e2e_new loaded on' }).waitFor({ timeout: 240_000 });
+    } catch (error) {
+      await workbench.screenshot('10-new-module-failed');
+      throw error;
+    }
+    // The language server has had the whole build to lint the new file: a template must be clean.
+    assert.equal(await page.locator(`${SELECTORS.activeEditor} ${SELECTORS.squiggle}`).count(), 0, 'the new module has lint findings');
+    await workbench.screenshot('10-new-module-loaded');
   });
 });
