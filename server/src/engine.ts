@@ -141,7 +141,11 @@ function lineAt(text: string, line: number, count: number): string[] {
   return line < 0 ? ['', result[result.length - 1] ?? ''] : result;
 }
 
-/** Where non-static functions and variables are defined across modules, from a cheap text scan. */
+const COMMENTS_AND_DIRECTIVES = /\/\*[\s\S]*?\*\/|\/\/[^\n]*|^[ \t]*#(?:[^\n\\]|\\[\s\S])*/gm;
+const FUNCTION_DEFINITION = /(?:^|[;}])\s*((?:[A-Za-z_]\w*[\s*]+)+?)([A-Za-z_]\w*)\s*\((?:[^;{}()]|\([^;{}()]*\))*\)\s*\{/g;
+const NOT_FUNCTION_NAMES = new Set(['if', 'for', 'while', 'switch', 'return', 'sizeof', 'else', 'do']);
+
+/** Where non-static functions are defined across modules, from a cheap text scan. */
 export class TextWorkspaceIndex implements WorkspaceSymbolIndex {
   private readonly definitions = new Map<string, Array<{ module: string; file: string; exported: boolean; gplOnly: boolean; builtIn: boolean }>>();
 
@@ -149,9 +153,14 @@ export class TextWorkspaceIndex implements WorkspaceSymbolIndex {
   addModuleFile(module: string, file: string, text: string, builtIn = false): void {
     const exports = new Map<string, boolean>();
     for (const match of text.matchAll(/\bEXPORT_SYMBOL(_NS)?(_GPL)?\s*\(\s*([A-Za-z_]\w*)/g)) exports.set(match[3]!, !!match[2]);
-    for (const match of text.matchAll(/^(?!static\b)(?:[A-Za-z_][\w \t*]*?[\s*])?([A-Za-z_]\w*)\s*\([^;{]*\)\s*\{/gm)) {
-      const name = match[1]!;
-      if (/^(if|for|while|switch|return|sizeof)$/.test(name)) continue;
+    // Definitions in code only: comments and preprocessor lines (a multi-line #define's body looks like
+    // code) are blanked first; a definition follows a `;` or `}` (or the file's start) so that a macro
+    // call without `;` (`module_exit(x)`) cannot pass for the head of the next function.
+    const code = text.replace(COMMENTS_AND_DIRECTIVES, (m) => m.replace(/[^\n]/g, ' '));
+    for (const match of code.matchAll(FUNCTION_DEFINITION)) {
+      const specifiers = match[1]!;
+      const name = match[2]!;
+      if (/\bstatic\b/.test(specifiers) || NOT_FUNCTION_NAMES.has(name)) continue;
       const list = this.definitions.get(name) ?? [];
       list.push({ module, file, exported: exports.has(name), gplOnly: exports.get(name) ?? false, builtIn });
       this.definitions.set(name, list);

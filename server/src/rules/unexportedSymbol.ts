@@ -45,17 +45,20 @@ export const unexportedSymbol: Rule = {
         const name = reference.name;
         if (moduleNames.has(name)) continue;
         const at = { file: file.parsed.path, range: reference.range };
+        let resolution = target ? resolutions.get(name) : undefined;
+        if (target && !resolution) resolutions.set(name, (resolution = target.resolveCall(name)));
+        // The kernel's own definition (an export, a header inline or macro) is what a module links
+        // against; another workspace module defining the same name (efi libstub's memcpy) is not.
+        const kernelKnows = resolution !== undefined && resolution.kind !== 'unknown';
         // Code linked into the kernel image links freely with the image's other code.
-        const elsewhere = context.workspace.definitionsOf(name).filter((definition) => definition.module !== context.module.name && !(builtIn && definition.builtIn));
+        const elsewhere = kernelKnows ? [] : context.workspace.definitionsOf(name).filter((definition) => definition.module !== context.module.name && !(builtIn && definition.builtIn));
         if (elsewhere.length > 0) {
           localNames ??= localHeaderNames(context.module, context.files.map((f) => ({ path: f.parsed.path, text: f.parsed.text })));
           if (!localNames.has(name)) checkWorkspaceSymbol(reference, elsewhere, gplIncompatible, license?.value, at, report);
           continue;
         }
         // Exports only matter to loadable modules: built-in code links against the whole image.
-        if (!target || builtIn) continue;
-        let resolution = resolutions.get(name);
-        if (!resolution) resolutions.set(name, (resolution = target.resolveCall(name)));
+        if (!target || !resolution || builtIn) continue;
         const chain = resolution.via ? ` (through ${resolution.via.map((step) => `\`${step}\``).join(' → ')})` : '';
         const what = resolution.via ? `\`${name}\` reaches \`${resolution.symbol}\`${chain}, which` : `\`${name}\``;
         if (resolution.kind === 'unknown' || resolution.kind === 'header-only' || (resolution.kind === 'exported' && !resolution.namespace)) continue;
