@@ -83,7 +83,13 @@ export function workbenchTestUrl(origin: string, request: LaunchRequest): string
 const WORKBENCH_NOISE =
   /^(\[[\w :-]+\] |Resolving connection token|Resolved connection token|Creating a socket|(Ignoring fetching|Updating) additional builtin extensions|Timed out waiting for authentication provider|Creation of workbench contribution)/;
 const verbose = process.env.LKM_EDITOR_VERBOSE === '1';
-const RUN_TIMEOUT_MS = Number(process.env.LKM_EDITOR_RUN_TIMEOUT_S ?? 300) * 1000;
+function runTimeoutMs(): number {
+  const seconds = Number(process.env.LKM_EDITOR_RUN_TIMEOUT_S ?? 300);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new Error(`LKM_EDITOR_RUN_TIMEOUT_S must be a positive number of seconds, got "${process.env.LKM_EDITOR_RUN_TIMEOUT_S}"`);
+  }
+  return seconds * 1000;
+}
 
 function resultsDir(): string {
   const dir = path.join(repoRoot(), 'test-results', 'editor');
@@ -92,6 +98,7 @@ function resultsDir(): string {
 }
 
 export async function runInCodeServer(request: LaunchRequest): Promise<number> {
+  const timeoutMs = runTimeoutMs();
   const scratch = scratchDir('launcher');
   const userDataDir = request.userDataDir ?? path.join(scratch, 'user-data');
   const extensionsDir = request.extensionsDir ?? path.join(scratch, 'extensions');
@@ -121,9 +128,11 @@ export async function runInCodeServer(request: LaunchRequest): Promise<number> {
     await page.exposeFunction('codeAutomationExit', (code: number) => reportExit(code));
     page.on('pageerror', (error) => process.stderr.write(`[workbench page error] ${error.message}\n`));
     const pageClosed = new Promise<never>((_, reject) => page.once('close', () => reject(new Error('the workbench page closed before the tests finished'))));
+    // Closing the browser on the way out rejects it too; only the race below is interested.
+    pageClosed.catch(() => undefined);
     await page.goto(workbenchTestUrl(server.origin, request), { timeout: 30_000 });
     try {
-      return await withTimeout(Promise.race([exitCode, pageClosed]), RUN_TIMEOUT_MS, 'the extension test run did not finish');
+      return await withTimeout(Promise.race([exitCode, pageClosed]), timeoutMs, 'the extension test run did not finish');
     } catch (error) {
       const shot = path.join(resultsDir(), 'launcher-failure.png');
       await page.screenshot({ path: shot }).catch(() => undefined);
