@@ -30,3 +30,13 @@ describe('kbuild lists', () => {
     assert.equal(isBuiltIn(byName.get('vt')!, undefined), false, 'unknown config: treated as a module');
   });
 });
+
+describe('included sources', () => {
+  test('a .c file #included by another is part of that file, not a module of its own', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-incl-'));
+    fs.writeFileSync(path.join(dir, 'hcd.c'), '#include "hcd-glue.c"\nint x;\n');
+    fs.writeFileSync(path.join(dir, 'hcd-glue.c'), 'static int glue;\n');
+    const modules = discoverModules([path.join(dir, 'hcd.c'), path.join(dir, 'hcd-glue.c')]);
+    assert.deepEqual(modules.map((m) => m.name), ['hcd']);
+  });
+});

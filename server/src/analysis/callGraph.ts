@@ -19,6 +19,8 @@ export interface SleepWitness {
   range: Range;
   /** Module functions between the reported call and the API, outermost first. */
   chain: string[];
+  /** The API sleeps only in process context (see SleepingApi.onlyInProcessContext). */
+  onlyInProcessContext?: boolean;
   /**
    * The first function of the chain sleeps only after dropping a lock its caller holds (drbd's
    * _conn_request_state drops req_lock before mutex_lock): a caller holding a lock is fine.
@@ -126,7 +128,7 @@ export class ModuleCallGraph {
     if (!api || this.isShadowed(caller, api.name)) return undefined;
     if (api.unlessModuleUses && this.moduleUses(api.unlessModuleUses)) return undefined;
     const parsed = this.parsedFiles.get(file);
-    const base = { api: api.name, reason: api.reason, file, range: parsed ? rangeAt(parsed, call.start, call.nameEnd) : ZERO_RANGE, chain: [] as string[] };
+    const base = { api: api.name, reason: api.reason, file, range: parsed ? rangeAt(parsed, call.start, call.nameEnd) : ZERO_RANGE, chain: [] as string[], onlyInProcessContext: api.onlyInProcessContext };
     if (api.gfpArg === undefined) return { witness: { ...base, description: api.name } };
     const argument = call.args[api.gfpArg];
     if (!argument) return undefined;
@@ -163,7 +165,7 @@ export class ModuleCallGraph {
         for (const call of node.fn.calls) {
           const target = this.resolve(node.file, call.callee);
           if (target) target.called = true;
-          if (target === node) continue;
+          if (target === node || call.unreachable) continue;
           const result = this.callSleeps(node.file, node.fn, call);
           if (!result) continue;
           if (result.param === undefined) {

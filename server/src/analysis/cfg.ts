@@ -5,6 +5,9 @@
 import type { Node } from 'web-tree-sitter';
 import type { StatementMacro } from '../parsing/normalize';
 import { firstStartingAt } from './model';
+import { NORETURN_CALLS } from '../kernel-api/macros';
+
+const noReturn = new Set(NORETURN_CALLS);
 
 export type CfgEvent =
   | { kind: 'call'; node: Node; callee: string | undefined; args: Node[] }
@@ -265,8 +268,12 @@ export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
         }
         return current;
       }
-      case 'expression_statement':
-        return append(current, ...expressionEvents(statement.namedChild(0)));
+      case 'expression_statement': {
+        const events = expressionEvents(statement.namedChild(0));
+        const after = append(current, ...events);
+        // `panic(…);` ends the path: nothing after it runs, and it is not a return either.
+        return events.some((e) => e.kind === 'call' && e.callee !== undefined && noReturn.has(e.callee)) ? null : after;
+      }
       case 'declaration': {
         const events: CfgEvent[] = [];
         for (const declarator of statement.childrenForFieldName('declarator')) {

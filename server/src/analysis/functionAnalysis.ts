@@ -5,6 +5,7 @@
 // regex pass is ~20× cheaper than walking the tree from JS), and only lock-using functions — about one
 // in nine in drivers/ — get a tree walk, a CFG and the dataflow.
 import type { Node } from 'web-tree-sitter';
+import { NORETURN_CALLS } from '../kernel-api/macros';
 import type { LockAnnotation, NormalizedSource } from '../parsing/normalize';
 import { buildCfg, type ExpressionIndex } from './cfg';
 import { analyzeLocks, lockOperations, normalizeLockExpression, type HeldLock, type LockAnalysisOptions, type LockAnalysisResult } from './lockState';
@@ -22,6 +23,8 @@ export class CallSite {
   atomicHold?: HeldLock;
   /** Made after this function dropped a lock its caller holds (it sleeps with the caller's lock dropped). */
   callerLockDropped?: boolean;
+  /** Follows a call that never returns (`panic()`) in the same block: it cannot run. */
+  unreachable?: boolean;
   private split?: { args: ArgumentSpan[]; close: number };
 
   constructor(
@@ -192,6 +195,7 @@ export function analyzeFunctions(file: ParsedFile): FunctionAnalysis[] {
     functions.push(analysis);
     byName.set(analysis.name, analysis);
   }
+  for (const fn of functions) markUnreachableCalls(file.normalized.text, fn);
   const containing = (offset: number) => functions.find((f) => offset >= f.node.startIndex && offset < f.node.endIndex);
   for (const annotation of file.normalized.lockAnnotations) {
     const owner = containing(annotation.offset) ?? prototypeOwner(file.tree.rootNode, annotation.offset, byName);
@@ -215,6 +219,26 @@ export function analyzeFunctions(file: ParsedFile): FunctionAnalysis[] {
     }
   }
   return functions;
+}
+
+const noReturn = new Set(NORETURN_CALLS);
+
+/** Calls after `panic(…);` up to the end of its block are dead code. */
+function markUnreachableCalls(text: string, fn: FunctionAnalysis): void {
+  for (const call of fn.calls) {
+    if (call.callee === undefined || !noReturn.has(call.callee)) continue;
+    let depth = 0;
+    let blockEnd = fn.node.endIndex;
+    for (let i = call.end; i < fn.node.endIndex; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 123) depth++;
+      else if (c === 125 && --depth < 0) {
+        blockEnd = i;
+        break;
+      }
+    }
+    for (const other of fn.calls) if (other.start >= call.end && other.start < blockEnd) other.unreachable = true;
+  }
 }
 
 /** Runs (or re-runs, with module lock helpers' effects) the lock analysis of one function. */

@@ -85,9 +85,30 @@ export function discoverModules(cFiles: string[], readFile: ReadFile = readFileI
       modules.push({ name, dir, files: [...new Set(files)], kbuildFile: kbuild.file, listedBy });
     }
   }
+  const includedC = new Map<string, Set<string>>();
+  /** `.c` files that other `.c` files of the directory `#include` (ohci-hcd.c includes ohci-ppc-of.c). */
+  const includedIn = (dir: string): Set<string> => {
+    let included = includedC.get(dir);
+    if (!included) {
+      included = new Set();
+      let names: string[] = [];
+      try {
+        names = fs.readdirSync(dir).filter((name) => name.endsWith('.c'));
+      } catch {
+        // An unreadable directory includes nothing we can see.
+      }
+      for (const name of names) {
+        for (const match of (readFile(path.join(dir, name)) ?? '').matchAll(/^[ \t]*#[ \t]*include[ \t]*"([^"]+\.c)"/gm)) included.add(path.resolve(dir, match[1]!));
+      }
+      includedC.set(dir, included);
+    }
+    return included;
+  };
   for (const file of [...wanted].sort()) {
     if (claimed.has(file)) continue;
     const dir = path.dirname(file);
+    // Part of the file that includes it, not a module of its own.
+    if (includedIn(dir).has(file)) continue;
     const kbuild = kbuildIn(dir);
     modules.push({ name: path.basename(file, '.c'), dir, files: [file], ...(kbuild ? { kbuildFile: kbuild.file } : {}) });
   }

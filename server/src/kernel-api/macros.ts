@@ -46,3 +46,11 @@ export const ITERATOR_MACROS: readonly string[] = [
   'plist_for_each', 'bio_for_each_segment', 'rq_for_each_segment', 'sg_for_each', 'while_each_thread',
   'do_each_pid_task', 'do_each_thread', 'nla_for_each_attr', 'nla_for_each_nested',
 ];
+
+/** Calls that never return: the path ends there (code after `panic()` is unreachable). */
+export const NORETURN_CALLS: readonly string[] = [
+  'panic', 'BUG', 'do_exit', 'kthread_exit', 'kthread_complete_and_exit', 'module_put_and_kthread_exit',
+  '__module_put_and_kthread_exit', 'make_task_dead', 'machine_halt', 'machine_power_off', 'machine_restart',
+  'emergency_restart', 'kernel_halt', 'kernel_power_off', 'kernel_restart', 'unreachable', '__builtin_unreachable',
+  'do_group_exit', 'complete_and_exit',
+];

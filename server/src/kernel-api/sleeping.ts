@@ -14,6 +14,11 @@ export interface SleepingApi {
    * runtime PM callbacks then run with interrupts off and the sync calls spin instead of sleeping).
    */
   unlessModuleUses?: string;
+  /**
+   * Sleeps only in process context (`vfree()`: `might_sleep_if(!in_interrupt())`): fine in IRQ, softirq
+   * and RCU callbacks, a bug under a spinlock in process context.
+   */
+  onlyInProcessContext?: boolean;
 }
 
 export const SLEEPING_APIS: readonly SleepingApi[] = [
@@ -204,7 +209,7 @@ export const SLEEPING_APIS: readonly SleepingApi[] = [
   { name: 'idr_alloc', gfpArg: 4, reason: 'allocates memory' },
   { name: 'alloc_percpu', reason: 'allocates per-CPU memory under pcpu_alloc_mutex' },
   { name: 'devres_alloc', gfpArg: 2, reason: 'allocates memory' },
-  { name: 'kvfree', reason: 'may vfree(), which may sleep outside interrupt context' },
+  { name: 'kvfree', reason: 'may vfree(), which may sleep outside interrupt context', onlyInProcessContext: true },
 
   // include/linux/vmalloc.h — vmalloc allocates page tables with GFP_KERNEL whatever the mask.
   { name: 'vmalloc', reason: 'allocates memory with GFP_KERNEL' },
@@ -216,7 +221,7 @@ export const SLEEPING_APIS: readonly SleepingApi[] = [
   { name: '__vmalloc', reason: 'allocates page tables with GFP_KERNEL' },
   { name: 'vmap', reason: 'allocates page tables with GFP_KERNEL' },
   { name: 'vunmap', reason: 'may sleep (must not be called in interrupt context)' },
-  { name: 'vfree', reason: 'may sleep unless called from interrupt context (use vfree_atomic)' },
+  { name: 'vfree', reason: 'may sleep unless called from interrupt context (use vfree_atomic)', onlyInProcessContext: true },
 
   // include/linux/gfp.h, mempool.h, dmapool.h, dma-mapping.h — page and DMA allocators.
   { name: 'alloc_pages', gfpArg: 0, reason: 'allocates pages' },

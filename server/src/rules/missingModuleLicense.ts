@@ -46,7 +46,7 @@ export const missingModuleLicense: Rule = {
     if (!context.files.some((file) => file.symbols.description)) {
       report({
         severity: 'warning',
-        message: `module \`${context.module.name}\` has no MODULE_DESCRIPTION (modpost warns: "missing MODULE_DESCRIPTION()")`,
+        message: `module \`${context.module.name}\` has no MODULE_DESCRIPTION (modpost warns "missing MODULE_DESCRIPTION()" since Linux 6.11; modinfo shows none)`,
         file: licensed?.parsed.path ?? main.parsed.path,
         range: license?.range ?? anchor,
       });

@@ -53,11 +53,13 @@ export const sleepInAtomic: Rule = {
         const node = graph.nodeOf(file.parsed.path, fn);
         const registration = node ? graph.atomicRegistration(node) : undefined;
         for (const call of fn.calls) {
-          if (!call.atomicHold && !registration) continue;
+          if ((!call.atomicHold && !registration) || call.unreachable) continue;
           const result = graph.callSleeps(file.parsed.path, fn, call);
           if (!result || result.param !== undefined) continue;
           const witness = result.witness;
           if (call.atomicHold && witness.dropsCallerLock) continue;
+          // In an interrupt or softirq callback, vfree() and friends do not sleep.
+          if (!call.atomicHold && witness.onlyInProcessContext) continue;
           const callee = call.callee ?? '?';
           const related: Array<{ location: Location; message: string }> = [];
           let where: string;
