@@ -40,3 +40,18 @@ describe('included sources', () => {
     assert.deepEqual(modules.map((m) => m.name), ['hcd']);
   });
 });
+
+describe('kbuild fragments and conditional variables', () => {
+  test('include $(src)/… fragments and X-$(CONFIG_Y) variables build one module', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-frag-'));
+    fs.mkdirSync(path.join(dir, 'sub'));
+    fs.writeFileSync(path.join(dir, 'Kbuild'), 'include $(src)/sub/Kbuild\nbig-y := main.o $(sub-y)\ndom0-$(CONFIG_PCI) += pci.o\nobj-m += big.o\nobj-$(CONFIG_XEN) += $(dom0-y)\n');
+    fs.writeFileSync(path.join(dir, 'sub', 'Kbuild'), 'sub-y += sub/part.o\n');
+    for (const name of ['main.c', 'sub/part.c', 'pci.c']) fs.writeFileSync(path.join(dir, name), '');
+    const modules = discoverModules(['main.c', 'sub/part.c', 'pci.c'].map((n) => path.join(dir, n)));
+    const byName = new Map(modules.map((m) => [m.name, m.files.map((f) => path.relative(dir, f)).sort()]));
+    assert.deepEqual(byName.get('big'), ['main.c', 'sub/part.c']);
+    assert.deepEqual(byName.get('pci'), ['pci.c']);
+    assert.equal(modules.find((m) => m.name === 'pci')?.listedBy, 'obj-$(CONFIG_XEN)');
+  });
+});

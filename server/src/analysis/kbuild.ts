@@ -133,9 +133,20 @@ function readKbuild(dir: string, readFile: ReadFile): KbuildModules | undefined 
   for (const name of ['Kbuild', 'Makefile']) {
     const file = path.join(dir, name);
     const text = readFile(file);
-    if (text !== undefined) return { file, modules: parseKbuildModules(text) };
+    if (text !== undefined) return { file, modules: parseKbuildModules(withIncludes(text, dir, readFile, 0)) };
   }
   return undefined;
+}
+
+/** Splices `include $(src)/nvkm/Kbuild` fragments in (nouveau, amdgpu build one module from several). */
+function withIncludes(text: string, dir: string, readFile: ReadFile, depth: number): string {
+  if (depth >= 3 || !/^\s*-?include\s/m.test(text)) return text;
+  return text.replace(/^\s*-?include\s+(?:\$\((?:src|srctree)\)\/)?(\S+)\s*$/gm, (line, target: string) => {
+    if (target.includes('$')) return line;
+    const file = path.resolve(dir, target);
+    const included = readFile(file);
+    return included === undefined ? line : withIncludes(included, dir, readFile, depth + 1);
+  });
 }
 
 // `$(CONFIG_FOO)`, also with a substitution: `ixgbe-$(CONFIG_FCOE:m=y) += ixgbe_fcoe.o`.
@@ -169,7 +180,13 @@ function parseKbuildModules(text: string): Map<string, KbuildModule> {
   const expand = (words: string[], depth = 0): string[] =>
     words.flatMap((word) => {
       const reference = /^\$[({]([\w-]+)[)}]$/.exec(word);
-      if (reference) return depth < 5 ? expand(variables.get(reference[1]!) ?? [], depth + 1) : [];
+      if (reference) {
+        if (depth >= 5) return [];
+        // `$(dom0-y)` also gathers `dom0-$(CONFIG_PCI) += pci.o`: kbuild would have made that `dom0-y`.
+        const name = reference[1]!;
+        const conditional = name.endsWith('-y') ? [...variables].filter(([key]) => key.startsWith(`${name.slice(0, -1)}$`)).flatMap(([, value]) => value) : [];
+        return expand([...(variables.get(name) ?? []), ...conditional], depth + 1);
+      }
       return word.includes('$') ? [] : [word];
     });
   const targets: Array<{ object: string; listedBy: string }> = [];
