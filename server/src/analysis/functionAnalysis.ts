@@ -5,7 +5,7 @@
 // regex pass is ~20× cheaper than walking the tree from JS), and only lock-using functions — about one
 // in nine in drivers/ — get a tree walk, a CFG and the dataflow.
 import type { Node } from 'web-tree-sitter';
-import { NORETURN_CALLS } from '../kernel-api/macros';
+import { LOCK_DROPPING_WAITS, NORETURN_CALLS } from '../kernel-api/macros';
 import type { LockAnnotation, NormalizedSource } from '../parsing/normalize';
 import { buildCfg, type ExpressionIndex } from './cfg';
 import { analyzeLocks, lockOperations, normalizeLockExpression, type HeldLock, type LockAnalysisOptions, type LockAnalysisResult } from './lockState';
@@ -222,6 +222,7 @@ export function analyzeFunctions(file: ParsedFile): FunctionAnalysis[] {
 }
 
 const noReturn = new Set(NORETURN_CALLS);
+const lockDroppingWaits = new Set(LOCK_DROPPING_WAITS);
 
 /** Calls after `panic(…);` up to the end of its block are dead code. */
 function markUnreachableCalls(text: string, fn: FunctionAnalysis): void {
@@ -262,6 +263,11 @@ export function analyzeFunctionLocks(file: ParsedFile, fn: FunctionAnalysis, cal
   for (const call of fn.calls) {
     call.atomicHold = fn.locks.atomicAtCall.get(call.start);
     call.callerLockDropped = fn.locks.callsWithCallerLockDropped.has(call.start) || undefined;
+  }
+  // The condition and command of a lock-dropping wait run with its lock dropped.
+  for (const wait of fn.calls) {
+    if (wait.callee === undefined || !lockDroppingWaits.has(wait.callee)) continue;
+    for (const inner of fn.calls) if (inner.start > wait.open && inner.start < wait.end) inner.atomicHold = undefined;
   }
 }
 

@@ -54,3 +54,16 @@ export const NORETURN_CALLS: readonly string[] = [
   'emergency_restart', 'kernel_halt', 'kernel_power_off', 'kernel_restart', 'unreachable', '__builtin_unreachable',
   'do_group_exit', 'complete_and_exit',
 ];
+
+/**
+ * Wait macros that drop the lock they are given while they sleep and evaluate their condition and
+ * command arguments with it dropped (`wait_event_lock_irq_cmd(wq, cond, lock, cmd)`).
+ */
+export const LOCK_DROPPING_WAITS: readonly string[] = [
+  'wait_event_lock_irq', 'wait_event_lock_irq_cmd', 'wait_event_lock_irq_timeout',
+  'wait_event_interruptible_lock_irq', 'wait_event_interruptible_lock_irq_cmd',
+  'wait_event_interruptible_lock_irq_timeout', 'wait_event_idle_exclusive_lock_irq',
+  'wait_event_interruptible_locked', 'wait_event_interruptible_locked_irq',
+  'wait_event_interruptible_exclusive_locked', 'wait_event_interruptible_exclusive_locked_irq',
+  'wait_event_killable_locked', 'wait_event_killable_locked_irq',
+];
