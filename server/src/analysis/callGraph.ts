@@ -157,34 +157,63 @@ export class ModuleCallGraph {
     return caller.params.some((p) => p.name === name);
   }
 
+  /**
+   * "May sleep" from callees to callers with a worklist: every function is evaluated once, then again
+   * only when one of its callees learnt that it sleeps (directly, or with a sleeping gfp_t argument).
+   */
   private computeSleep(): void {
-    for (let changed = true, rounds = 0; changed && rounds < 50; rounds++) {
-      changed = false;
-      for (const node of this.functions) {
-        if (node.sleeps && !node.sleeps.dropsCallerLock) continue;
-        for (const call of node.fn.calls) {
-          const target = this.resolve(node.file, call.callee);
-          if (target) target.called = true;
-          if (target === node || call.unreachable) continue;
-          const result = this.callSleeps(node.file, node.fn, call);
-          if (!result) continue;
-          if (result.param === undefined) {
-            // A sleep with the caller's lock still held outranks one made after dropping it.
-            const witness = { ...result.witness, dropsCallerLock: call.callerLockDropped };
-            if (node.sleeps && !node.sleeps.dropsCallerLock) continue;
-            if (node.sleeps?.dropsCallerLock && witness.dropsCallerLock) continue;
-            node.sleeps = witness;
-            changed = true;
-            if (!witness.dropsCallerLock) break;
-            continue;
-          }
-          if (!node.sleepsWithGfpParam.has(result.param)) {
-            node.sleepsWithGfpParam.set(result.param, result.witness);
-            changed = true;
+    const callers = new Map<FunctionNode, Set<FunctionNode>>();
+    for (const node of this.functions) {
+      for (const call of node.fn.calls) {
+        const target = this.resolve(node.file, call.callee);
+        if (!target) continue;
+        target.called = true;
+        if (target === node || call.unreachable) continue;
+        let set = callers.get(target);
+        if (!set) callers.set(target, (set = new Set()));
+        set.add(node);
+      }
+    }
+    const queue = [...this.functions];
+    const queued = new Set(queue);
+    while (queue.length > 0) {
+      const node = queue.pop()!;
+      queued.delete(node);
+      if (this.evaluateSleep(node)) {
+        for (const caller of callers.get(node) ?? []) {
+          if (!queued.has(caller)) {
+            queued.add(caller);
+            queue.push(caller);
           }
         }
       }
     }
+  }
+
+  /** Re-derives a function's sleep facts from its calls; true when they grew. */
+  private evaluateSleep(node: FunctionNode): boolean {
+    if (node.sleeps && !node.sleeps.dropsCallerLock) return false;
+    let changed = false;
+    for (const call of node.fn.calls) {
+      if (call.unreachable || this.resolve(node.file, call.callee) === node) continue;
+      const result = this.callSleeps(node.file, node.fn, call);
+      if (!result) continue;
+      if (result.param === undefined) {
+        // A sleep with the caller's lock still held outranks one made after dropping it.
+        const witness = { ...result.witness, dropsCallerLock: call.callerLockDropped };
+        if (node.sleeps && !node.sleeps.dropsCallerLock) continue;
+        if (node.sleeps?.dropsCallerLock && witness.dropsCallerLock) continue;
+        node.sleeps = witness;
+        changed = true;
+        if (!witness.dropsCallerLock) break;
+        continue;
+      }
+      if (!node.sleepsWithGfpParam.has(result.param)) {
+        node.sleepsWithGfpParam.set(result.param, result.witness);
+        changed = true;
+      }
+    }
+    return changed;
   }
 
   private computeAtomic(): void {
