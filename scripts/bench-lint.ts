@@ -348,7 +348,7 @@ async function editPoints(text: string, count: number): Promise<{ points: EditPo
   return { points: Array.from({ length: count }, (_, i) => candidates[Math.floor((i * candidates.length) / count)]!), inFunctions };
 }
 
-async function benchKeystrokes(file: string, kdir: string, edits: number) {
+async function benchKeystrokes(file: string, kdir: string, edits: number, corpusRoot: string) {
   const server = path.join(root, 'out', 'server', 'server.js');
   const child = spawn(process.execPath, [server, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let serverStderr = '';
@@ -436,7 +436,7 @@ async function benchKeystrokes(file: string, kdir: string, edits: number) {
     const firstServerLintMs = serverLintMs[lintsBeforeOpen];
     const perEditServerMs = serverLintMs.slice(lintsBeforeOpen + 1);
     return {
-      file: path.relative(root, file),
+      file: path.relative(corpusRoot, file),
       absoluteFile: file,
       megabytes: Buffer.byteLength(text) / MB,
       lines: text.split('\n').length,
@@ -548,7 +548,7 @@ async function main(): Promise<void> {
 
   const keystroke = await section('keystroke', async () => {
     const runs = [];
-    for (const file of keystrokeFiles(allFiles)) runs.push(await benchKeystrokes(file, options.kdir, options.edits));
+    for (const file of keystrokeFiles(allFiles)) runs.push(await benchKeystrokes(file, options.kdir, options.edits, options.corpus));
     return runs;
   });
   if (keystroke) {
@@ -556,7 +556,7 @@ async function main(): Promise<void> {
     console.log(table([
       ['file', 'size', 'kdir load', 'first lint', 'edits', 'p50', 'p95', 'max', 'server p50/p95', `p95 < ${TARGET_KEYSTROKE_P95_MS} ms`],
       ...keystroke.map((k) => [
-        `${path.relative(drivers, k.absoluteFile)}${k.editsInFunctionBodies ? '' : ' (no functions: edits in data)'}`,
+        `${k.file}${k.editsInFunctionBodies ? '' : ' (no functions: edits in data)'}`,
         `${k.megabytes.toFixed(2)} MB`, ms(k.targetLoadMs), ms(k.firstLintMs), String(k.edits), ms(k.p50Ms), ms(k.p95Ms), ms(k.maxMs),
         `${ms(k.serverLintP50Ms)} / ${ms(k.serverLintP95Ms)}`, verdict(k.p95Ms < TARGET_KEYSTROKE_P95_MS),
       ]),
