@@ -15,6 +15,8 @@ const sections = [
   { name: 'lint (parse vs lint, CLI, keystroke)', command: process.execPath, args: ['--import', 'tsx', 'scripts/bench-lint.ts', ...process.argv.slice(2)] },
   existsSync(path.join(root, 'scripts', 'bench-targets.mjs'))
     && { name: 'targets (test guest boot, build-and-load loop)', command: process.execPath, args: ['scripts/bench-targets.mjs'] },
+  existsSync(path.join(root, 'scripts', 'bench-symbols.mjs'))
+    && { name: 'symbols (extractSymbols vs parse, module discovery, kdir load)', command: process.execPath, args: ['scripts/bench-symbols.mjs'] },
   existsSync(path.join(root, 'scripts', 'bench-scaffold.mjs'))
     && { name: 'scaffolding (lkm new)', command: process.execPath, args: ['scripts/bench-scaffold.mjs'] },
   packageScripts['bench:editor'] && { name: 'editor (npm run bench:editor)', command: npm, args: ['run', 'bench:editor'] },
