@@ -224,12 +224,14 @@ const localHeaderCache = new Map<string, { mtimeMs: number; names: string[]; inc
  */
 export function localHeaderNames(module: ModuleSpec, sources: ReadonlyArray<{ path: string; text: string }>): Set<string> {
   const names = new Set<string>();
-  const candidates = candidateHeaders(module);
+  // The directory walk is only needed for includes not found beside the including file.
+  let candidates: string[] | undefined;
+  const candidatesOf = () => (candidates ??= candidateHeaders(module));
   const visited = new Set<string>();
   const queue: Array<{ from: string; include: string }> = sources.flatMap((source) => quotedIncludes(source.text).map((include) => ({ from: source.path, include })));
   while (queue.length > 0 && visited.size < MAX_LOCAL_HEADERS) {
     const { from, include } = queue.shift()!;
-    const header = resolveInclude(from, include, candidates);
+    const header = resolveInclude(from, include, candidatesOf);
     if (!header || visited.has(header)) continue;
     visited.add(header);
     const facts = headerFacts(header);
@@ -244,12 +246,15 @@ function quotedIncludes(text: string): string[] {
   return [...text.matchAll(/^[ \t]*#[ \t]*include[ \t]*"([^"]+)"/gm)].map((match) => match[1]!);
 }
 
-function resolveInclude(from: string, include: string, candidates: string[]): string | undefined {
+function resolveInclude(from: string, include: string, candidates: () => string[]): string | undefined {
   const beside = path.resolve(path.dirname(from), include);
   if (fs.existsSync(beside)) return beside;
   const suffix = `/${include.replace(/^(\.\.?\/)+/, '')}`;
-  return candidates.find((candidate) => candidate.endsWith(suffix));
+  return candidates().find((candidate) => candidate.endsWith(suffix));
 }
+
+/** Header files under a directory, by directory and depth: modules of one tree share the walks. */
+const headerWalks = new Map<string, string[]>();
 
 function candidateHeaders(module: ModuleSpec): string[] {
   const roots = new Map<string, number>();
@@ -259,20 +264,31 @@ function candidateHeaders(module: ModuleSpec): string[] {
     if (parent !== dir) roots.set(parent, Math.max(roots.get(parent) ?? 0, 2));
   }
   const headers = new Set<string>();
-  const walk = (dir: string, depth: number) => {
-    let entries: fs.Dirent[];
+  const walk = (dir: string, depth: number): string[] => {
+    const key = `${depth}:${dir}`;
+    let found = headerWalks.get(key);
+    if (found) return found;
+    found = [];
+    let entries: fs.Dirent[] = [];
     try {
       entries = fs.readdirSync(dir, { withFileTypes: true });
     } catch {
-      return;
+      // Unreadable: no headers.
     }
     for (const entry of entries) {
-      if (headers.size >= MAX_LOCAL_HEADERS) return;
-      if (entry.isFile() && entry.name.endsWith('.h')) headers.add(path.join(dir, entry.name));
-      else if (entry.isDirectory() && depth > 0 && !entry.name.startsWith('.')) walk(path.join(dir, entry.name), depth - 1);
+      if (found.length >= MAX_LOCAL_HEADERS) break;
+      if (entry.isFile() && entry.name.endsWith('.h')) found.push(path.join(dir, entry.name));
+      else if (entry.isDirectory() && depth > 0 && !entry.name.startsWith('.')) found.push(...walk(path.join(dir, entry.name), depth - 1));
     }
+    headerWalks.set(key, found);
+    return found;
   };
-  for (const [dir, depth] of roots) walk(dir, depth);
+  for (const [dir, depth] of roots) {
+    for (const header of walk(dir, depth)) {
+      if (headers.size >= MAX_LOCAL_HEADERS) break;
+      headers.add(header);
+    }
+  }
   return [...headers];
 }
 
