@@ -39,6 +39,8 @@ interface State {
   touched: Set<string>;
   /** The last goto/break taken: where a leak on this path is reported. Not part of the state's identity. */
   lastJump?: Node;
+  /** Which collections this state may mutate (copy-on-write: a clone shares them until it writes). */
+  owned: number;
 }
 
 export type LockIssueKind = 'double-release' | 'release-not-held' | 'mismatched-release' | 'double-acquire';
@@ -147,15 +149,52 @@ function stateKey(state: State): string {
   return `${held}#${pending}#${facts}#${released}#${touched}`;
 }
 
+/** A state that shares its collections with `state` until either writes (see the mutable* helpers). */
 function cloneState(state: State): State {
-  return {
-    held: [...state.held],
-    pending: state.pending.map((p) => ({ ...p, keys: [...p.keys] })),
-    facts: new Map(state.facts),
-    released: new Map(state.released),
-    touched: new Set(state.touched),
-    lastJump: state.lastJump,
-  };
+  return { ...state, owned: 0 };
+}
+
+const OWN_HELD = 1;
+const OWN_PENDING = 2;
+const OWN_FACTS = 4;
+const OWN_RELEASED = 8;
+const OWN_TOUCHED = 16;
+
+function mutableHeld(state: State): HeldLock[] {
+  if (!(state.owned & OWN_HELD)) {
+    state.held = [...state.held];
+    state.owned |= OWN_HELD;
+  }
+  return state.held;
+}
+function mutablePending(state: State): Pending[] {
+  if (!(state.owned & OWN_PENDING)) {
+    state.pending = [...state.pending];
+    state.owned |= OWN_PENDING;
+  }
+  return state.pending;
+}
+function mutableFacts(state: State): Map<string, boolean> {
+  if (!(state.owned & OWN_FACTS)) {
+    state.facts = new Map(state.facts);
+    state.owned |= OWN_FACTS;
+  }
+  return state.facts;
+}
+function mutableReleased(state: State): Map<string, Node> {
+  if (!(state.owned & OWN_RELEASED)) {
+    state.released = new Map(state.released);
+    state.owned |= OWN_RELEASED;
+  }
+  return state.released;
+}
+function touch(state: State, id: string): void {
+  if (state.touched.has(id)) return;
+  if (!(state.owned & OWN_TOUCHED)) {
+    state.touched = new Set(state.touched);
+    state.owned |= OWN_TOUCHED;
+  }
+  state.touched.add(id);
 }
 
 type LockOperationShape = { lockClass: LockClass; mode: LockMode; variant: LockVariant };
@@ -239,6 +278,7 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
     facts: new Map(),
     released: new Map(),
     touched: new Set(),
+    owned: 0,
   };
   const entryHeld = result.heldOnEntry;
 
@@ -248,7 +288,7 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
       if (state.held[i]!.id === id) { index = i; break; }
     }
     const touched = state.touched.has(id);
-    state.touched.add(id);
+    touch(state, id);
     if (index < 0) {
       const earlier = state.released.get(id);
       if (op.lockClass === 'semaphore') return; // up() without down() is how a semaphore signals
@@ -266,21 +306,21 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
     if (held.via !== 'entry' && (held.lockClass !== op.lockClass || held.mode !== op.mode)) {
       addIssue({ kind: 'mismatched-release', node, lock: id, related: held.acquiredAt, detail: describeMismatch(held, op) });
     }
-    state.held.splice(index, 1);
-    state.released.set(id, node);
+    mutableHeld(state).splice(index, 1);
+    mutableReleased(state).set(id, node);
     // The variant's interrupt/bottom-half side is its own state: `spin_lock_irq(a); spin_lock(b);
     // spin_unlock(a); spin_unlock_irq(b);` is balanced. What a path leaves unrestored is found at return.
     const side = sideStateOf(op);
     if (side) {
       const sideIndex = findLast(state.held, (h) => h.id === side);
-      if (sideIndex >= 0) state.held.splice(sideIndex, 1);
+      if (sideIndex >= 0) mutableHeld(state).splice(sideIndex, 1);
       else if (held.via !== 'entry') addIssue({ kind: 'mismatched-release', node, lock: id, related: held.acquiredAt, detail: `taken with the ${held.variant} variant but released with the ${op.variant} variant` });
     }
   };
 
   const acquire = (state: State, lock: HeldLock) => {
     result.acquiredIds.add(lock.id);
-    state.touched.add(lock.id);
+    touch(state, lock.id);
     // Semaphores count (a second down() waits for an up() elsewhere, as completions did): not a deadlock.
     const exclusive = lock.mode === 'exclusive' && !NESTING_CLASSES.has(lock.lockClass);
     if (callerLocks.has(lock.id) && state.held.some((h) => h.id === lock.id && h.via === 'entry')) contradicted.add(lock.id);
@@ -288,10 +328,10 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
       const already = state.held.find((h) => h.id === lock.id && h.mode === 'exclusive' && h.via !== 'entry');
       if (already) addIssue({ kind: 'double-acquire', node: lock.acquiredAt, lock: lock.id, related: already.acquiredAt, detail: 'already held on this path' });
     }
-    state.held.push(lock);
-    state.released.delete(lock.id);
+    mutableHeld(state).push(lock);
+    if (state.released.has(lock.id)) mutableReleased(state).delete(lock.id);
     const side = lock.via === 'call' ? sideStateOf(lock) : undefined;
-    if (side) state.held.push({ id: side, lockClass: side, mode: 'shared', variant: lock.variant, acquiredAt: lock.acquiredAt, via: 'call', implicitBy: lock.id });
+    if (side) mutableHeld(state).push({ id: side, lockClass: side, mode: 'shared', variant: lock.variant, acquiredAt: lock.acquiredAt, via: 'call', implicitBy: lock.id });
   };
 
   /** Notes the atomic lock held at a call; a lock the callee itself drops (a wait helper) does not count. */
@@ -327,35 +367,47 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
           else if (op.op === 'release') release(state, id, op, event.node);
           else {
             result.acquiredIds.add(id);
-            state.touched.add(id);
-            state.pending.push({ keys: [`call:${event.node.id}`], lock, successWhen: op.successWhen ?? 'nonzero' });
+            touch(state, id);
+            mutablePending(state).push({ keys: [`call:${event.node.id}`], lock, successWhen: op.successWhen ?? 'nonzero' });
           }
         }
         return;
       }
       case 'assign': {
         const value = event.value;
-        const fromCall = value && (value.type === 'call_expression' ? `call:${value.id}` : undefined);
-        for (const pending of state.pending) {
-          pending.keys = pending.keys.filter((k) => k !== event.variable);
-          if (fromCall && pending.keys.includes(fromCall)) pending.keys.push(event.variable);
+        const variable = event.variable;
+        const fromCall = value?.type === 'call_expression' ? `call:${value.id}` : undefined;
+        // Pending trylock results: the variable now names this call's result (or no longer any).
+        if (state.pending.some((p) => p.keys.includes(variable) || (fromCall !== undefined && p.keys.includes(fromCall)))) {
+          state.pending = state.pending
+            .map((p) => {
+              const keys = p.keys.filter((k) => k !== variable);
+              if (fromCall && keys.includes(fromCall)) keys.push(variable);
+              return { ...p, keys };
+            })
+            .filter((p) => p.keys.length > 0);
+          state.owned |= OWN_PENDING;
         }
-        state.pending = state.pending.filter((p) => p.keys.length > 0);
-        for (const key of [...state.facts.keys()]) {
-          if (new RegExp(`\\b${event.variable}\\b`).test(key)) state.facts.delete(key);
+        const word = new RegExp(`\\b${variable}\\b`);
+        for (const key of state.facts.keys()) {
+          if (word.test(key)) mutableFacts(state).delete(key);
         }
         // A lock named through this variable is another object from now on (`pos` advanced by a
         // list_for_each_entry(), a pointer reassigned): what was held under that name keeps being held,
         // under a name later code cannot reach.
-        const mentions = new RegExp(`(^|[^\\w])${event.variable}($|[^\\w])`);
+        const mentions = new RegExp(`(^|[^\\w])${variable}($|[^\\w])`);
         if (state.held.some((h) => mentions.test(h.id) && !h.id.includes('@'))) {
           state.held = state.held.map((h) => (mentions.test(h.id) && !h.id.includes('@') ? { ...h, id: `${h.id}@${event.node.startIndex}` } : h));
+          state.owned |= OWN_HELD;
         }
-        for (const id of [...state.touched]) if (mentions.test(id)) state.touched.delete(id);
-        for (const id of [...state.released.keys()]) if (mentions.test(id)) state.released.delete(id);
+        if ([...state.touched].some((id) => mentions.test(id))) {
+          state.touched = new Set([...state.touched].filter((id) => !mentions.test(id)));
+          state.owned |= OWN_TOUCHED;
+        }
+        for (const id of state.released.keys()) if (mentions.test(id)) mutableReleased(state).delete(id);
         // `locked = true;` is a fact a later `if (locked)` can use.
         const truth = value ? constantTruth(value.text) : undefined;
-        if (truth !== undefined) state.facts.set(event.variable, truth);
+        if (truth !== undefined) mutableFacts(state).set(variable, truth);
         return;
       }
       case 'guard': {
@@ -367,7 +419,10 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
         return;
       }
       case 'scopeExit':
-        state.held = state.held.filter((h) => h.scope === undefined || !event.scopes.includes(h.scope));
+        if (state.held.some((h) => h.scope !== undefined && event.scopes.includes(h.scope))) {
+          state.held = state.held.filter((h) => h.scope === undefined || !event.scopes.includes(h.scope));
+          state.owned |= OWN_HELD;
+        }
         return;
       case 'jump':
         // Only a goto is reported at: it is the edge that chose the leaking exit.
@@ -396,8 +451,8 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
       const pending = state.pending[pendingIndex]!;
       const whenTrue = cloneState(state);
       const whenFalse = cloneState(state);
-      whenTrue.pending.splice(pendingIndex, 1);
-      whenFalse.pending.splice(pendingIndex, 1);
+      mutablePending(whenTrue).splice(pendingIndex, 1);
+      mutablePending(whenFalse).splice(pendingIndex, 1);
       acquire(pending.successWhen === 'nonzero' ? whenTrue : whenFalse, pending.lock);
       return [whenTrue, whenFalse];
     }
@@ -406,8 +461,8 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
       if (known !== undefined) return known ? [state, null] : [null, state];
       const whenTrue = cloneState(state);
       const whenFalse = cloneState(state);
-      whenTrue.facts.set(atom.correlationKey, true);
-      whenFalse.facts.set(atom.correlationKey, false);
+      mutableFacts(whenTrue).set(atom.correlationKey, true);
+      mutableFacts(whenFalse).set(atom.correlationKey, false);
       return [whenTrue, whenFalse];
     }
     return [state, cloneState(state)];
