@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
+import type { JsonFinding } from '../../server/src/cli/format';
 import { RULES } from '../../server/src/rules';
 import { debianKdir, linuxSourceWith } from './linuxSource';
 
@@ -23,17 +24,6 @@ const RULE_IDS = new Set(RULES.map((rule) => rule.id));
  * Lower it to 0.5 once those are fixed.
  */
 const MAX_FINDINGS_PER_FILE = 2;
-
-interface JsonFinding {
-  file: string;
-  line: number;
-  column: number;
-  endLine: number;
-  endColumn: number;
-  rule: string;
-  severity: string;
-  message: string;
-}
 
 interface SubsetRun {
   sourceRoot: string;
