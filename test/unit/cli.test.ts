@@ -63,6 +63,15 @@ describe('lkm-lint CLI', () => {
     }
   });
 
+  test('output larger than a pipe buffer arrives whole through a pipe', () => {
+    const functions = Array.from({ length: 800 }, (_, i) => `int leak_${i}(int x)\n{\n\tspin_lock(&l);\n\tif (x)\n\t\treturn -EINVAL;\n\tspin_unlock(&l);\n\treturn 0;\n}\n`).join('\n');
+    const dir = tempModule({ 'many.c': `${CLEAN}static DEFINE_SPINLOCK(l);\n${functions}` });
+    const run = lint(['--format', 'json', dir]);
+    assert.equal(run.status, 1, run.stderr);
+    assert.ok(run.stdout.length > 65_536, `only ${run.stdout.length} bytes`);
+    assert.equal((JSON.parse(run.stdout) as unknown[]).length, 800);
+  });
+
   test('exit 0 when nothing is at error severity; folders are searched recursively', () => {
     const dir = tempModule({ 'clean.c': CLEAN });
     fs.mkdirSync(path.join(dir, 'sub'));

@@ -151,15 +151,19 @@ export function main(argv: string[]): void {
     const code = (error as { exitCode?: number }).exitCode;
     process.exit(code === 0 ? 0 : 2);
   }
+  // exitCode, not exit(): a piped stdout must drain before the process ends.
   run(program.args, program.opts<Options>()).then(
-    (code) => process.exit(code),
+    (code) => {
+      process.exitCode = code;
+    },
     (error: unknown) => {
       if (error instanceof UsageError) {
         process.stderr.write(`lkm-lint: ${error.message}\n`);
-        process.exit(2);
+        process.exitCode = 2;
+        return;
       }
       process.stderr.write(`lkm-lint: internal error: ${(error as Error).stack ?? error}\n`);
-      process.exit(3);
+      process.exitCode = 3;
     },
   );
 }
