@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { discoverModules, isBuiltIn } from '../../server/src/analysis/kbuild';
+import { discoverModules, isBuiltIn, linkage } from '../../server/src/analysis/kbuild';
 
 describe('kbuild lists', () => {
   test('obj-y and obj-$(CONFIG_X)=y are built in; obj-m and =m are modules; $(CONFIG_X:m=y) composites join their module', () => {
@@ -28,6 +28,8 @@ describe('kbuild lists', () => {
     assert.equal(isBuiltIn(byName.get('ixgbe')!, config), false);
     assert.equal(isBuiltIn(byName.get('extra')!, config), false);
     assert.equal(isBuiltIn(byName.get('vt')!, undefined), false, 'unknown config: treated as a module');
+    assert.equal(linkage(byName.get('vt')!, new Map()), 'absent', 'CONFIG_VT unset: not built for this target');
+    assert.equal(linkage(byName.get('extra')!, new Map()), 'module');
   });
 });
 

@@ -18,11 +18,22 @@ export interface ModuleSpec {
   listedBy?: string;
 }
 
-/** Whether the module links into the kernel image (obj-y, or obj-$(CONFIG_X) with X=y in the target). */
-export function isBuiltIn(module: ModuleSpec, config: ReadonlyMap<string, string> | undefined): boolean {
-  if (module.listedBy === 'obj-y') return true;
+/**
+ * How the target kernel builds the module: into the image (obj-y, or obj-$(CONFIG_X) with X=y), as a
+ * loadable module, or not at all (obj-$(CONFIG_X) with X unset in the target's .config). Without a
+ * known config every listed object counts as a module.
+ */
+export function linkage(module: ModuleSpec, config: ReadonlyMap<string, string> | undefined): 'builtin' | 'module' | 'absent' {
+  if (module.listedBy === 'obj-y') return 'builtin';
   const option = /^obj-\$[({](CONFIG_\w+)[)}]$/.exec(module.listedBy ?? '')?.[1];
-  return option !== undefined && config?.get(option) === 'y';
+  if (option === undefined || !config) return 'module';
+  const value = config.get(option);
+  return value === 'y' ? 'builtin' : value === 'm' ? 'module' : 'absent';
+}
+
+/** Whether the module links into the kernel image. */
+export function isBuiltIn(module: ModuleSpec, config: ReadonlyMap<string, string> | undefined): boolean {
+  return linkage(module, config) === 'builtin';
 }
 
 /** Reads a file; undefined when it does not exist or cannot be read. */

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultKdir, loadKernelTarget, type KernelTarget } from '../analysis/kernelTarget';
-import { discoverModules, isBuiltIn, type ModuleSpec } from '../analysis/kbuild';
+import { discoverModules, isBuiltIn, linkage, type ModuleSpec } from '../analysis/kbuild';
 import type { Finding } from '../analysis/model';
 import { Analyzer, TextWorkspaceIndex, type LintSettings, type SeveritySetting } from '../engine';
 import { RULES } from '../rules';
@@ -94,6 +94,8 @@ async function run(inputs: string[], options: Options): Promise<number> {
   for (const module of modules) {
     for (const file of module.files) {
       try {
+        // Code the target does not build defines nothing other modules could link against.
+        if (linkage(module, target?.config) === 'absent') continue;
         workspace.addModuleFile(module.name, file, fs.readFileSync(file, 'latin1'), isBuiltIn(module, target?.config));
       } catch {
         // Unreadable files are reported when linted.

@@ -3,7 +3,7 @@
 // "uses symbol from namespace X, but does not import it"); this rule says so at the call while typing.
 import type { CallResolution } from '../analysis/kernelTarget';
 import { kernelVersion } from '../parsing/preprocessor';
-import { isBuiltIn, localHeaderNames } from '../analysis/kbuild';
+import { isBuiltIn, linkage, localHeaderNames } from '../analysis/kbuild';
 import { isGplCompatible } from '../kernel-api/licenses';
 import { DECLARED_FOR_TYPE_CHECKING } from '../kernel-api/linkTime';
 import { insertModuleLine, mainFileOf } from './moduleMacros';
@@ -39,6 +39,8 @@ export const unexportedSymbol: Rule = {
     const resolutions = new Map<string, CallResolution>();
     let localNames: Set<string> | undefined;
     const builtIn = isBuiltIn(context.module, target?.config);
+    // A module the target's configuration does not build links against nothing there.
+    if (linkage(context.module, target?.config) === 'absent') return;
 
     for (const file of context.files) {
       for (const reference of file.symbols.references) {
