@@ -11,7 +11,8 @@ const noReturn = new Set(NORETURN_CALLS);
 
 export type CfgEvent =
   | { kind: 'call'; node: Node; callee: string | undefined; args: Node[] }
-  | { kind: 'assign'; variable: string; value: Node | null; node: Node }
+  /** `within`: an iterator macro advancing its cursor; only what the loop itself took is renamed. */
+  | { kind: 'assign'; variable: string; value: Node | null; node: Node; within?: [number, number] }
   /** `guard(class)(&lock)` or a `scoped_guard(class, &lock)` head: held until `scopeExit` of `scope`. */
   | { kind: 'guard'; guardClass: string; lockArg: Node | null; scope: number; node: Node; conditional: boolean }
   | { kind: 'scopeExit'; scopes: number[] }
@@ -302,7 +303,7 @@ export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
         if (macro) {
           // An iterator macro advances its cursor (`pos`, `entry`, `i`) behind the scenes on every round.
           for (const operand of collectCommaOperands(statement.childForFieldName('condition'))) {
-            if (operand.type === 'identifier') head.events.push({ kind: 'assign', variable: operand.text, value: null, node: operand });
+            if (operand.type === 'identifier') head.events.push({ kind: 'assign', variable: operand.text, value: null, node: operand, within: [statement.startIndex, statement.endIndex] });
           }
         }
         const { whenTrue, whenFalse } = lowerCondition(statement.childForFieldName('condition')!, head, false);

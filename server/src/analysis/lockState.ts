@@ -122,6 +122,11 @@ function balanced(text: string): boolean {
   return depth === 0;
 }
 
+/** A lock id as messages show it: without the rename marker a changed variable left on it. */
+export function displayLockId(id: string): string {
+  return id.replace(/@\d+$/, '');
+}
+
 export function isAtomicClass(lockClass: LockClass): boolean {
   return ATOMIC_LOCK_CLASSES.has(lockClass);
 }
@@ -395,16 +400,22 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
         // A lock named through this variable is another object from now on (`pos` advanced by a
         // list_for_each_entry(), a pointer reassigned): what was held under that name keeps being held,
         // under a name later code cannot reach.
+        // An iterator macro may name its container among its arguments (`for_each_context(priv, ctx)`):
+        // there only locks taken inside the loop follow the cursor.
         const mentions = new RegExp(`(^|[^\\w])${variable}($|[^\\w])`);
-        if (state.held.some((h) => mentions.test(h.id) && !h.id.includes('@'))) {
-          state.held = state.held.map((h) => (mentions.test(h.id) && !h.id.includes('@') ? { ...h, id: `${h.id}@${event.node.startIndex}` } : h));
+        const within = event.within;
+        const renamed = (h: HeldLock) => mentions.test(h.id) && !h.id.includes('@') && (!within || (h.acquiredAt.startIndex >= within[0] && h.acquiredAt.startIndex < within[1]));
+        if (state.held.some(renamed)) {
+          state.held = state.held.map((h) => (renamed(h) ? { ...h, id: `${h.id}@${event.node.startIndex}` } : h));
           state.owned |= OWN_HELD;
         }
-        if ([...state.touched].some((id) => mentions.test(id))) {
-          state.touched = new Set([...state.touched].filter((id) => !mentions.test(id)));
-          state.owned |= OWN_TOUCHED;
+        if (!within) {
+          if ([...state.touched].some((id) => mentions.test(id))) {
+            state.touched = new Set([...state.touched].filter((id) => !mentions.test(id)));
+            state.owned |= OWN_TOUCHED;
+          }
+          for (const id of state.released.keys()) if (mentions.test(id)) mutableReleased(state).delete(id);
         }
-        for (const id of state.released.keys()) if (mentions.test(id)) mutableReleased(state).delete(id);
         // `locked = true;` is a fact a later `if (locked)` can use.
         const truth = value ? constantTruth(value.text) : undefined;
         if (truth !== undefined) mutableFacts(state).set(variable, truth);

@@ -3,7 +3,7 @@
 // not held on that path, a release that does not match the acquisition, a lock taken twice.
 import type { Node } from 'web-tree-sitter';
 import type { FunctionAnalysis } from '../analysis/functionAnalysis';
-import type { HeldLock, LockAnalysisResult, ReturnState } from '../analysis/lockState';
+import { displayLockId, type HeldLock, type LockAnalysisResult, type ReturnState } from '../analysis/lockState';
 import { rangeOf, type Fix } from '../analysis/model';
 import { LOCK_OPERATIONS } from '../kernel-api/locks';
 import type { Rule } from './rule';
@@ -36,8 +36,8 @@ export const lockImbalance: Rule = {
         for (const issue of locks.issues) {
           const line = issue.related ? issue.related.startPosition.row + 1 : undefined;
           const message = issue.kind === 'mismatched-release'
-            ? `\`${issue.lock}\` is ${issue.detail} (taken at line ${line}).`
-            : ISSUE_TEXT[issue.kind]!(issue.lock, line);
+            ? `\`${displayLockId(issue.lock)}\` is ${issue.detail} (taken at line ${line}).`
+            : ISSUE_TEXT[issue.kind]!(displayLockId(issue.lock), line);
           report({
             file: path,
             range: rangeOf(callee(issue.node)),
@@ -59,8 +59,8 @@ export const lockImbalance: Rule = {
             file: path,
             range: rangeOf(leak.at.reportAt.type === 'compound_statement' ? lastBrace(leak.at.reportAt) : leak.at.reportAt),
             message: leak.consistent
-              ? `\`${fn.name}()\` returns with \`${leak.lock.id}\` still held (taken at line ${takenLine}); as a callback it cannot hand the lock to a caller.`
-              : `This path returns with \`${leak.lock.id}\` still held (taken at line ${takenLine}), while other paths release it.`,
+              ? `\`${fn.name}()\` returns with \`${displayLockId(leak.lock.id)}\` still held (taken at line ${takenLine}); as a callback it cannot hand the lock to a caller.`
+              : `This path returns with \`${displayLockId(leak.lock.id)}\` still held (taken at line ${takenLine}), while other paths release it.`,
             related: [{ location: { file: path, range: rangeOf(leak.lock.acquiredAt) }, message: 'taken here' }],
             fixes: leakFixes(path, fn, leak.at, leak.lock, file.parsed.text),
           });
@@ -144,7 +144,7 @@ function leakFixes(file: string, fn: FunctionAnalysis, at: ReturnState, lock: He
   const edits = inBlock && ownLine
     ? [{ file, range: { start: { line: site.startPosition.row, character: 0 }, end: { line: site.startPosition.row, character: 0 } }, newText: `${indent}${releaseCall}\n` }]
     : [{ file, range: rangeOf(site), newText: `{ ${releaseCall} ${siteText} }` }];
-  fixes.push({ title: `Release ${lock.id} before ${site.type === 'return_statement' ? 'returning' : 'jumping'}`, edits, preferred: true });
+  fixes.push({ title: `Release ${displayLockId(lock.id)} before ${site.type === 'return_statement' ? 'returning' : 'jumping'}`, edits, preferred: true });
   if (site.type === 'return_statement') {
     const label = unlockLabel(fn, lock, text);
     const value = site.namedChild(0);

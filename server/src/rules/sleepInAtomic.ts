@@ -2,7 +2,7 @@
 // bottom halves or preemption disabled, inside an RCU read side, or in an atomic callback.
 import { ATOMIC_GFP_MASKS, ATOMIC_REPLACEMENT, SLEEPING_GFP_MASKS } from '../kernel-api/gfp';
 import type { SleepWitness } from '../analysis/callGraph';
-import type { HeldLock } from '../analysis/lockState';
+import { displayLockId, type HeldLock } from '../analysis/lockState';
 import type { ArgumentSpan } from '../analysis/functionAnalysis';
 import { rangeAt, rangeOf, type Fix, type Location, type ParsedFile } from '../analysis/model';
 import type { Rule } from './rule';
@@ -20,7 +20,7 @@ export function describeHold(hold: HeldLock): string {
     case 'irq': return `with interrupts disabled (at line ${line})`;
     case 'bh': return `with bottom halves disabled (at line ${line})`;
     case 'preempt': return `with preemption disabled (at line ${line})`;
-    default: return `with ${LOCK_NOUNS[hold.lockClass] ?? hold.lockClass} \`${hold.id}\` held (taken at line ${line})`;
+    default: return `with ${LOCK_NOUNS[hold.lockClass] ?? hold.lockClass} \`${displayLockId(hold.id)}\` held (taken at line ${line})`;
   }
 }
 
@@ -65,7 +65,7 @@ export const sleepInAtomic: Rule = {
           let where: string;
           if (call.atomicHold) {
             where = `runs ${describeHold(call.atomicHold)}`;
-            related.push({ location: { file: file.parsed.path, range: rangeOf(call.atomicHold.acquiredAt) }, message: `${call.atomicHold.id} taken here` });
+            related.push({ location: { file: file.parsed.path, range: rangeOf(call.atomicHold.acquiredAt) }, message: `${displayLockId(call.atomicHold.id)} taken here` });
           } else {
             const reg = registration!;
             where = `runs in ${reg.role} \`${fn.name}()\` (registered with ${reg.via} at line ${reg.range.start.line + 1})`;
