@@ -35,8 +35,11 @@ interface State {
   pending: Pending[];
   facts: Map<string, boolean>;
   released: Map<string, Node>;
-  /** Locks this path has taken, tried or released: a release of an untouched lock may be the caller's. */
-  touched: Set<string>;
+  /**
+   * Locks this path has taken, tried or released, with where it first did: a release of an untouched
+   * lock may be the caller's.
+   */
+  touched: Map<string, number>;
   /** The last goto/break taken: where a leak on this path is reported. Not part of the state's identity. */
   lastJump?: Node;
   /** Which collections this state may mutate (copy-on-write: a clone shares them until it writes). */
@@ -150,7 +153,7 @@ function stateKey(state: State): string {
   const pending = sortedJoin(state.pending.map((p) => `${p.keys.join(',')}>${p.lock.id}`));
   const facts = sortedJoin([...state.facts].map(([k, v]) => `${k}=${v}`));
   const released = sortedJoin([...state.released.keys()]);
-  const touched = sortedJoin([...state.touched]);
+  const touched = sortedJoin([...state.touched.keys()]);
   return `${held}#${pending}#${facts}#${released}#${touched}`;
 }
 
@@ -193,20 +196,22 @@ function mutableReleased(state: State): Map<string, Node> {
   }
   return state.released;
 }
-function touch(state: State, id: string): void {
+function touch(state: State, id: string, at: Node): void {
   if (state.touched.has(id)) return;
   if (!(state.owned & OWN_TOUCHED)) {
-    state.touched = new Set(state.touched);
+    state.touched = new Map(state.touched);
     state.owned |= OWN_TOUCHED;
   }
-  state.touched.add(id);
+  state.touched.set(id, at.startIndex);
 }
 
 type LockOperationShape = { lockClass: LockClass; mode: LockMode; variant: LockVariant };
 
 /** A lock effect of a call: from the API table, or from a module function's summary. */
 export interface CallLockEffect {
-  op: 'acquire' | 'release';
+  /** `conditional`: taken only when the call's result says so (`successWhen`), like a trylock. */
+  op: 'acquire' | 'release' | 'conditional';
+  successWhen?: 'zero' | 'nonzero';
   id: string;
   lockClass: LockClass;
   mode: LockMode;
@@ -282,7 +287,7 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
     pending: [],
     facts: new Map(),
     released: new Map(),
-    touched: new Set(),
+    touched: new Map(),
     owned: 0,
   };
   const entryHeld = result.heldOnEntry;
@@ -293,7 +298,7 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
       if (state.held[i]!.id === id) { index = i; break; }
     }
     const touched = state.touched.has(id);
-    touch(state, id);
+    touch(state, id, node);
     if (index < 0) {
       const earlier = state.released.get(id);
       if (op.lockClass === 'semaphore') return; // up() without down() is how a semaphore signals
@@ -325,7 +330,7 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
 
   const acquire = (state: State, lock: HeldLock) => {
     result.acquiredIds.add(lock.id);
-    touch(state, lock.id);
+    touch(state, lock.id, lock.acquiredAt);
     // Semaphores count (a second down() waits for an up() elsewhere, as completions did): not a deadlock.
     const exclusive = lock.mode === 'exclusive' && !NESTING_CLASSES.has(lock.lockClass);
     if (callerLocks.has(lock.id) && state.held.some((h) => h.id === lock.id && h.via === 'entry')) contradicted.add(lock.id);
@@ -362,7 +367,12 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
         for (const effect of effects ?? []) {
           const lock: HeldLock = { id: effect.id, lockClass: effect.lockClass, mode: effect.mode, variant: effect.variant, acquiredAt: event.node, via: 'call' };
           if (effect.op === 'acquire') acquire(state, lock);
-          else release(state, effect.id, effect, event.node);
+          else if (effect.op === 'release') release(state, effect.id, effect, event.node);
+          else {
+            result.acquiredIds.add(effect.id);
+            touch(state, effect.id, event.node);
+            mutablePending(state).push({ keys: [`call:${event.node.id}`], lock, successWhen: effect.successWhen ?? 'zero' });
+          }
         }
         for (const op of lockOperations(event.callee) ?? []) {
           const id = lockIdOf(op, event.args);
@@ -372,7 +382,7 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
           else if (op.op === 'release') release(state, id, op, event.node);
           else {
             result.acquiredIds.add(id);
-            touch(state, id);
+            touch(state, id, event.node);
             mutablePending(state).push({ keys: [`call:${event.node.id}`], lock, successWhen: op.successWhen ?? 'nonzero' });
           }
         }
@@ -406,15 +416,29 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
         const within = event.within;
         const renamed = (h: HeldLock) => mentions.test(h.id) && !h.id.includes('@') && (!within || (h.acquiredAt.startIndex >= within[0] && h.acquiredAt.startIndex < within[1]));
         if (state.held.some(renamed)) {
-          state.held = state.held.map((h) => (renamed(h) ? { ...h, id: `${h.id}@${event.node.startIndex}` } : h));
+          // One renamed entry per lock name and loop: taking `&res->lock` on every round of
+          // `for_each_resource(res)` holds "some of those locks", not an ever longer list.
+          const next: HeldLock[] = [];
+          for (const h of state.held) {
+            const lock = renamed(h) ? { ...h, id: `${h.id}@${event.node.startIndex}` } : h;
+            if (lock !== h && next.some((n) => n.id === lock.id)) continue;
+            next.push(lock);
+          }
+          state.held = next;
           state.owned |= OWN_HELD;
         }
-        if (!within) {
-          if ([...state.touched].some((id) => mentions.test(id))) {
-            state.touched = new Set([...state.touched].filter((id) => !mentions.test(id)));
-            state.owned |= OWN_TOUCHED;
-          }
-          for (const id of state.released.keys()) if (mentions.test(id)) mutableReleased(state).delete(id);
+        // What the loop released under the cursor's name was another object too.
+        const forgotten = (id: string) => {
+          if (!mentions.test(id)) return false;
+          if (!within) return true;
+          const at = state.touched.get(id);
+          return at !== undefined && at >= within[0] && at < within[1];
+        };
+        const gone = new Set([...state.touched.keys()].filter(forgotten));
+        if (gone.size > 0) {
+          state.touched = new Map([...state.touched].filter(([id]) => !gone.has(id)));
+          state.owned |= OWN_TOUCHED;
+          for (const id of gone) if (state.released.has(id)) mutableReleased(state).delete(id);
         }
         // `locked = true;` is a fact a later `if (locked)` can use.
         const truth = value ? constantTruth(value.text) : undefined;

@@ -9,7 +9,8 @@ import { normalizeLockExpression, type CallLockEffect, type HeldLock } from './l
 import type { ParsedFile } from './model';
 
 interface EffectTemplate {
-  op: 'acquire' | 'release';
+  op: 'acquire' | 'release' | 'conditional';
+  successWhen?: 'zero' | 'nonzero';
   lock: Omit<CallLockEffect, 'op' | 'id'>;
   /** The lock as the helper names it: `param` index plus the text after it, or a fixed id. */
   param?: number;
@@ -22,7 +23,7 @@ const MAX_ROUNDS = 3;
 const CPU_WIDE = new Set(['rcu', 'irq', 'bh', 'preempt']);
 
 /** `&dev->lock` with param `dev` → prefix `&`, param, suffix `->lock`. */
-function template(op: 'acquire' | 'release', held: HeldLock, fn: FunctionAnalysis, globals: ReadonlySet<string>): EffectTemplate | undefined {
+function template(op: EffectTemplate['op'], held: HeldLock, fn: FunctionAnalysis, globals: ReadonlySet<string>): EffectTemplate | undefined {
   const lock = { lockClass: held.lockClass, mode: held.mode, variant: held.variant };
   const match = /^(&?)([A-Za-z_]\w*)(.*)$/.exec(held.id);
   if (!match) return undefined;
@@ -34,7 +35,7 @@ function template(op: 'acquire' | 'release', held: HeldLock, fn: FunctionAnalysi
 }
 
 function instantiate(effect: EffectTemplate, args: Node[], textOf: (node: Node) => string): CallLockEffect | undefined {
-  if (effect.fixedId !== undefined) return { op: effect.op, id: effect.fixedId, ...effect.lock };
+  if (effect.fixedId !== undefined) return { op: effect.op, id: effect.fixedId, successWhen: effect.successWhen, ...effect.lock };
   const arg = args[effect.param!];
   if (!arg) return undefined;
   const argument = normalizeLockExpression(textOf(arg));
@@ -42,7 +43,7 @@ function instantiate(effect: EffectTemplate, args: Node[], textOf: (node: Node) 
   if (effect.suffix.startsWith('->') && argument.startsWith('&')) id = `${effect.prefix}${argument.slice(1)}.${effect.suffix.slice(2)}`;
   else if (effect.suffix === '' && effect.prefix === '') id = argument;
   else id = `${effect.prefix}${/^[\w.>-]+$/.test(argument) ? argument : `(${argument})`}${effect.suffix}`;
-  return { op: effect.op, id: normalizeLockExpression(id), ...effect.lock };
+  return { op: effect.op, id: normalizeLockExpression(id), successWhen: effect.successWhen, ...effect.lock };
 }
 
 function summarize(fn: FunctionAnalysis, globals: ReadonlySet<string>): EffectTemplate[] {
@@ -56,6 +57,18 @@ function summarize(fn: FunctionAnalysis, globals: ReadonlySet<string>): EffectTe
       const effect = template('acquire', held, fn, globals);
       if (effect) effects.push(effect);
     }
+  }
+  // Taken here and held exactly at the returns whose value says so (`return 0` locked, `return -EBUSY`
+  // not: radeon_ring_lock): the caller holds it when the result tests that way, like a trylock.
+  const conditional = new Map<string, HeldLock>();
+  for (const ret of locks.returns) for (const held of ret.held) if (held.via === 'call' && !locks.heldOnEntry.has(held.id)) conditional.set(held.id, held);
+  for (const [id, held] of conditional) {
+    const holding = locks.returns.filter((r) => r.held.some((h) => h.id === id));
+    if (holding.length === locks.returns.length) continue;
+    const truth = holding[0]!.value?.truth;
+    if (truth === undefined || !locks.returns.every((r) => r.value?.truth !== undefined && (r.value.truth === truth) === holding.includes(r))) continue;
+    const effect = template('conditional', held, fn, globals);
+    if (effect) effects.push({ ...effect, successWhen: truth ? 'nonzero' : 'zero' });
   }
   // The caller's, and held at no return: the caller loses it. (Dropped and retaken: no effect.)
   for (const released of locks.releasesForCaller.values()) {
@@ -108,7 +121,7 @@ export function applyLockSummaries(files: ReadonlyArray<{ parsed: ParsedFile; fu
       const effects = summarize(fn, globals);
       if (effects.length > 0) summaries.set(fn, effects);
     }
-    const fingerprint = [...summaries].map(([fn, effects]) => `${fn.name}:${effects.map((e) => `${e.op}${e.param ?? e.fixedId}${e.suffix}`).join(',')}`).sort().join(';');
+    const fingerprint = [...summaries].map(([fn, effects]) => `${fn.name}:${effects.map((e) => `${e.op}${e.successWhen ?? ''}${e.param ?? e.fixedId}${e.suffix}`).join(',')}`).sort().join(';');
     if (fingerprint === previous) break;
     const onlyDirty = round === 0 && memo !== undefined && memo.fingerprint === fingerprint;
     previous = fingerprint;
