@@ -2,7 +2,7 @@
 // symbols; a license string the kernel does not know is treated as proprietary; and, like modpost (6.10+),
 // a module without MODULE_DESCRIPTION is flagged (warning).
 import { KNOWN_LICENSES, knownLicense } from '../kernel-api/licenses';
-import { isBuiltIn } from '../analysis/kbuild';
+import { linkage } from '../analysis/kbuild';
 import type { Range } from '../analysis/model';
 import { insertModuleLine, lastModuleMacroLine, mainFileOf } from './moduleMacros';
 import type { Rule } from './rule';
@@ -23,8 +23,9 @@ export const missingModuleLicense: Rule = {
   defaultSeverity: 'error',
   check(context, report) {
     const main = mainFileOf(context.files);
-    // Code linked into the kernel image is not a module: modpost asks nothing of it.
-    if (!main || isBuiltIn(context.module, context.target?.config)) return;
+    // Code linked into the kernel image is not a module, and code the target does not build is not
+    // one for that target: modpost asks nothing of either.
+    if (!main || linkage(context.module, context.target?.config) !== 'module') return;
     const licensed = context.files.find((file) => file.symbols.license);
     const license = licensed?.symbols.license;
     const anchorLine = lastModuleMacroLine(main) ?? 0;
