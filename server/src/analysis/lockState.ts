@@ -147,14 +147,38 @@ function sortedJoin(parts: string[]): string {
   return parts.length < 2 ? parts[0] ?? '' : parts.sort().join(';');
 }
 
+/** Key fragments of collections, which copy-on-write states share: computed once per collection. */
+const fragments = new WeakMap<object, string>();
+
+function fragment(collection: object, compute: () => string): string {
+  let text = fragments.get(collection);
+  if (text === undefined) {
+    text = compute();
+    fragments.set(collection, text);
+  }
+  return text;
+}
+
 function stateKey(state: State): string {
-  const held = sortedJoin(state.held.map((h) => `${h.id}|${h.lockClass}|${h.mode}|${h.variant}|${h.scope ?? ''}`));
+  const held = fragment(state.held, () => sortedJoin(state.held.map((h) => `${h.id}|${h.lockClass}|${h.mode}|${h.variant}|${h.scope ?? ''}`)));
   if (state.pending.length === 0 && state.facts.size === 0 && state.released.size === 0 && state.touched.size === 0) return held;
-  const pending = sortedJoin(state.pending.map((p) => `${p.keys.join(',')}>${p.lock.id}`));
-  const facts = sortedJoin([...state.facts].map(([k, v]) => `${k}=${v}`));
-  const released = sortedJoin([...state.released.keys()]);
-  const touched = sortedJoin([...state.touched.keys()]);
+  const pending = fragment(state.pending, () => sortedJoin(state.pending.map((p) => `${p.keys.join(',')}>${p.lock.id}`)));
+  const facts = fragment(state.facts, () => sortedJoin([...state.facts].map(([k, v]) => `${k}=${v}`)));
+  const released = fragment(state.released, () => sortedJoin([...state.released.keys()]));
+  const touched = fragment(state.touched, () => sortedJoin([...state.touched.keys()]));
   return `${held}#${pending}#${facts}#${released}#${touched}`;
+}
+
+const wordPatterns = new Map<string, { word: RegExp; mentions: RegExp }>();
+
+/** `\bname\b`, and name as a whole operand of a lock expression, for an assigned variable. */
+function patternsFor(variable: string): { word: RegExp; mentions: RegExp } {
+  let patterns = wordPatterns.get(variable);
+  if (!patterns) {
+    patterns = { word: new RegExp(`\\b${variable}\\b`), mentions: new RegExp(`(^|[^\\w])${variable}($|[^\\w])`) };
+    wordPatterns.set(variable, patterns);
+  }
+  return patterns;
 }
 
 /** A state that shares its collections with `state` until either writes (see the mutable* helpers). */
@@ -363,7 +387,7 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
         const effects = event.callee !== undefined && !lockOperations(event.callee) ? options.callEffects?.(event.callee, event.args) : undefined;
         const dropped = effects?.filter((e) => e.op === 'release').flatMap((e) => [e.id, sideStateOf(e) ?? e.id]);
         recordAtomic(state, event.node, new Set(dropped));
-        if ([...entryHeld].some((id) => !state.held.some((h) => h.id === id))) result.callsWithCallerLockDropped.add(event.node.startIndex);
+        if (entryHeld.size > 0 && [...entryHeld].some((id) => !state.held.some((h) => h.id === id))) result.callsWithCallerLockDropped.add(event.node.startIndex);
         for (const effect of effects ?? []) {
           const lock: HeldLock = { id: effect.id, lockClass: effect.lockClass, mode: effect.mode, variant: effect.variant, acquiredAt: event.node, via: 'call' };
           if (effect.op === 'acquire') acquire(state, lock);
@@ -403,7 +427,7 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
             .filter((p) => p.keys.length > 0);
           state.owned |= OWN_PENDING;
         }
-        const word = new RegExp(`\\b${variable}\\b`);
+        const { word, mentions } = patternsFor(variable);
         for (const key of state.facts.keys()) {
           if (word.test(key)) mutableFacts(state).delete(key);
         }
@@ -412,7 +436,6 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
         // under a name later code cannot reach.
         // An iterator macro may name its container among its arguments (`for_each_context(priv, ctx)`):
         // there only locks taken inside the loop follow the cursor.
-        const mentions = new RegExp(`(^|[^\\w])${variable}($|[^\\w])`);
         const within = event.within;
         const renamed = (h: HeldLock) => mentions.test(h.id) && !h.id.includes('@') && (!within || (h.acquiredAt.startIndex >= within[0] && h.acquiredAt.startIndex < within[1]));
         if (state.held.some(renamed)) {
