@@ -15,6 +15,7 @@
 // Being lexical it is also immune to tree-sitter's error recovery, which sometimes swallows
 // `MODULE_LICENSE(…)` or `EXPORT_SYMBOL(…)` into ERROR nodes or declarators.
 import type { ParsedFile, Range } from './model';
+import { isIdentPart, isIdentStart } from '../parsing/chars';
 
 export interface SymbolReference {
   name: string;
@@ -84,12 +85,6 @@ const enum Ch {
   Arrow = 1000,
 }
 
-function isIdentStart(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
-}
-function isIdentPart(c: number): boolean {
-  return isIdentStart(c) || (c >= 48 && c <= 57);
-}
 
 interface Scope {
   /** Brace depth the scope's names live at; it closes when a `}` takes the depth below it. */

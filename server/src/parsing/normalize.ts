@@ -11,6 +11,7 @@
 // tell a `scoped_guard` from a loop.
 import { BLANKED_ANNOTATIONS, BLANKED_ANNOTATIONS_WITH_ARGS, ITERATOR_MACROS, LOCK_ANNOTATIONS } from '../kernel-api/macros';
 import { evaluateCondition, type PreprocessorEnv } from './preprocessor';
+import { isIdentPart, isIdentStart } from './chars';
 
 export interface LockAnnotation {
   kind: 'acquires' | 'releases' | 'must_hold';
@@ -85,12 +86,6 @@ const enum Ch {
   RBrace = 125,
 }
 
-function isIdentStart(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
-}
-function isIdentPart(c: number): boolean {
-  return isIdentStart(c) || (c >= 48 && c <= 57);
-}
 
 interface ConditionalFrame {
   /** Was the region around this group live? */
