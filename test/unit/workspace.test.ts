@@ -66,6 +66,20 @@ describe('language server workspace', () => {
     fresh.dispose();
   });
 
+  test('module membership is kept between keystrokes and re-read when the layout changes on disk', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-ws-layout-'));
+    const main = path.join(dir, 'main.c');
+    fs.writeFileSync(main, MAIN);
+    const workspace = new LintWorkspace(analyzer, () => undefined);
+    assert.deepEqual(workspace.moduleOf(main).files, [main]);
+    fs.writeFileSync(path.join(dir, 'Kbuild'), 'obj-m += ws.o\nws-y := main.o helpers.o\n');
+    fs.writeFileSync(path.join(dir, 'helpers.c'), HELPERS);
+    assert.deepEqual(workspace.moduleOf(main).files, [main], 'no re-read without a change notification');
+    workspace.forgetModuleLayout();
+    assert.deepEqual(workspace.moduleOf(main).files.map((f) => path.basename(f)).sort(), ['helpers.c', 'main.c']);
+    workspace.dispose();
+  });
+
   test('the edit between two texts is the changed span only', () => {
     const before = 'a'.repeat(10_000) + 'XYZ' + 'b'.repeat(10_000);
     const after = 'a'.repeat(10_000) + 'Q' + 'b'.repeat(10_000);

@@ -158,7 +158,10 @@ connection.onDidChangeWatchedFiles((params) => {
     else workspace?.fileChangedOnDisk(file);
     if (change.type === FileChangeType.Deleted) void connection.sendDiagnostics({ uri: change.uri, diagnostics: [] });
   }
-  if (moduleLayoutChanged) workspace?.indexFolders(workspaceFolders);
+  if (moduleLayoutChanged) {
+    workspace?.forgetModuleLayout();
+    workspace?.indexFolders(workspaceFolders);
+  }
   relintOpenDocuments();
 });
 

@@ -34,6 +34,8 @@ export class LintWorkspace {
   private targetKey: string | undefined;
   targetError: string | undefined;
   private workspaceIndex = new TextWorkspaceIndex();
+  /** Module of each file, until the layout on disk changes. */
+  private readonly modules = new Map<string, ModuleSpec>();
   /** Files analysed afresh since their module was last linted. */
   private readonly freshlyAnalyzed = new Set<string>();
   /** Per module (by Kbuild dir and name): the lock-helper summaries of its last lint. */
@@ -106,6 +108,7 @@ export class LintWorkspace {
 
   /** A file changed on disk (or a Kbuild): forget what was read from disk. */
   fileChangedOnDisk(file: string): void {
+    this.modules.clear();
     const state = this.files.get(file);
     if (state && !state.open) {
       this.dropAnalysis(state);
@@ -117,12 +120,26 @@ export class LintWorkspace {
     return this.files.get(file)?.open ?? false;
   }
 
+  /**
+   * The module a file belongs to. Reading the directory and its Kbuild on every keystroke would cost
+   * more than the lint itself: the answer is kept until files or a Kbuild change on disk.
+   */
   moduleOf(file: string): ModuleSpec {
-    const dir = path.dirname(file);
-    const siblings = listSources(dir, 2, 2000);
-    if (!siblings.includes(file)) siblings.push(file);
-    const modules = discoverModules(siblings);
-    return modules.find((m) => m.files.includes(file)) ?? { name: path.basename(file, '.c'), dir, files: [file] };
+    let module = this.modules.get(file);
+    if (!module) {
+      const dir = path.dirname(file);
+      const siblings = listSources(dir, 2, 2000);
+      if (!siblings.includes(file)) siblings.push(file);
+      const modules = discoverModules(siblings);
+      module = modules.find((m) => m.files.includes(file)) ?? { name: path.basename(file, '.c'), dir, files: [file] };
+      this.modules.set(file, module);
+    }
+    return module;
+  }
+
+  /** Files were created, deleted or changed on disk, or a Kbuild changed: module membership may differ. */
+  forgetModuleLayout(): void {
+    this.modules.clear();
   }
 
   /** Lints the module of `file`; returns the findings of every file of that module (empty arrays included). */
