@@ -5,6 +5,8 @@ import { ATOMIC_GFP_MASKS, NEUTRAL_GFP_MODIFIERS, SLEEPING_GFP_MASKS } from '../
 import { SLEEPING_APIS, type SleepingApi } from '../kernel-api/sleeping';
 import { findRegistrations, isAtomicContext, type Registration } from './context';
 import type { CallSite, FunctionAnalysis } from './functionAnalysis';
+import type { Node } from 'web-tree-sitter';
+import { constantTruth } from './cfg';
 import { rangeAt, type ParsedFile, type Range } from './model';
 
 /** Why a call may sleep: the sleeping API reached, and the chain of module functions leading to it. */
@@ -35,6 +37,8 @@ export interface FunctionNode {
   sleeps?: SleepWitness;
   /** Sleeps when the gfp_t parameter at this index is a sleeping mask. */
   sleepsWithGfpParam: Map<number, SleepWitness>;
+  /** Sleeps when the flag parameter at `index` is `when` (`if (may_sleep) msleep(…)`), by `${index}:${when}`. */
+  sleepsWithFlag: Map<string, { index: number; when: boolean; witness: SleepWitness }>;
   /** Registrations that make it run in a context (hard IRQ handler, timer callback…). */
   registrations: Registration[];
   /** Runs in atomic context because an atomic caller or lock-holding call site reaches it. */
@@ -44,6 +48,12 @@ export interface FunctionNode {
 }
 
 const ZERO_RANGE: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+
+export interface SleepResult {
+  witness: SleepWitness;
+  param?: number;
+  flag?: { index: number; when: boolean };
+}
 
 export type GfpClass = { kind: 'sleeps' | 'atomic' | 'unknown' } | { kind: 'param'; index: number };
 
@@ -83,7 +93,7 @@ export class ModuleCallGraph {
       this.byFile.set(parsed.path, local);
       this.parsedFiles.set(parsed.path, parsed);
       for (const fn of functions) {
-        const node: FunctionNode = { fn, file: parsed.path, sleepsWithGfpParam: new Map(), registrations: [], called: false };
+        const node: FunctionNode = { fn, file: parsed.path, sleepsWithGfpParam: new Map(), sleepsWithFlag: new Map(), registrations: [], called: false };
         this.functions.push(node);
         local.set(fn.name, node);
         if (!fn.isStatic && !this.global.has(fn.name)) this.global.set(fn.name, node);
@@ -110,10 +120,35 @@ export class ModuleCallGraph {
   }
 
   /** Whether this call may sleep, with the witness; `param` when it depends on the caller's gfp_t parameter. */
-  callSleeps(file: string, caller: FunctionAnalysis, call: CallSite): { witness: SleepWitness; param?: number } | undefined {
+  /**
+   * Whether this call may sleep, with the witness. `param`: only when the caller's gfp_t parameter at
+   * that index is a sleeping mask. `flag`: only when the caller's parameter at that index has that truth
+   * (the call sits under `if (may_sleep)`, or passes the parameter on to a callee that does).
+   */
+  callSleeps(file: string, caller: FunctionAnalysis, call: CallSite): SleepResult | undefined {
+    const result = this.callSleepsUnguarded(file, caller, call);
+    if (!result || result.param !== undefined || result.flag) return result;
+    const guard = this.flagGuard(file, caller, call);
+    return guard ? { ...result, flag: guard } : result;
+  }
+
+  private callSleepsUnguarded(file: string, caller: FunctionAnalysis, call: CallSite): SleepResult | undefined {
     const target = this.resolve(file, call.callee);
     if (target) {
       if (target.sleeps) return { witness: { ...target.sleeps, chain: [target.fn.name, ...target.sleeps.chain], dropsCallerLock: target.sleeps.dropsCallerLock } };
+      for (const { index, when, witness } of target.sleepsWithFlag.values()) {
+        const argument = call.args[index];
+        if (!argument) continue;
+        const chained = { ...witness, chain: [target.fn.name, ...witness.chain] };
+        const truth = constantTruth(argument.text);
+        if (truth !== undefined) {
+          if (truth === when) return { witness: chained };
+          continue;
+        }
+        const passedOn = caller.params.findIndex((p) => p.name === argument.text);
+        if (passedOn >= 0) return { witness: chained, flag: { index: passedOn, when } };
+        return { witness: chained };
+      }
       for (const [index, witness] of target.sleepsWithGfpParam) {
         const argument = call.args[index];
         if (!argument) continue;
@@ -136,6 +171,33 @@ export class ModuleCallGraph {
     const witness = { ...base, description: `${api.name} with ${argument.text}` };
     if (gfp.kind === 'sleeps') return { witness };
     if (gfp.kind === 'param') return { witness, param: gfp.index };
+    return undefined;
+  }
+
+  /** The innermost `if (param)` / `if (!param)` of the caller that the call depends on. */
+  private flagGuard(file: string, caller: FunctionAnalysis, call: CallSite): { index: number; when: boolean } | undefined {
+    const parsed = this.parsedFiles.get(file);
+    if (!parsed || caller.params.length === 0) return undefined;
+    let child: Node | null = parsed.tree.rootNode.descendantForIndex(call.start);
+    let parent = child?.parent ?? null;
+    while (child && parent && parent.type !== 'function_definition') {
+      if (parent.type === 'if_statement' && child.type !== 'parenthesized_expression') {
+        const inThen = parent.childForFieldName('consequence')?.id === child.id;
+        let condition = parent.childForFieldName('condition');
+        let negated = false;
+        for (;;) {
+          if (condition?.type === 'parenthesized_expression') condition = condition.namedChild(0);
+          else if (condition?.type === 'unary_expression' && condition.childForFieldName('operator')?.type === '!') {
+            negated = !negated;
+            condition = condition.childForFieldName('argument');
+          } else break;
+        }
+        const index = condition?.type === 'identifier' ? caller.params.findIndex((p) => p.name === condition!.text) : -1;
+        if (index >= 0) return { index, when: inThen !== negated };
+      }
+      child = parent;
+      parent = parent.parent;
+    }
     return undefined;
   }
 
@@ -198,6 +260,14 @@ export class ModuleCallGraph {
       if (call.unreachable || this.resolve(node.file, call.callee) === node) continue;
       const result = this.callSleeps(node.file, node.fn, call);
       if (!result) continue;
+      if (result.flag) {
+        const key = `${result.flag.index}:${result.flag.when}`;
+        if (!node.sleepsWithFlag.has(key)) {
+          node.sleepsWithFlag.set(key, { ...result.flag, witness: result.witness });
+          changed = true;
+        }
+        continue;
+      }
       if (result.param === undefined) {
         // A sleep with the caller's lock still held outranks one made after dropping it.
         const witness = { ...result.witness, dropsCallerLock: call.callerLockDropped };

@@ -55,7 +55,9 @@ export const sleepInAtomic: Rule = {
         for (const call of fn.calls) {
           if ((!call.atomicHold && !registration) || call.unreachable) continue;
           const result = graph.callSleeps(file.parsed.path, fn, call);
-          if (!result || result.param !== undefined) continue;
+          // Sleeps only for some values of this function's own parameters: reported where a caller
+          // passes them.
+          if (!result || result.param !== undefined || result.flag) continue;
           const witness = result.witness;
           if (call.atomicHold && witness.dropsCallerLock) continue;
           // In an interrupt or softirq callback, vfree() and friends do not sleep.
