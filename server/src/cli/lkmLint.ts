@@ -13,33 +13,21 @@ import { RULES } from '../rules';
 import { formatSarif, formatText, toJson, type OutputFormat } from './format';
 import { lintModuleFromDisk, type ModuleResult } from './lintRun';
 import type { WorkerInit } from './lintWorker';
+import { findSources, isModuleSource } from '../sources';
 
 const VERSION = '0.1.0';
 
 class UsageError extends Error {}
 
-/** A C source of the module: not kbuild's generated `*.mod.c`. */
-export function isModuleSource(file: string): boolean {
-  return file.endsWith('.c') && !file.endsWith('.mod.c');
-}
-
-/** Every `.c` file under the given files and folders (recursively, skipping hidden and build folders). */
+/** Every module source under the given files and folders (recursively, skipping hidden and build folders). */
 export function collectSources(inputs: string[]): string[] {
   const files: string[] = [];
-  const visit = (entry: string) => {
-    const stat = fs.statSync(entry);
-    if (stat.isDirectory()) {
-      for (const name of fs.readdirSync(entry).sort()) {
-        if (name.startsWith('.') || name === 'node_modules') continue;
-        visit(path.join(entry, name));
-      }
-    } else if (isModuleSource(entry)) files.push(path.resolve(entry));
-  };
   for (const input of inputs) {
     if (!fs.existsSync(input)) throw new UsageError(`no such file or folder: ${input}`);
     const stat = fs.statSync(input);
     if (stat.isFile() && !input.endsWith('.c')) throw new UsageError(`not a C source file: ${input}`);
-    visit(input);
+    if (stat.isDirectory()) files.push(...findSources(path.resolve(input)));
+    else if (isModuleSource(input)) files.push(path.resolve(input));
   }
   return files;
 }

@@ -10,6 +10,7 @@ import { discoverModules, isBuiltIn, type ModuleSpec } from '../analysis/kbuild'
 import type { Finding } from '../analysis/model';
 import { Analyzer, decodeSource, MAX_FILE_BYTES, preprocessorEnv, SourceRejected, TextWorkspaceIndex, type LintSettings } from '../engine';
 import { normalize } from '../parsing/normalize';
+import { findSources } from '../sources';
 import type { SummaryMemo } from '../analysis/lockSummaries';
 import type { AnalyzedFile } from '../rules/rule';
 
@@ -73,7 +74,7 @@ export class LintWorkspace {
   /** Indexes non-static definitions of the workspace's modules (for unexported-symbol across modules). */
   indexFolders(folders: string[], limit = 5000): void {
     const index = new TextWorkspaceIndex();
-    const sources = folders.flatMap((folder) => listSources(folder, 6, limit));
+    const sources = folders.flatMap((folder) => findSources(folder, 6, limit));
     for (const module of discoverModules(sources)) {
       for (const file of module.files) {
         try {
@@ -128,7 +129,7 @@ export class LintWorkspace {
     let module = this.modules.get(file);
     if (!module) {
       const dir = path.dirname(file);
-      const siblings = listSources(dir, 2, 2000);
+      const siblings = findSources(dir, 2, 2000);
       if (!siblings.includes(file)) siblings.push(file);
       const modules = discoverModules(siblings);
       module = modules.find((m) => m.files.includes(file)) ?? { name: path.basename(file, '.c'), dir, files: [file] };
@@ -284,26 +285,4 @@ function pointAt(text: string, index: number): { row: number; column: number } {
     lineStart = i + 1;
   }
   return { row, column: index - lineStart };
-}
-
-/** `.c` files under `dir` (depth-limited, hidden and build folders skipped). */
-export function listSources(dir: string, depth: number, limit: number): string[] {
-  const found: string[] = [];
-  const visit = (current: string, level: number) => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(current, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      if (found.length >= limit) return;
-      if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
-      const full = path.join(current, entry.name);
-      if (entry.isDirectory() && level < depth) visit(full, level + 1);
-      else if (entry.isFile() && entry.name.endsWith('.c') && !entry.name.endsWith('.mod.c')) found.push(full);
-    }
-  };
-  visit(dir, 1);
-  return found;
 }

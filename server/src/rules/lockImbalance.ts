@@ -119,12 +119,11 @@ function leaks(locks: LockAnalysisResult, isCallback: boolean): Leak[] {
   return result;
 }
 
-function releaseCallFor(lock: HeldLock, fn: FunctionAnalysis, text: string): string | undefined {
+function releaseCallFor(lock: HeldLock, text: string): string | undefined {
   const release = LOCK_OPERATIONS.find((op) => op.op === 'release' && op.lockClass === lock.lockClass && op.mode === lock.mode && op.variant === lock.variant);
   if (!release) return undefined;
   const acquireCall = lock.acquiredAt;
   const args = acquireCall.childForFieldName('arguments')?.namedChildren.map((a) => (a ? text.slice(a.startIndex, a.endIndex) : '')) ?? [];
-  void fn;
   return `${release.name}(${args.join(', ')});`;
 }
 
@@ -132,7 +131,7 @@ function releaseCallFor(lock: HeldLock, fn: FunctionAnalysis, text: string): str
 function leakFixes(file: string, fn: FunctionAnalysis, at: ReturnState, lock: HeldLock, text: string): Fix[] | undefined {
   const site = at.reportAt;
   if (site.type !== 'return_statement' && site.type !== 'goto_statement') return undefined;
-  const releaseCall = releaseCallFor(lock, fn, text);
+  const releaseCall = releaseCallFor(lock, text);
   if (!releaseCall) return undefined;
   const lineStart = text.lastIndexOf('\n', site.startIndex - 1) + 1;
   const indent = /^[ \t]*/.exec(text.slice(lineStart))![0];
