@@ -86,4 +86,34 @@ describe('lock state', () => {
     const fn = only(`void f(void) { ${conditions} ${releases} }`);
     assert.equal(fn.locks!.truncated, true);
   });
+
+  test('an annotation naming the lock without `&` is the lock the body names with `&`; a pointer stays as written', () => {
+    const lvalue = only('void f(struct d *p) __releases(p->lock) { spin_unlock(&p->lock); }');
+    assert.deepEqual([...lvalue.locks!.heldOnEntry], ['&p->lock']);
+    assert.deepEqual([...lvalue.locks!.releasesForCaller.keys()], ['&p->lock']);
+    const pointer = only('void f(spinlock_t *lock) __releases(lock) { spin_unlock(lock); }');
+    assert.deepEqual([...pointer.locks!.heldOnEntry], ['lock']);
+  });
+
+  test("a path-heavy function that drops and retakes its caller's lock in a retry loop is still the caller's lock", () => {
+    // Five re-tested conditions make 32 fact combinations: past the state cap (ivtv_write).
+    const tests = 'if (a) n++; if (b) n++; if (c) n++; if (e) n++; if (g) n++;';
+    const fn = only(`int f(struct d *d, int a, int b, int c, int e, int g) { int n = 0; retry: ${tests} mutex_unlock(&d->m); schedule(); mutex_lock(&d->m); ${tests} if (h()) goto retry; return n; }`);
+    assert.equal(fn.locks!.truncated, true);
+    assert.deepEqual(fn.locks!.issues, []);
+    assert.deepEqual([...fn.locks!.heldOnEntry], ['&d->m']);
+    assert.equal(fn.calls.find((c) => c.callee === 'schedule')?.callerLockDropped, true);
+  });
+
+  test('a release through an accessor is the one held lock of that member; with two candidates it is neither', () => {
+    const alias = only('int f(struct ring *rx, struct priv *p) { spin_lock(&rx->lock); g(); spin_unlock(&rx_ring(p)->lock); return 0; }');
+    assert.deepEqual(heldAtReturns(alias), ['']);
+    assert.deepEqual([...alias.locks!.heldOnEntry], []);
+    const plain = only('int f(struct ring *rx, struct ring *other) { spin_lock(&rx->lock); g(); spin_unlock(&other->lock); return 0; }');
+    assert.deepEqual(heldAtReturns(plain), ['&rx->lock']);
+    const ambiguous = only('int f(struct ring *a, struct ring *b, struct priv *p) { spin_lock(&a->lock); spin_lock(&b->lock); spin_unlock(&rx_ring(p)->lock); return 0; }');
+    assert.deepEqual(heldAtReturns(ambiguous), ['&a->lock,&b->lock']);
+    const otherMember = only('int f(struct ring *rx, struct priv *p) { spin_lock(&rx->lock); spin_unlock(&rx_ring(p)->other_lock); return 0; }');
+    assert.deepEqual(heldAtReturns(otherMember), ['&rx->lock']);
+  });
 });

@@ -269,8 +269,11 @@ export class ModuleCallGraph {
         continue;
       }
       if (result.param === undefined) {
-        // A sleep with the caller's lock still held outranks one made after dropping it.
-        const witness = { ...result.witness, dropsCallerLock: call.callerLockDropped };
+        // A sleep with the caller's lock still held outranks one made after dropping it. A callee that
+        // drops its caller's lock before sleeping drops ours too when we pass it through untouched
+        // (tg3_halt → tg3_chip_reset drops tp->lock around synchronize_irq()).
+        const dropsCallerLock = call.callerLockDropped || (result.witness.dropsCallerLock && !call.atomicHold) || undefined;
+        const witness = { ...result.witness, dropsCallerLock };
         if (node.sleeps && !node.sleeps.dropsCallerLock) continue;
         if (node.sleeps?.dropsCallerLock && witness.dropsCallerLock) continue;
         node.sleeps = witness;

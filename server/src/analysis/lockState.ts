@@ -252,19 +252,55 @@ export interface LockAnalysisOptions {
   callEffects?: (callee: string, args: Node[]) => CallLockEffect[] | undefined;
 }
 
-export function analyzeLocks(cfg: Cfg, options: LockAnalysisOptions): LockAnalysisResult {
+export function analyzeLocks(cfg: Cfg, givenOptions: LockAnalysisOptions): LockAnalysisResult {
+  const options = { ...givenOptions, heldOnEntry: annotationIds(cfg, givenOptions) };
   const first = analyzePass(cfg, options, new Map());
   // A lock released before this function touched it may be the caller's (an unlock helper, or a
   // function that drops and retakes its caller's lock, in a loop too): analyse again with it held on
   // entry. The hypothesis is wrong when that pass takes the lock while the caller's hold is still on
   // (`if (x) lock(l); … unlock(l);`): then only locks whose releases were never reached holding
   // them count as the caller's.
-  // A truncated pass is imprecise already: no second guess on top of it.
-  if (first.untouchedReleased.size === 0 || first.result.truncated) return first.result;
+  // A truncated first pass is tried too: holding the caller's lock from entry often removes the very
+  // path split (touched or not) that overflowed it (ivtv_write drops and retakes it in a retry loop).
+  if (first.untouchedReleased.size === 0) return first.result;
   const second = analyzePass(cfg, options, first.untouchedReleased);
   if (second.contradicted.size === 0) return second.result;
   if (first.callerLocks.size === 0) return first.result;
   return analyzePass(cfg, options, first.callerLocks).result;
+}
+
+/**
+ * Annotations name a lock either by address or as an lvalue (`__releases(&tp->lock)`,
+ * `__releases(tp->lock)`: about half of drivers/ each). When the body's lock calls name `&x` and never
+ * `x`, the annotation's `x` is that lock; a pointer (`__acquires(lock)` with `spinlock_t *lock`) stays as
+ * written, since `&lock` would be the pointer's own address.
+ */
+function annotationIds(cfg: Cfg, options: LockAnalysisOptions): string[] {
+  if (options.heldOnEntry.every((id) => id.startsWith('&'))) return options.heldOnEntry;
+  const used = new Set<string>();
+  for (const node of cfg.nodes) {
+    for (const event of node.events) {
+      if (event.kind !== 'call') continue;
+      for (const op of lockOperations(event.callee) ?? []) {
+        const id = lockIdOf(op, event.args, options.textOf);
+        if (id !== undefined) used.add(id);
+      }
+      if (event.callee !== undefined && !lockOperations(event.callee)) {
+        for (const effect of options.callEffects?.(event.callee, event.args) ?? []) used.add(effect.id);
+      }
+    }
+  }
+  return options.heldOnEntry.map((id) => (!id.startsWith('&') && used.has(`&${id}`) && !used.has(id) ? `&${id}` : id));
+}
+
+/** The lock a table operation acts on, named from the call's arguments. */
+function lockIdOf(op: LockOperation, args: Node[], textOf: (node: Node) => string): string | undefined {
+  // CPU-wide states are named by their class; fixed global locks (rtnl_lock) by the lock's name.
+  if (op.lockArg === undefined) return op.lockName ?? op.lockClass;
+  const arg = args[op.lockArg];
+  if (!arg) return undefined;
+  const expression = normalizeLockExpression(textOf(arg));
+  return op.lockMember ? memberOf(expression, op.lockMember) : expression;
 }
 
 interface PassResult {
@@ -294,14 +330,6 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
     issueKeys.add(key);
     result.issues.push(issue);
   };
-  const lockIdOf = (op: LockOperation, args: Node[]): string | undefined => {
-    // CPU-wide states are named by their class; fixed global locks (rtnl_lock) by the lock's name.
-    if (op.lockArg === undefined) return op.lockName ?? op.lockClass;
-    const arg = args[op.lockArg];
-    if (!arg) return undefined;
-    const expression = normalizeLockExpression(options.textOf(arg));
-    return op.lockMember ? memberOf(expression, op.lockMember) : expression;
-  };
 
   const initial: State = {
     held: [
@@ -316,10 +344,12 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
   };
   const entryHeld = result.heldOnEntry;
 
-  const release = (state: State, id: string, op: LockOperationShape, node: Node) => {
-    let index = -1;
-    for (let i = state.held.length - 1; i >= 0; i--) {
-      if (state.held[i]!.id === id) { index = i; break; }
+  const release = (state: State, namedId: string, op: LockOperationShape, node: Node) => {
+    let id = namedId;
+    let index = findLast(state.held, (h) => h.id === id);
+    if (index < 0 && !state.touched.has(id) && !entryHeld.has(id)) {
+      index = accessorAlias(state.held, id, op);
+      if (index >= 0) id = state.held[index]!.id;
     }
     const touched = state.touched.has(id);
     touch(state, id, node);
@@ -399,7 +429,7 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
           }
         }
         for (const op of lockOperations(event.callee) ?? []) {
-          const id = lockIdOf(op, event.args);
+          const id = lockIdOf(op, event.args, options.textOf);
           if (id === undefined) continue;
           const lock: HeldLock = { id, lockClass: op.lockClass, mode: op.mode, variant: op.variant, acquiredAt: event.node, via: 'call' };
           if (op.op === 'acquire') acquire(state, lock);
@@ -567,6 +597,30 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
     else newCallerLocks.set(release.id, release.op);
   }
   return { result, callerLocks: newCallerLocks, untouchedReleased, contradicted };
+}
+
+const FINAL_MEMBER = /(?:->|\.)(\w+)$/;
+const CALLS_ACCESSOR = /\w\s*\(/;
+
+/**
+ * The held lock an untouched release may name through an accessor: `spin_lock(&rx->lock)` …
+ * `spin_unlock(&rx_ring(mac)->lock)` (pasemi: `rx_ring(mac)` returns `mac->rx`, the same ring). When
+ * one of the two names goes through a call, the text cannot tell them apart; exactly one held lock of
+ * this function with the same member and class is that lock, rather than a leak plus a stray release.
+ * -1 when there is no such single candidate.
+ */
+function accessorAlias(held: readonly HeldLock[], id: string, op: LockOperationShape): number {
+  const member = FINAL_MEMBER.exec(id)?.[1];
+  if (member === undefined || id.includes('@')) return -1;
+  let found = -1;
+  for (let i = 0; i < held.length; i++) {
+    const h = held[i]!;
+    if (h.via !== 'call' || h.implicitBy || h.id.includes('@') || h.lockClass !== op.lockClass || h.mode !== op.mode) continue;
+    if (FINAL_MEMBER.exec(h.id)?.[1] !== member || (!CALLS_ACCESSOR.test(id) && !CALLS_ACCESSOR.test(h.id))) continue;
+    if (found >= 0) return -1;
+    found = i;
+  }
+  return found;
 }
 
 /** The CPU-wide state a lock variant also changes: `irq` for _irq/_irqsave, `bh` for _bh. */
