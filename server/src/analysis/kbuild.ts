@@ -1,9 +1,11 @@
 // Which C files form one kernel module, read from Kbuild files the way kbuild reads them: `Kbuild` if the
-// directory has one, else `Makefile`; `obj-m`/`obj-y`/`obj-$(CONFIG_X)` name the modules (`foo.o`), and
-// `foo-objs`/`foo-y`/`foo-$(CONFIG_X)` list a composite module's objects. A `.c` file that no Kbuild
-// claims is a module of its own, named after the file.
+// directory has one, else `Makefile`, evaluated as make would (variables, functions, `include`d
+// fragments); `obj-m`/`obj-y`/`obj-$(CONFIG_X)` name the modules (`foo.o`), and `foo-objs`/`foo-y`/
+// `foo-$(CONFIG_X)` list a composite module's objects. A `.c` file that no Kbuild claims, and that no
+// other `.c` file `#include`s, is a module of its own, named after the file.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { KconfigIndex } from './kconfig';
 
 export interface ModuleSpec {
   /** The module's name (`foo` for `foo.ko`). */
@@ -16,19 +18,31 @@ export interface ModuleSpec {
   kbuildFile?: string;
   /** The list that names it there: `obj-m`, `obj-y`, `obj-$(CONFIG_FOO)`. */
   listedBy?: string;
+  /** The Kconfig type of the option in `listedBy`, when a Kconfig of the tree declares it. */
+  optionType?: 'bool' | 'tristate';
+}
+
+/** The option a module list depends on, and whether `m` counts as `y` there (`$(CONFIG_X:m=y)`, `$(subst m,y,$(CONFIG_X))`). */
+function listOption(listedBy: string | undefined): { option: string; moduleMeansBuiltIn: boolean } | undefined {
+  const match = /^obj-\$[({](?:(CONFIG_\w+)|(CONFIG_\w+):m=y|subst m,y,\$[({](CONFIG_\w+)[)}])[)}]$/.exec(listedBy ?? '');
+  if (!match) return undefined;
+  return { option: (match[1] ?? match[2] ?? match[3])!, moduleMeansBuiltIn: match[1] === undefined };
 }
 
 /**
  * How the target kernel builds the module: into the image (obj-y, or obj-$(CONFIG_X) with X=y), as a
  * loadable module, or not at all (obj-$(CONFIG_X) with X unset in the target's .config). Without a
- * known config every listed object counts as a module.
+ * known config, a listed object counts as a module unless its option is a Kconfig `bool` (y or n,
+ * never m).
  */
 export function linkage(module: ModuleSpec, config: ReadonlyMap<string, string> | undefined): 'builtin' | 'module' | 'absent' {
   if (module.listedBy === 'obj-y') return 'builtin';
-  const option = /^obj-\$[({](CONFIG_\w+)[)}]$/.exec(module.listedBy ?? '')?.[1];
-  if (option === undefined || !config) return 'module';
-  const value = config.get(option);
-  return value === 'y' ? 'builtin' : value === 'm' ? 'module' : 'absent';
+  const list = listOption(module.listedBy);
+  if (!list) return 'module';
+  if (!config) return list.moduleMeansBuiltIn || module.optionType === 'bool' ? 'builtin' : 'module';
+  const value = config.get(list.option);
+  if (value === 'y' || (value === 'm' && list.moduleMeansBuiltIn)) return 'builtin';
+  return value === 'm' ? 'module' : 'absent';
 }
 
 /** Whether the module links into the kernel image. */
@@ -49,16 +63,68 @@ export const readFileIfPresent: ReadFile = (file) => {
 
 /** How many directories above a `.c` file may hold the Kbuild that lists it (`obj-m += x.o; x-y := sub/a.o`). */
 const KBUILD_SEARCH_LEVELS = 2;
+/**
+ * How many directories above a fragment (a Makefile without `obj-` lists, like amdgpu's dc/dcn30/Makefile)
+ * the Makefile that `include`s it may sit, in a sibling branch (amd/amdgpu/Makefile for amd/display/dc/dcn30).
+ */
+const FRAGMENT_SEARCH_LEVELS = 4;
+/** How many directories above a `.c` file another `.c` file may `#include` it from (i915_vma.c → selftests/i915_vma.c). */
+const INCLUDED_C_LEVELS = 2;
 
 interface KbuildModules {
   file: string;
   /** Module name → object paths relative to the Kbuild's directory (`a.o`, `sub/b.o`), and its list. */
   modules: Map<string, KbuildModule>;
+  /** Files it `include`s, directly or through other includes. */
+  included: ReadonlySet<string>;
+  /** Whether it assigns `obj-…`/`lib-…` lists; a Makefile that does not is a fragment included elsewhere. */
+  listsObjects: boolean;
 }
 
 interface KbuildModule {
   objects: string[];
   listedBy: string;
+}
+
+/** Directories and their Kbuilds, kernel tree roots and Kconfig indexes, read once per discovery. */
+class KbuildTree {
+  private readonly kbuilds = new Map<string, KbuildModules | undefined>();
+  private readonly roots = new Map<string, string | undefined>();
+  private readonly kconfigs = new Map<string, KconfigIndex>();
+
+  constructor(readonly readFile: ReadFile) {}
+
+  kbuildIn(dir: string): KbuildModules | undefined {
+    if (!this.kbuilds.has(dir)) this.kbuilds.set(dir, readKbuild(dir, this.rootOf(dir) ?? dir, this.readFile));
+    return this.kbuilds.get(dir);
+  }
+
+  /** The kernel tree holding `dir`: the nearest ancestor whose Makefile sets VERSION and PATCHLEVEL (Linux's top Makefile). */
+  rootOf(dir: string): string | undefined {
+    if (this.roots.has(dir)) return this.roots.get(dir);
+    const text = this.readFile(path.join(dir, 'Makefile'));
+    const parent = path.dirname(dir);
+    const root = text !== undefined && /^VERSION\s*=/m.test(text) && /^PATCHLEVEL\s*=/m.test(text) ? dir : parent === dir ? undefined : this.rootOf(parent);
+    this.roots.set(dir, root);
+    return root;
+  }
+
+  /** The Kconfig type of `option` for a Kbuild in `dir` (read from `dir`'s Kconfig up to the tree root). */
+  optionType(option: string, dir: string): 'bool' | 'tristate' | undefined {
+    const root = this.rootOf(dir) ?? dir;
+    let index = this.kconfigs.get(root);
+    if (!index) this.kconfigs.set(root, (index = new KconfigIndex(root, this.readFile)));
+    const type = index.typeOf(option, dir);
+    return type === 'other' ? undefined : type;
+  }
+}
+
+function subdirectories(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory() && !entry.name.startsWith('.')).map((entry) => path.join(dir, entry.name)).sort();
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -67,11 +133,7 @@ interface KbuildModule {
  */
 export function discoverModules(cFiles: string[], readFile: ReadFile = readFileIfPresent): ModuleSpec[] {
   const wanted = new Set(cFiles.map((file) => path.resolve(file)));
-  const kbuildCache = new Map<string, KbuildModules | undefined>();
-  const kbuildIn = (dir: string): KbuildModules | undefined => {
-    if (!kbuildCache.has(dir)) kbuildCache.set(dir, readKbuild(dir, readFile));
-    return kbuildCache.get(dir);
-  };
+  const tree = new KbuildTree(readFile);
   const dirs = new Set<string>();
   for (const file of wanted) {
     let dir = path.dirname(file);
@@ -82,10 +144,14 @@ export function discoverModules(cFiles: string[], readFile: ReadFile = readFileI
       dir = parent;
     }
   }
+  for (const dir of [...dirs]) {
+    const kbuild = tree.kbuildIn(dir);
+    if (kbuild && !kbuild.listsObjects) for (const includer of includersOf(kbuild.file, dir, tree)) dirs.add(includer);
+  }
   const modules: ModuleSpec[] = [];
   const claimed = new Set<string>();
   for (const dir of [...dirs].sort()) {
-    const kbuild = kbuildIn(dir);
+    const kbuild = tree.kbuildIn(dir);
     if (!kbuild) continue;
     for (const [name, { objects, listedBy }] of kbuild.modules) {
       const files = objects
@@ -93,37 +159,99 @@ export function discoverModules(cFiles: string[], readFile: ReadFile = readFileI
         .filter((file) => wanted.has(file) || readFile(file) !== undefined);
       if (!files.some((file) => wanted.has(file))) continue;
       files.forEach((file) => claimed.add(file));
-      modules.push({ name, dir, files: [...new Set(files)], kbuildFile: kbuild.file, listedBy });
+      const option = listOption(listedBy)?.option;
+      const optionType = option ? tree.optionType(option, dir) : undefined;
+      modules.push({ name, dir, files: [...new Set(files)], kbuildFile: kbuild.file, listedBy, ...(optionType ? { optionType } : {}) });
     }
   }
-  const includedC = new Map<string, Set<string>>();
-  /** `.c` files that other `.c` files of the directory `#include` (ohci-hcd.c includes ohci-ppc-of.c). */
-  const includedIn = (dir: string): Set<string> => {
-    let included = includedC.get(dir);
-    if (!included) {
-      included = new Set();
-      let names: string[] = [];
-      try {
-        names = fs.readdirSync(dir).filter((name) => name.endsWith('.c'));
-      } catch {
-        // An unreadable directory includes nothing we can see.
-      }
-      for (const name of names) {
-        for (const match of (readFile(path.join(dir, name)) ?? '').matchAll(/^[ \t]*#[ \t]*include[ \t]*"([^"]+\.c)"/gm)) included.add(path.resolve(dir, match[1]!));
-      }
-      includedC.set(dir, included);
-    }
-    return included;
-  };
+  const included = new IncludedSources(readFile);
   for (const file of [...wanted].sort()) {
     if (claimed.has(file)) continue;
-    const dir = path.dirname(file);
     // Part of the file that includes it, not a module of its own.
-    if (includedIn(dir).has(file)) continue;
-    const kbuild = kbuildIn(dir);
+    if (included.isIncluded(file, modules)) continue;
+    const dir = path.dirname(file);
+    const kbuild = tree.kbuildIn(dir);
     modules.push({ name: path.basename(file, '.c'), dir, files: [file], ...(kbuild ? { kbuildFile: kbuild.file } : {}) });
   }
   return modules;
+}
+
+/**
+ * Directories whose Kbuild `include`s the fragment `fragment` (in `dir`) and lists objects: the nearest
+ * ancestor, or one of its subdirectories, that does, up to FRAGMENT_SEARCH_LEVELS above.
+ */
+function includersOf(fragment: string, dir: string, tree: KbuildTree): string[] {
+  let ancestor = dir;
+  for (let level = 0; level < FRAGMENT_SEARCH_LEVELS; level++) {
+    const parent = path.dirname(ancestor);
+    if (parent === ancestor) break;
+    ancestor = parent;
+    const found = [ancestor, ...subdirectories(ancestor)].filter((candidate) => {
+      const kbuild = tree.kbuildIn(candidate);
+      return kbuild !== undefined && kbuild.listsObjects && kbuild.included.has(fragment);
+    });
+    if (found.length > 0) return found;
+  }
+  return [];
+}
+
+/** `.c` files that other `.c` files `#include` (ohci-hcd.c includes ohci-ppc-of.c, i915_vma.c selftests/i915_vma.c). */
+class IncludedSources {
+  private readonly sourcesByDir = new Map<string, string[]>();
+  private readonly includesByFile = new Map<string, string[]>();
+
+  constructor(private readonly readFile: ReadFile) {}
+
+  /**
+   * Whether `file` is included by a `.c` file of its directory or of one of the INCLUDED_C_LEVELS above,
+   * or by a file of a module whose Kbuild sits there (gt/intel_gtt.c of i915 includes
+   * "selftests/mock_gtt.c", found through `-I$(srctree)/$(src)`). An include resolves beside the
+   * including file or from one of its parent directories (where kbuild's include paths point).
+   */
+  isIncluded(file: string, modules: readonly ModuleSpec[]): boolean {
+    const ancestors: string[] = [];
+    for (let dir = path.dirname(file), level = 0; level <= INCLUDED_C_LEVELS; level++) {
+      ancestors.push(dir);
+      const parent = path.dirname(dir);
+      if (parent === dir) break;
+      dir = parent;
+    }
+    const includers = new Set(ancestors.flatMap((dir) => this.sourcesIn(dir)));
+    for (const module of modules) if (ancestors.includes(module.dir)) for (const member of module.files) includers.add(member);
+    for (const includer of includers) {
+      for (const include of this.includesOf(includer)) {
+        let base = path.dirname(includer);
+        for (let up = 0; up <= INCLUDED_C_LEVELS; up++) {
+          if (path.resolve(base, include) === file) return true;
+          base = path.dirname(base);
+        }
+      }
+    }
+    return false;
+  }
+
+  private sourcesIn(dir: string): string[] {
+    let sources = this.sourcesByDir.get(dir);
+    if (!sources) {
+      try {
+        sources = fs.readdirSync(dir).filter((name) => name.endsWith('.c')).map((name) => path.join(dir, name));
+      } catch {
+        // An unreadable directory includes nothing we can see.
+        sources = [];
+      }
+      this.sourcesByDir.set(dir, sources);
+    }
+    return sources;
+  }
+
+  private includesOf(file: string): string[] {
+    let includes = this.includesByFile.get(file);
+    if (!includes) {
+      includes = [...(this.readFile(file) ?? '').matchAll(/^[ \t]*#[ \t]*include[ \t]*"([^"]+\.c)"/gm)].map((match) => match[1]!);
+      this.includesByFile.set(file, includes);
+    }
+    return includes;
+  }
 }
 
 /** The module a C file belongs to, considering the `.c` files of its directory (for the editor). */
@@ -140,86 +268,489 @@ export function moduleOf(file: string, readFile: ReadFile = readFileIfPresent): 
   return modules.find((module) => module.files.includes(absolute)) ?? { name: path.basename(absolute, '.c'), dir, files: [absolute] };
 }
 
-function readKbuild(dir: string, readFile: ReadFile): KbuildModules | undefined {
+function readKbuild(dir: string, srctree: string, readFile: ReadFile): KbuildModules | undefined {
   for (const name of ['Kbuild', 'Makefile']) {
     const file = path.join(dir, name);
     const text = readFile(file);
-    if (text !== undefined) return { file, modules: parseKbuildModules(withIncludes(text, dir, readFile, 0)) };
+    if (text === undefined) continue;
+    const make = new MakeEvaluator(dir, srctree, readFile);
+    make.evaluate(text);
+    return { file, modules: kbuildModules(make), included: make.included, listsObjects: make.listsObjects() };
   }
   return undefined;
 }
 
-/** Splices `include $(src)/nvkm/Kbuild` fragments in (nouveau, amdgpu build one module from several). */
-function withIncludes(text: string, dir: string, readFile: ReadFile, depth: number): string {
-  if (depth >= 3 || !/^\s*-?include\s/m.test(text)) return text;
-  return text.replace(/^\s*-?include\s+(?:\$\((?:src|srctree)\)\/)?(\S+)\s*$/gm, (line, target: string) => {
-    if (target.includes('$')) return line;
-    const file = path.resolve(dir, target);
-    const included = readFile(file);
-    return included === undefined ? line : withIncludes(included, dir, readFile, depth + 1);
-  });
-}
-
-// `$(CONFIG_FOO)`, also with a substitution: `ixgbe-$(CONFIG_FCOE:m=y) += ixgbe_fcoe.o`.
-const TARGET_LIST = /^obj-(?:m|y|\$[({][^)}]+[)}])$/;
-const COMPOSITE_LIST = /^(.+?)-(?:objs|y|m|\$[({][^)}]+[)}])$/;
+// `$(CONFIG_FOO)`, also with a substitution: `ixgbe-$(CONFIG_FCOE:m=y) += ixgbe_fcoe.o`,
+// `obj-$(subst m,y,$(CONFIG_ZCRYPT)) += ap.o`.
+const TARGET_LIST = /^obj-(?:m|y|\$[({].+[)}])$/;
+const COMPOSITE_LIST = /^(.+?)-(?:objs|y|m|\$[({].+[)}])$/;
 /** `<prefix>-y` lists that are not composite objects. */
 const NOT_COMPOSITES = new Set(['obj', 'lib', 'subdir', 'ccflags', 'asflags', 'ldflags', 'always', 'extra', 'hostprogs', 'userprogs', 'targets', 'clean', 'header-test', 'ccflags-remove', 'subdir-ccflags']);
 
 /**
- * Parses a Kbuild/Makefile into module name → objects. Line continuations, comments, `+=`/`:=`/`=`/`?=`,
- * and `$(VAR)` references to variables assigned in the same file are understood; conditionals are not
- * (out-of-tree Makefiles put the kbuild part in one branch of `ifneq ($(KERNELRELEASE),)`, so reading
- * every branch finds it).
+ * Parses a Kbuild/Makefile into module name → objects, evaluating it as make would (see MakeEvaluator);
+ * `dir` is the Makefile's directory, for `$(src)` and relative includes.
  */
-export function parseKbuild(text: string): Map<string, string[]> {
-  return new Map([...parseKbuildModules(text)].map(([name, module]) => [name, module.objects]));
+export function parseKbuild(text: string, dir = process.cwd(), readFile: ReadFile = readFileIfPresent): Map<string, string[]> {
+  const make = new MakeEvaluator(path.resolve(dir), path.resolve(dir), readFile);
+  make.evaluate(text);
+  return new Map([...kbuildModules(make)].map(([name, module]) => [name, module.objects]));
 }
 
-function parseKbuildModules(text: string): Map<string, KbuildModule> {
-  // Every assignment, in order; the lists are interpreted once the whole file is read.
-  const variables = new Map<string, string[]>();
-  for (const rawLine of text.replace(/\\\r?\n/g, ' ').split(/\r?\n/)) {
-    const line = rawLine.replace(/(^|[^\\])#.*$/, '$1');
-    const assignment = /^\s*(?:override\s+|export\s+)?((?:[\w.-]|\$[({][^)}]*[)}])+)\s*(\+=|::=|:=|\?=|=)\s*(.*)$/.exec(line);
-    if (!assignment) continue;
-    const [, left = '', operator, right = ''] = assignment;
-    const words = right.trim().split(/\s+/).filter(Boolean);
-    if (operator === '?=' && variables.has(left)) continue;
-    variables.set(left, operator === '+=' ? [...(variables.get(left) ?? []), ...words] : words);
-  }
-  const expand = (words: string[], depth = 0): string[] =>
-    words.flatMap((word) => {
-      const reference = /^\$[({]([\w-]+)[)}]$/.exec(word);
-      if (reference) {
-        if (depth >= 5) return [];
-        // `$(dom0-y)` also gathers `dom0-$(CONFIG_PCI) += pci.o`: kbuild would have made that `dom0-y`.
-        const name = reference[1]!;
-        const conditional = name.endsWith('-y') ? [...variables].filter(([key]) => key.startsWith(`${name.slice(0, -1)}$`)).flatMap(([, value]) => value) : [];
-        return expand([...(variables.get(name) ?? []), ...conditional], depth + 1);
-      }
-      return word.includes('$') ? [] : [word];
-    });
+/** Module name → objects from the lists of an evaluated Kbuild: `obj-*` name the modules, `<name>-*` their parts. */
+function kbuildModules(make: MakeEvaluator): Map<string, KbuildModule> {
   const targets: Array<{ object: string; listedBy: string }> = [];
   const composites = new Map<string, string[]>();
-  for (const [left, words] of variables) {
-    const objects = expand(words).filter((word) => word.endsWith('.o'));
-    if (TARGET_LIST.test(left)) {
-      targets.push(...objects.map((object) => ({ object, listedBy: left })));
-      continue;
-    }
-    const composite = COMPOSITE_LIST.exec(left);
-    if (composite && !NOT_COMPOSITES.has(composite[1]!)) composites.set(composite[1]!, [...(composites.get(composite[1]!) ?? []), ...objects]);
+  for (const name of make.variables.keys()) {
+    const isTarget = TARGET_LIST.test(name);
+    const composite = isTarget ? undefined : COMPOSITE_LIST.exec(name)?.[1];
+    if (!isTarget && (composite === undefined || NOT_COMPOSITES.has(composite))) continue;
+    // A word still holding `$(…)` depends on configuration we do not know: not an object name.
+    const objects = splitWords(make.valueOf(name)).filter((word) => /[^/]\.o$/.test(word) && !word.includes('$'));
+    if (isTarget) targets.push(...objects.map((object) => ({ object, listedBy: name })));
+    else composites.set(composite!, [...(composites.get(composite!) ?? []), ...objects]);
   }
   const modules = new Map<string, KbuildModule>();
   for (const { object: target, listedBy } of targets) {
     const name = path.posix.basename(target, '.o');
     const subdir = path.posix.dirname(target);
     const objects = composites.get(name);
-    const list = objects && objects.length > 0 ? objects : [path.posix.basename(target)];
+    const list = objects && objects.length > 0 ? [...new Set(objects)] : [path.posix.basename(target)];
     modules.set(name, { objects: list.map((object) => (subdir === '.' ? object : path.posix.join(subdir, object))), listedBy });
   }
   return modules;
+}
+
+function splitWords(text: string): string[] {
+  return text.split(/\s+/).filter(Boolean);
+}
+
+/** A make variable: recursively expanded at each use (`=`, `define`, `+=` on a new name) or expanded once (`:=`). */
+interface MakeVariable {
+  value: string;
+  recursive: boolean;
+}
+
+const MAX_INCLUDE_DEPTH = 8;
+/** Deepest nesting of expansions (a bound for self-referencing `$(call)`s). */
+const MAX_EXPANSION_DEPTH = 64;
+
+/** Make functions we evaluate, with how many arguments each takes (the last one keeps further commas). */
+const MAKE_FUNCTIONS = new Map<string, number>([
+  ['subst', 3], ['patsubst', 3], ['strip', 1], ['findstring', 2], ['filter', 2], ['filter-out', 2], ['sort', 1],
+  ['word', 2], ['wordlist', 3], ['words', 1], ['firstword', 1], ['lastword', 1], ['dir', 1], ['notdir', 1],
+  ['suffix', 1], ['basename', 1], ['addsuffix', 2], ['addprefix', 2], ['join', 2], ['wildcard', 1],
+  ['realpath', 1], ['abspath', 1], ['if', 3], ['or', Infinity], ['and', Infinity], ['foreach', 3],
+  ['call', Infinity], ['value', 1], ['origin', 1], ['flavor', 1], ['eval', 1], ['shell', 1],
+  ['info', 1], ['warning', 1], ['error', 1],
+]);
+/** Functions that work word by word: a word naming unknown configuration passes through as a word. */
+const WORDWISE_FUNCTIONS = new Set(['patsubst', 'strip', 'sort', 'dir', 'notdir', 'suffix', 'basename', 'addsuffix', 'addprefix', 'join']);
+
+/**
+ * Reads a Makefile the way GNU make does, as far as module lists need: `=` (recursive) vs `:=`/`::=`
+ * (simple) vs `+=`/`?=` assignments, `$(VAR)`/`${VAR}`, substitution references (`$(VAR:.o=.c)`),
+ * computed names, `define`, `include` (of expanded, possibly several, paths), and the text functions
+ * (`addprefix`, `addsuffix`, `patsubst`, `subst`, `foreach`, `filter`, `wildcard`, `call`, …). Kbuild's own
+ * `$(srctree)`, `$(src)`, `$(obj)` are set. `$(shell …)` is never run (it yields nothing).
+ *
+ * What is unknown stays visible: an undefined `CONFIG_*` variable expands to its own text (so
+ * `obj-$(CONFIG_FOO)` keeps that name), and so does a function applied to one (`$(subst m,y,$(CONFIG_X))`).
+ * Conditionals are not evaluated: every branch is read (out-of-tree Makefiles put the kbuild part in one
+ * branch of `ifneq ($(KERNELRELEASE),)`; in-tree ones add optional objects under `ifdef CONFIG_…`).
+ */
+class MakeEvaluator {
+  readonly variables = new Map<string, MakeVariable>();
+  /** Every file read through `include`, absolute. */
+  readonly included = new Set<string>();
+  private readonly including = new Set<string>();
+  private readonly expanding = new Set<string>();
+  private expansionDepth = 0;
+
+  constructor(private readonly dir: string, private readonly srctree: string, private readonly readFile: ReadFile) {
+    const src = path.relative(srctree, dir) || '.';
+    for (const [name, value] of [['srctree', srctree], ['objtree', srctree], ['src', src], ['obj', src]] as const) this.variables.set(name, { value, recursive: false });
+  }
+
+  /** Whether the file assigns any `obj-…`/`lib-…` list: if not, it is a fragment other Makefiles include. */
+  listsObjects(): boolean {
+    return [...this.variables.keys()].some((name) => /^(?:obj|lib)-/.test(name));
+  }
+
+  evaluate(text: string, includeDepth = 0): void {
+    let define: { name: string; operator: string; lines: string[]; nesting: number } | undefined;
+    let inRecipe = false;
+    for (const rawLine of text.replace(/\\\r?\n[ \t]*/g, ' ').split(/\r?\n/)) {
+      if (define) {
+        if (/^\s*endef\b/.test(rawLine) && define.nesting-- === 0) {
+          this.assign(define.name, define.operator, define.lines.join('\n'));
+          define = undefined;
+        } else {
+          if (/^\s*(?:(?:override|export|private)\s+)*define\s/.test(rawLine)) define.nesting++;
+          define.lines.push(rawLine);
+        }
+        continue;
+      }
+      // A rule's recipe is shell, not make: `\t$(MAKE) -C $(KDIR) M=$(PWD) modules`.
+      if (inRecipe && rawLine.startsWith('\t')) continue;
+      const line = rawLine.replace(/(^|[^\\])#.*$/, '$1').trim();
+      if (!line) continue;
+      inRecipe = false;
+      if (/^(?:else|endif|ifeq|ifneq|ifdef|ifndef)\b/.test(line)) continue;
+      const include = /^(?:-?include|sinclude)\s+(.*)$/.exec(line);
+      if (include) {
+        for (const target of splitWords(this.expand(include[1]!))) this.include(target, includeDepth);
+        continue;
+      }
+      const defineStart = /^(?:(?:override|export|private)\s+)*define\s+(\S+?)\s*(=|:=|::=|\+=|\?=)?\s*$/.exec(line);
+      if (defineStart) {
+        define = { name: defineStart[1]!, operator: defineStart[2] ?? '=', lines: [], nesting: 0 };
+        continue;
+      }
+      const assignment = splitAssignment(line);
+      if (assignment) this.assign(assignment.name, assignment.operator, assignment.value);
+      else if (/^[^=]*:/.test(line)) inRecipe = true;
+    }
+  }
+
+  /** A variable's value as a use of `$(name)` at the end of the file sees it ('' if undefined). */
+  valueOf(name: string): string {
+    const variable = this.variables.get(name);
+    return variable ? this.valueOfVariable(name, variable) : '';
+  }
+
+  private valueOfVariable(name: string, variable: MakeVariable): string {
+    if (!variable.recursive) return variable.value;
+    // make stops on a variable that references itself; we read it as empty.
+    if (this.expanding.has(name)) return '';
+    this.expanding.add(name);
+    try {
+      return this.expand(variable.value);
+    } finally {
+      this.expanding.delete(name);
+    }
+  }
+
+  private include(target: string, depth: number): void {
+    if (target.includes('$') || depth >= MAX_INCLUDE_DEPTH) return;
+    // make's working directory is the tree root; a path relative to the Makefile is a fallback for
+    // out-of-tree Makefiles that kbuild would not find either way.
+    const candidates = path.isAbsolute(target) ? [path.resolve(target)] : [path.resolve(this.srctree, target), path.resolve(this.dir, target)];
+    for (const file of candidates) {
+      if (this.including.has(file)) return;
+      const text = this.readFile(file);
+      if (text === undefined) continue;
+      this.included.add(file);
+      this.including.add(file);
+      try {
+        this.evaluate(text, depth + 1);
+      } finally {
+        this.including.delete(file);
+      }
+      return;
+    }
+  }
+
+  private assign(left: string, operator: string, right: string): void {
+    const name = this.expand(left).trim();
+    // A name holds no blanks, except inside an unknown reference it keeps (`obj-$(subst m,y,$(CONFIG_X))`).
+    if (!name || /\s/.test(name.replace(/\$[({].*[)}]/g, ''))) return;
+    const existing = this.variables.get(name);
+    if (operator === ':=' || operator === '::=') this.variables.set(name, { value: this.expand(right), recursive: false });
+    else if (operator === '!=') this.variables.set(name, { value: '', recursive: false });
+    else if (operator === '?=') {
+      if (!existing) this.variables.set(name, { value: right, recursive: true });
+    } else if (operator === '+=' && existing) {
+      const added = existing.recursive ? right : this.expand(right);
+      this.variables.set(name, { value: existing.value ? `${existing.value} ${added}` : added, recursive: existing.recursive });
+    } else this.variables.set(name, { value: right, recursive: true });
+  }
+
+  expand(text: string): string {
+    if (!text.includes('$')) return text;
+    if (this.expansionDepth >= MAX_EXPANSION_DEPTH) return '';
+    this.expansionDepth++;
+    try {
+      let out = '';
+      for (let i = 0; i < text.length; i++) {
+        const char = text[i]!;
+        if (char !== '$') {
+          out += char;
+          continue;
+        }
+        const next = text[i + 1];
+        if (next === undefined) break;
+        if (next === '$') {
+          out += '$';
+          i++;
+        } else if (next === '(' || next === '{') {
+          const close = closingParen(text, i + 1);
+          if (close < 0) return out + text.slice(i);
+          out += this.reference(text.slice(i + 2, close), text.slice(i, close + 1));
+          i = close;
+        } else {
+          out += this.variableValue(next, `$${next}`);
+          i++;
+        }
+      }
+      return out;
+    } finally {
+      this.expansionDepth--;
+    }
+  }
+
+  /** `$(inner)`: a function call, a substitution reference or a variable; `literal` is its source text. */
+  private reference(inner: string, literal: string): string {
+    const call = /^([a-z-]+)[ \t]+/.exec(inner);
+    if (call && MAKE_FUNCTIONS.has(call[1]!)) return this.call(call[1]!, inner.slice(call[0].length), literal);
+    const colon = topLevelIndex(inner, ':');
+    const equals = colon < 0 ? -1 : inner.indexOf('=', colon);
+    if (equals > colon && colon >= 0) {
+      const value = this.variableValue(this.expand(inner.slice(0, colon)), literal);
+      if (isOpaque(value)) return literal;
+      const from = this.expand(inner.slice(colon + 1, equals));
+      const to = this.expand(inner.slice(equals + 1));
+      // `$(VAR:.o=.c)` replaces a suffix; with `%` it is a patsubst.
+      return splitWords(value).map((word) => (from.includes('%') ? patsubstWord(from, to, word) : patsubstWord(`%${from}`, `%${to}`, word))).join(' ');
+    }
+    return this.variableValue(this.expand(inner), literal);
+  }
+
+  private variableValue(name: string, literal: string): string {
+    const variable = this.variables.get(name);
+    const values: string[] = variable ? [this.valueOfVariable(name, variable)] : [];
+    // `$(dom0-y)` also gathers `dom0-$(CONFIG_PCI) += pci.o`: kbuild would have made that `dom0-y`.
+    if (name.endsWith('-y')) {
+      const conditional = `${name.slice(0, -1)}$`;
+      for (const [other, value] of this.variables) if (other.startsWith(conditional)) values.push(this.valueOfVariable(other, value));
+    }
+    if (values.length > 0) return values.join(' ');
+    // Configuration we do not know keeps its name.
+    return /^CONFIG_\w+$/.test(name) ? literal : '';
+  }
+
+  private call(name: string, argumentText: string, literal: string): string {
+    const args = splitArguments(argumentText, MAKE_FUNCTIONS.get(name)!);
+    const arg = (index: number) => this.expand(args[index] ?? '');
+    switch (name) {
+      case 'if': {
+        const condition = arg(0).trim();
+        // An unknown condition: both branches, as for conditional directives.
+        if (isOpaque(condition)) return `${arg(1)} ${arg(2)}`;
+        return condition ? arg(1) : arg(2);
+      }
+      case 'or':
+        for (let i = 0; i < args.length; i++) {
+          const value = arg(i).trim();
+          if (value) return value;
+        }
+        return '';
+      case 'and': {
+        let value = '';
+        for (let i = 0; i < args.length; i++) if (!(value = arg(i).trim())) return '';
+        return value;
+      }
+      case 'foreach': {
+        const variable = arg(0).trim();
+        return splitWords(arg(1)).map((word) => this.withBindings([[variable, word]], () => this.expand(args[2] ?? ''))).join(' ');
+      }
+      case 'call': {
+        const called = arg(0).trim();
+        const bindings: Array<[string, string]> = [['0', called], ...args.slice(1).map((_, i): [string, string] => [String(i + 1), arg(i + 1)])];
+        return this.withBindings(bindings, () => this.valueOf(called));
+      }
+      case 'value':
+        return this.variables.get(arg(0).trim())?.value ?? '';
+      case 'origin':
+        return this.variables.has(arg(0).trim()) ? 'file' : 'undefined';
+      case 'flavor': {
+        const variable = this.variables.get(arg(0).trim());
+        return variable ? (variable.recursive ? 'recursive' : 'simple') : 'undefined';
+      }
+      case 'eval':
+        this.evaluate(arg(0));
+        return '';
+      case 'shell':
+      case 'info':
+      case 'warning':
+      case 'error':
+        return '';
+    }
+    const values = args.map((_, i) => arg(i));
+    if (!WORDWISE_FUNCTIONS.has(name) && values.some(isOpaque)) return literal;
+    const [first = '', second = '', third = ''] = values;
+    switch (name) {
+      case 'subst':
+        return first ? third.split(first).join(second) : third;
+      case 'patsubst':
+        return splitWords(third).map((word) => patsubstWord(first.trim(), second.trim(), word)).join(' ');
+      case 'strip':
+        return splitWords(first).join(' ');
+      case 'findstring':
+        return second.includes(first) ? first : '';
+      case 'filter':
+      case 'filter-out': {
+        const patterns = splitWords(first);
+        const keep = name === 'filter';
+        return splitWords(second).filter((word) => patterns.some((pattern) => patternMatch(pattern, word) !== undefined) === keep).join(' ');
+      }
+      case 'sort':
+        return [...new Set(splitWords(first))].sort().join(' ');
+      case 'word':
+        return splitWords(second)[Number(first.trim()) - 1] ?? '';
+      case 'wordlist':
+        return splitWords(third).slice(Number(first.trim()) - 1, Number(second.trim())).join(' ');
+      case 'words':
+        return String(splitWords(first).length);
+      case 'firstword':
+        return splitWords(first)[0] ?? '';
+      case 'lastword':
+        return splitWords(first).at(-1) ?? '';
+      case 'dir':
+        return splitWords(first).map((word) => (word.includes('/') ? word.slice(0, word.lastIndexOf('/') + 1) : './')).join(' ');
+      case 'notdir':
+        return splitWords(first).map((word) => word.slice(word.lastIndexOf('/') + 1)).join(' ');
+      case 'suffix':
+        return splitWords(first).map((word) => /\.[^./]*$/.exec(word)?.[0] ?? '').filter(Boolean).join(' ');
+      case 'basename':
+        return splitWords(first).map((word) => word.replace(/\.[^./]*$/, '')).join(' ');
+      case 'addsuffix':
+        return splitWords(second).map((word) => word + first.trim()).join(' ');
+      case 'addprefix':
+        return splitWords(second).map((word) => first.trim() + word).join(' ');
+      case 'join': {
+        const left = splitWords(first);
+        const right = splitWords(second);
+        return Array.from({ length: Math.max(left.length, right.length) }, (_, i) => (left[i] ?? '') + (right[i] ?? '')).join(' ');
+      }
+      case 'wildcard':
+        return splitWords(first).flatMap((pattern) => wildcard(pattern, this.srctree)).join(' ');
+      case 'realpath':
+      case 'abspath':
+        return splitWords(first).map((word) => path.resolve(this.srctree, word)).join(' ');
+    }
+    return '';
+  }
+
+  /** Runs `body` with variables temporarily set (`$(foreach)`'s variable, `$(call)`'s `$(1)`…). */
+  private withBindings<T>(bindings: Array<[string, string]>, body: () => T): T {
+    const saved = bindings.map(([name]) => [name, this.variables.get(name)] as const);
+    for (const [name, value] of bindings) this.variables.set(name, { value, recursive: false });
+    try {
+      return body();
+    } finally {
+      for (const [name, previous] of saved) {
+        if (previous) this.variables.set(name, previous);
+        else this.variables.delete(name);
+      }
+    }
+  }
+}
+
+/** Text still holding a reference we could not resolve (an unknown `CONFIG_*`). */
+function isOpaque(text: string): boolean {
+  return /\$[({]/.test(text);
+}
+
+/** Index of the paren closing the one at `open`, counting nested parens of that kind as make does. */
+function closingParen(text: string, open: number): number {
+  const opening = text[open]!;
+  const closing = opening === '(' ? ')' : '}';
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    if (text[i] === opening) depth++;
+    else if (text[i] === closing && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/** First index of `char` outside any `$(…)`/`${…}`. */
+function topLevelIndex(text: string, char: string): number {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '(' || c === '{') depth++;
+    else if ((c === ')' || c === '}') && depth > 0) depth--;
+    else if (c === char && depth === 0) return i;
+  }
+  return -1;
+}
+
+/** A function's arguments: split at top-level commas, at most `count` (the last keeps the rest). */
+function splitArguments(text: string, count: number): string[] {
+  const args: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length && args.length < count - 1; i++) {
+    const c = text[i];
+    if (c === '(' || c === '{') depth++;
+    else if (c === ')' || c === '}') depth--;
+    else if (c === ',' && depth === 0) {
+      args.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  args.push(text.slice(start));
+  return args;
+}
+
+/** `name op value` when the line is a variable assignment (not a rule `target: prerequisites`). */
+function splitAssignment(line: string): { name: string; operator: string; value: string } | undefined {
+  const body = line.replace(/^(?:(?:override|export|private)\s+)+/, '');
+  let depth = 0;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (c === '$' && (body[i + 1] === '(' || body[i + 1] === '{')) {
+      depth++;
+      i++;
+    } else if ((c === '(' || c === '{') && depth > 0) depth++;
+    else if ((c === ')' || c === '}') && depth > 0) depth--;
+    else if (depth > 0) continue;
+    else if (c === ':') {
+      const operator = body.startsWith('::=', i) ? '::=' : body[i + 1] === '=' ? ':=' : undefined;
+      if (!operator) return undefined;
+      return { name: body.slice(0, i).trim(), operator, value: body.slice(i + operator.length).trimStart() };
+    } else if (c === '=') {
+      const prefixed = i > 0 && '+?!'.includes(body[i - 1]!);
+      const name = body.slice(0, prefixed ? i - 1 : i).trim();
+      if (!name) return undefined;
+      return { name, operator: prefixed ? `${body[i - 1]}=` : '=', value: body.slice(i + 1).trimStart() };
+    }
+  }
+  return undefined;
+}
+
+/** The stem a make pattern (`%.o`, or a word without `%`) matches in `word`, or undefined. */
+function patternMatch(pattern: string, word: string): string | undefined {
+  const percent = pattern.indexOf('%');
+  if (percent < 0) return pattern === word ? '' : undefined;
+  const prefix = pattern.slice(0, percent);
+  const suffix = pattern.slice(percent + 1);
+  if (word.length < prefix.length + suffix.length || !word.startsWith(prefix) || !word.endsWith(suffix)) return undefined;
+  return word.slice(prefix.length, word.length - suffix.length);
+}
+
+function patsubstWord(pattern: string, replacement: string, word: string): string {
+  const stem = patternMatch(pattern, word);
+  if (stem === undefined) return word;
+  return pattern.includes('%') ? replacement.replace('%', stem) : replacement;
+}
+
+/** `$(wildcard)` for a pattern whose last part may hold `*`, `?`, `[…]`; paths as written, sorted. */
+function wildcard(pattern: string, base: string): string[] {
+  const absolute = path.resolve(base, pattern);
+  if (!/[*?[]/.test(pattern)) return fs.existsSync(absolute) ? [pattern] : [];
+  const dir = path.dirname(absolute);
+  if (/[*?[]/.test(path.relative(base, dir))) return [];
+  const glob = new RegExp(`^${path.basename(absolute).replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(dir).filter((name) => glob.test(name)).sort();
+  } catch {
+    // No such directory: no match, as in make.
+  }
+  const written = path.dirname(pattern);
+  return names.map((name) => (written === '.' && !pattern.startsWith('./') ? name : `${written}/${name}`));
 }
 
 /** Most headers considered for one module's own names (a bound for modules inside huge trees). */
