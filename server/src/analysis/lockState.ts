@@ -89,6 +89,8 @@ export interface LockAnalysisResult {
   heldOnEntry: Set<string>;
   /** The caller's locks this function releases on some path, with the release used. */
   releasesForCaller: Map<string, HeldLock>;
+  /** Semaphores this function up()s on a path that does not hold them: it gives a count back (a completion). */
+  signalled: Set<string>;
   /** The state cap was hit: results may be imprecise, so leak reports are suppressed. */
   truncated: boolean;
 }
@@ -317,7 +319,7 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
   const contradicted = new Set<string>();
   const result: LockAnalysisResult = {
     atomicAtCall: new Map(), callsWithCallerLockDropped: new Set(), issues: [], returns: [], acquiredIds: new Set(), releasedIds: new Set(),
-    heldOnEntry: new Set([...options.heldOnEntry, ...callerLocks.keys()]), releasesForCaller: new Map(), truncated: false,
+    heldOnEntry: new Set([...options.heldOnEntry, ...callerLocks.keys()]), releasesForCaller: new Map(), signalled: new Set(), truncated: false,
   };
   /** Release sites reached with the lock held on some path. */
   const heldReleaseSites = new Set<number>();
@@ -355,7 +357,11 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
     touch(state, id, node);
     if (index < 0) {
       const earlier = state.released.get(id);
-      if (op.lockClass === 'semaphore') return; // up() without down() is how a semaphore signals
+      if (op.lockClass === 'semaphore') {
+        // up() without down() is how a semaphore signals.
+        result.signalled.add(id);
+        return;
+      }
       if (earlier) addIssue({ kind: 'double-release', node, lock: id, related: earlier, detail: 'released twice on this path' });
       else if (touched) addIssue({ kind: 'release-not-held', node, lock: id, detail: 'not held on this path' });
       else if (!entryHeld.has(id) && !untouchedReleases.has(node.id)) untouchedReleases.set(node.id, { id, node, op: { lockClass: op.lockClass, mode: op.mode, variant: op.variant } });

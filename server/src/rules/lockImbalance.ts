@@ -28,6 +28,7 @@ export const lockImbalance: Rule = {
   },
   defaultSeverity: 'error',
   check(context, report) {
+    const signallers = semaphoreSignallers(context.files, (path, fn) => context.callGraph.nodeOf(path, fn)?.called === false);
     for (const file of context.files) {
       for (const fn of file.functions) {
         const locks = fn.locks;
@@ -54,6 +55,9 @@ export const lockImbalance: Rule = {
         const acquiresByAnnotation = new Set(fn.annotations.filter((a) => a.kind === 'acquires').map((a) => a.lockExpression.replace(/\s+/g, '')));
         for (const leak of leaks(locks, isCallback)) {
           if (acquiresByAnnotation.has(leak.lock.id) || acquiresByAnnotation.has(leak.lock.id.replace(/^&/, ''))) continue;
+          // A counting semaphore is not owned: a path that keeps its count may hand it to the function
+          // that gives it back (usblcd's write throttle, up() in the URB completion).
+          if (leak.lock.lockClass === 'semaphore' && semaphoreKeys(leak.lock.id).some((key) => [...signallers.get(key) ?? []].some((other) => other !== fn))) continue;
           const takenLine = leak.lock.acquiredAt.startPosition.row + 1;
           report({
             file: path,
@@ -69,6 +73,42 @@ export const lockImbalance: Rule = {
     }
   },
 };
+
+const FINAL_MEMBER = /(?:->|\.)(\w+)$/;
+
+/**
+ * What names a semaphore across functions, which reach it through different pointers: its member
+ * (`&dev->limit_sem` → `limit_sem`), or its own name for a global one. Both arms of
+ * `up(cond ? &a->x : &a->y)`.
+ */
+function semaphoreKeys(id: string): string[] {
+  const arms = id.includes('?') ? id.split(/[?:]/).slice(1) : [id];
+  return arms.map((arm) => {
+    const bare = displayLockId(arm).replace(/^\(?&?/, '').replace(/\)$/, '');
+    return FINAL_MEMBER.exec(bare)?.[1] ?? bare;
+  });
+}
+
+/**
+ * Functions of the module that up() a semaphore they do not hold, by semaphoreKeys. Only functions no
+ * module code calls directly (completions, callbacks): an unlock helper's up() is its caller's release.
+ */
+function semaphoreSignallers(files: ReadonlyArray<{ parsed: { path: string }; functions: FunctionAnalysis[] }>, isCallbackOnly: (path: string, fn: FunctionAnalysis) => boolean): Map<string, Set<FunctionAnalysis>> {
+  const byKey = new Map<string, Set<FunctionAnalysis>>();
+  for (const file of files) {
+    for (const fn of file.functions) {
+      if (!fn.locks?.signalled.size || !isCallbackOnly(file.parsed.path, fn)) continue;
+      for (const id of fn.locks?.signalled ?? []) {
+        for (const key of semaphoreKeys(id)) {
+          let set = byKey.get(key);
+          if (!set) byKey.set(key, (set = new Set()));
+          set.add(fn);
+        }
+      }
+    }
+  }
+  return byKey;
+}
 
 function callee(call: Node): Node {
   return call.type === 'call_expression' ? call.childForFieldName('function') ?? call : call;
