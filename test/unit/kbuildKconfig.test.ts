@@ -27,7 +27,7 @@ function modulesByName(): Map<string, ModuleSpec> {
 }
 
 describe('Kconfig option types', () => {
-  test('bool, def_bool, tristate, int; through rsource and the parent directory\'s Kconfig; bool and tristate declarations make tristate', () => {
+  test('bool, def_bool, tristate, int; help text skipped; through rsource and the parent directory\'s Kconfig; bool and tristate declarations make tristate', () => {
     const read = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined);
     const index = new KconfigIndex(TREE, read);
     assert.equal(index.typeOf('CONFIG_SPRD_TIMER', TIMER), 'bool');
@@ -38,6 +38,7 @@ describe('Kconfig option types', () => {
     assert.equal(index.typeOf('PARENT_BOOL', TIMER), 'bool', 'declared in drivers/Kconfig');
     assert.equal(index.typeOf('MIXED', TIMER), 'tristate');
     assert.equal(index.typeOf('UNDECLARED', TIMER), undefined);
+    assert.equal(index.typeOf('NOT_AN_ENTRY', TIMER), undefined, '`config` inside help text');
     // Found through drivers/Kconfig's `source "drivers/net/Kconfig"` (relative to the tree root).
     assert.equal(new KconfigIndex(TREE, read).typeOf('NETDEV_LEGACY_INIT', TIMER), 'bool');
   });

@@ -46,7 +46,17 @@ export class KconfigIndex {
     const text = this.readFile(file);
     if (text === undefined) return;
     let entry: string | undefined;
+    /** Indentation of the `help` keyword while reading its text (more indented lines), else undefined. */
+    let helpIndent: number | undefined;
     for (const line of text.replace(/\\\r?\n/g, ' ').split(/\r?\n/)) {
+      if (helpIndent !== undefined) {
+        if (!line.trim() || indentation(line) > helpIndent) continue;
+        helpIndent = undefined;
+      }
+      if (/^\s*(?:help|---help---)\s*$/.test(line)) {
+        helpIndent = indentation(line);
+        continue;
+      }
       const config = /^\s*(?:menu)?config\s+(\w+)\s*$/.exec(line);
       if (config) {
         entry = config[1]!;
@@ -73,4 +83,15 @@ export class KconfigIndex {
       if (/^\s*(?:menu|endmenu|choice|endchoice|if|endif|comment|mainmenu)\b/.test(line)) entry = undefined;
     }
   }
+}
+
+/** A line's indentation in columns, tabs to the next multiple of 8 (as Kconfig's help text is measured). */
+function indentation(line: string): number {
+  let column = 0;
+  for (const char of line) {
+    if (char === ' ') column++;
+    else if (char === '\t') column = column - (column % 8) + 8;
+    else break;
+  }
+  return column;
 }
