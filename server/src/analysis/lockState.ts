@@ -540,14 +540,14 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
   const split = (state: State, atom: Atom): [State | null, State | null] => {
     if (atom.constant !== undefined) return atom.constant ? [state, null] : [null, state];
     const key = atom.call ? `call:${atom.call.id}` : atom.variable;
-    const pendingIndex = key === undefined ? -1 : state.pending.findIndex((p) => p.keys.includes(key));
-    if (pendingIndex >= 0) {
-      const pending = state.pending[pendingIndex]!;
+    // One result may decide several locks (tpm_try_get_ops() returns 0 holding ops_sem and tpm_mutex).
+    const decided = key === undefined ? [] : state.pending.filter((p) => p.keys.includes(key));
+    if (decided.length > 0) {
       const whenTrue = cloneState(state);
       const whenFalse = cloneState(state);
-      mutablePending(whenTrue).splice(pendingIndex, 1);
-      mutablePending(whenFalse).splice(pendingIndex, 1);
-      acquire(pending.successWhen === 'nonzero' ? whenTrue : whenFalse, pending.lock);
+      // Shared by both, owned by neither: the first to write copies it.
+      whenTrue.pending = whenFalse.pending = state.pending.filter((p) => !decided.includes(p));
+      for (const pending of decided) acquire(pending.successWhen === 'nonzero' ? whenTrue : whenFalse, pending.lock);
       return [whenTrue, whenFalse];
     }
     if (atom.correlationKey !== undefined) {
