@@ -57,7 +57,7 @@ describe('bool options in module discovery', () => {
     const linkages = Object.fromEntries([...modules].map(([name, module]) => [name, linkage(module, undefined)]));
     assert.deepEqual(linkages, {
       always: 'builtin', debug: 'builtin', mixed: 'module', modular: 'module', 'parent-bool': 'builtin',
-      'timer-sprd': 'builtin', undeclared: 'module', Space: 'builtin',
+      'timer-sprd': 'builtin', undeclared: 'module', Space: 'builtin', skeleton: 'absent',
     });
     assert.equal(modules.get('timer-sprd')?.optionType, 'bool');
     assert.equal(modules.get('modular')?.optionType, 'tristate');
@@ -80,6 +80,33 @@ describe('bool options in module discovery', () => {
     const [module] = discoverModules([path.join(dir, 'mydrv.c')]);
     assert.equal(module?.optionType, undefined);
     assert.equal(linkage(module!, undefined), 'module');
+    fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe('lib- lists and unlisted files of a kernel tree', () => {
+  const LIBSTUB = path.join(TREE, 'drivers', 'libstub');
+
+  test('lib-y and lib-$(CONFIG_X) objects are built in (lib.a), never modules; unset in the .config, not built', () => {
+    const modules = new Map(discoverModules(['stub.c', 'arm-stub.c'].map((name) => path.join(LIBSTUB, name))).map((m) => [m.name, m]));
+    assert.equal(modules.get('stub')?.listedBy, 'lib-y');
+    assert.equal(linkage(modules.get('stub')!, undefined), 'builtin');
+    assert.equal(linkage(modules.get('arm-stub')!, undefined), 'builtin');
+    assert.equal(linkage(modules.get('arm-stub')!, new Map([['CONFIG_ARM', 'm']])), 'builtin');
+    assert.equal(linkage(modules.get('arm-stub')!, new Map()), 'absent');
+  });
+
+  test('a kernel-tree file no Makefile lists (a host program, an example) is never built; outside a kernel tree it is a module', () => {
+    const [tool] = discoverModules([path.join(LIBSTUB, 'mktable.c')]);
+    const [skeleton] = discoverModules([path.join(TIMER, 'skeleton.c')]);
+    assert.deepEqual([tool?.unlisted, skeleton?.unlisted], [true, true]);
+    assert.equal(linkage(tool!, undefined), 'absent');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-oot-'));
+    fs.writeFileSync(path.join(dir, 'Makefile'), 'obj-m += listed.o\n');
+    fs.writeFileSync(path.join(dir, 'tool.c'), '');
+    const [outside] = discoverModules([path.join(dir, 'tool.c')]);
+    assert.equal(outside?.unlisted, undefined);
+    assert.equal(linkage(outside!, undefined), 'module');
     fs.rmSync(dir, { recursive: true });
   });
 });

@@ -2,7 +2,8 @@
 // directory has one, else `Makefile`, evaluated as make would (variables, functions, `include`d
 // fragments); `obj-m`/`obj-y`/`obj-$(CONFIG_X)` name the modules (`foo.o`), and `foo-objs`/`foo-y`/
 // `foo-$(CONFIG_X)` list a composite module's objects. A `.c` file that no Kbuild claims, and that no
-// other `.c` file `#include`s, is a module of its own, named after the file.
+// other `.c` file `#include`s, is a module of its own, named after the file; in a kernel tree, kbuild
+// never builds such a file.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KconfigIndex } from './kconfig';
@@ -20,28 +21,32 @@ export interface ModuleSpec {
   listedBy?: string;
   /** The Kconfig type of the option in `listedBy`, when a Kconfig of the tree declares it. */
   optionType?: 'bool' | 'tristate';
+  /** A `.c` file of a kernel tree that no Kbuild lists (a host tool, an example, dead code): never built as kernel code. */
+  unlisted?: true;
 }
 
 /** The option a module list depends on, and whether `m` counts as `y` there (`$(CONFIG_X:m=y)`, `$(subst m,y,$(CONFIG_X))`). */
 function listOption(listedBy: string | undefined): { option: string; moduleMeansBuiltIn: boolean } | undefined {
-  const match = /^obj-\$[({](?:(CONFIG_\w+)|(CONFIG_\w+):m=y|subst m,y,\$[({](CONFIG_\w+)[)}])[)}]$/.exec(listedBy ?? '');
+  const match = /^(?:obj|lib)-\$[({](?:(CONFIG_\w+)|(CONFIG_\w+):m=y|subst m,y,\$[({](CONFIG_\w+)[)}])[)}]$/.exec(listedBy ?? '');
   if (!match) return undefined;
   return { option: (match[1] ?? match[2] ?? match[3])!, moduleMeansBuiltIn: match[1] === undefined };
 }
 
 /**
  * How the target kernel builds the module: into the image (obj-y, or obj-$(CONFIG_X) with X=y), as a
- * loadable module, or not at all (obj-$(CONFIG_X) with X unset in the target's .config). Without a
- * known config, a listed object counts as a module unless its option is a Kconfig `bool` (y or n,
- * never m).
+ * loadable module, or not at all (obj-$(CONFIG_X) with X unset in the target's .config; a kernel-tree
+ * file no Kbuild lists). Without a known config, a listed object counts as a module unless its option
+ * is a Kconfig `bool` (y or n, never m). `lib-*` objects go into the image's lib.a, never a module.
  */
 export function linkage(module: ModuleSpec, config: ReadonlyMap<string, string> | undefined): 'builtin' | 'module' | 'absent' {
-  if (module.listedBy === 'obj-y') return 'builtin';
+  if (module.unlisted) return 'absent';
+  if (module.listedBy === 'obj-y' || module.listedBy === 'lib-y') return 'builtin';
   const list = listOption(module.listedBy);
   if (!list) return 'module';
-  if (!config) return list.moduleMeansBuiltIn || module.optionType === 'bool' ? 'builtin' : 'module';
+  const builtInWhenSet = list.moduleMeansBuiltIn || module.listedBy!.startsWith('lib-');
+  if (!config) return builtInWhenSet || module.optionType === 'bool' ? 'builtin' : 'module';
   const value = config.get(list.option);
-  if (value === 'y' || (value === 'm' && list.moduleMeansBuiltIn)) return 'builtin';
+  if (value === 'y' || (value === 'm' && builtInWhenSet)) return 'builtin';
   return value === 'm' ? 'module' : 'absent';
 }
 
@@ -171,7 +176,9 @@ export function discoverModules(cFiles: string[], readFile: ReadFile = readFileI
     if (included.isIncluded(file, modules)) continue;
     const dir = path.dirname(file);
     const kbuild = tree.kbuildIn(dir);
-    modules.push({ name: path.basename(file, '.c'), dir, files: [file], ...(kbuild ? { kbuildFile: kbuild.file } : {}) });
+    // Outside a kernel tree (an out-of-tree module) an unlisted file is still one of the user's modules.
+    const unlisted = tree.rootOf(dir) !== undefined;
+    modules.push({ name: path.basename(file, '.c'), dir, files: [file], ...(kbuild ? { kbuildFile: kbuild.file } : {}), ...(unlisted ? { unlisted } : {}) });
   }
   return modules;
 }
@@ -282,7 +289,7 @@ function readKbuild(dir: string, srctree: string, readFile: ReadFile): KbuildMod
 
 // `$(CONFIG_FOO)`, also with a substitution: `ixgbe-$(CONFIG_FCOE:m=y) += ixgbe_fcoe.o`,
 // `obj-$(subst m,y,$(CONFIG_ZCRYPT)) += ap.o`.
-const TARGET_LIST = /^obj-(?:m|y|\$[({].+[)}])$/;
+const TARGET_LIST = /^(?:obj|lib)-(?:m|y|\$[({].+[)}])$/;
 const COMPOSITE_LIST = /^(.+?)-(?:objs|y|m|\$[({].+[)}])$/;
 /** `<prefix>-y` lists that are not composite objects. */
 const NOT_COMPOSITES = new Set(['obj', 'lib', 'subdir', 'ccflags', 'asflags', 'ldflags', 'always', 'extra', 'hostprogs', 'userprogs', 'targets', 'clean', 'header-test', 'ccflags-remove', 'subdir-ccflags']);
