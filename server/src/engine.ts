@@ -8,8 +8,8 @@ import { applyLockSummaries, type SummaryMemo } from './analysis/lockSummaries';
 import type { KernelTarget } from './analysis/kernelTarget';
 import type { ModuleSpec } from './analysis/kbuild';
 import type { Finding, ParsedFile, Severity } from './analysis/model';
-import { extractSymbols } from './analysis/symbols';
-import { normalize, type NormalizedSource } from './parsing/normalize';
+import { extractSymbols, updateSymbols } from './analysis/symbols';
+import { dataRuns, normalize, type NormalizedSource, type TextChange } from './parsing/normalize';
 import { getParser, parseWith } from './parsing/parser';
 import type { PreprocessorEnv } from './parsing/preprocessor';
 import { RULES } from './rules';
@@ -60,11 +60,16 @@ export class Analyzer {
   }
 
   parseNormalized(path: string, text: string, normalized: NormalizedSource, previous?: Tree): ParsedFile {
-    return { path, text, normalized, tree: parseWith(this.parser, normalized.text, previous) };
+    return { path, text, normalized, tree: parseWith(this.parser, normalized.text, previous, dataRuns(normalized), normalized.lineStarts) };
   }
 
   analyze(parsed: ParsedFile): AnalyzedFile {
     return { parsed, symbols: extractSymbols(parsed), functions: analyzeFunctions(parsed) };
+  }
+
+  /** `analyze` after an edit that changed the normalised text only inside `window` (new coordinates). */
+  reanalyze(previous: AnalyzedFile, parsed: ParsedFile, window: TextChange): AnalyzedFile {
+    return { parsed, symbols: updateSymbols(previous.symbols, parsed, window), functions: analyzeFunctions(parsed) };
   }
 
   /** `memo`: for re-lints of the same module after an edit (see lockSummaries.ts SummaryMemo). */

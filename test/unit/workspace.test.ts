@@ -6,7 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { Analyzer } from '../../server/src/engine';
-import { editBetween, LintWorkspace } from '../../server/src/lsp/workspace';
+import { changeBetween, LintWorkspace, treeEdit } from '../../server/src/lsp/workspace';
+import { normalize } from '../../server/src/parsing/normalize';
 
 const HELPERS = `#include <linux/spinlock.h>
 void ws_lock(struct ws_dev *d)
@@ -81,10 +82,11 @@ describe('language server workspace', () => {
   });
 
   test('the edit between two texts is the changed span only', () => {
-    const before = 'a'.repeat(10_000) + 'XYZ' + 'b'.repeat(10_000);
-    const after = 'a'.repeat(10_000) + 'Q' + 'b'.repeat(10_000);
-    const edit = editBetween(before, after);
-    assert.deepEqual([edit.startIndex, edit.oldEndIndex, edit.newEndIndex], [10_000, 10_003, 10_001]);
-    assert.deepEqual(edit.startPosition, { row: 0, column: 10_000 });
+    const before = 'a'.repeat(10_000) + '\nXYZ\n' + 'b'.repeat(10_000);
+    const after = 'a'.repeat(10_000) + '\nQ\n\n' + 'b'.repeat(10_000);
+    assert.deepEqual(changeBetween(before, after), { start: 10_001, oldEnd: 10_004, newEnd: 10_003 });
+    const edit = treeEdit(normalize(before), normalize(after));
+    assert.deepEqual([edit.startIndex, edit.oldEndIndex, edit.newEndIndex], [10_001, 10_004, 10_003]);
+    assert.deepEqual([edit.startPosition, edit.oldEndPosition, edit.newEndPosition], [{ row: 1, column: 0 }, { row: 1, column: 3 }, { row: 2, column: 0 }]);
   });
 });

@@ -106,6 +106,8 @@ export function loadKernelTarget(kdir: string, options: LoadOptions = {}): Kerne
   const config = readConfig(root);
   const preprocessorEnv: PreprocessorEnv = { ...(versionCode !== undefined ? { versionCode } : {}), ...(config ? { config } : {}) };
   const headers = loadHeaderIndex(root, symversMtime, preprocessorEnv, config, options);
+  // The target never changes once loaded, and the editor re-resolves a module's names on every keystroke.
+  const resolutions = new Map<string, CallResolution>();
   const target: KernelTarget = {
     kdir: root,
     ...(release !== undefined ? { release } : {}),
@@ -113,7 +115,11 @@ export function loadKernelTarget(kdir: string, options: LoadOptions = {}): Kerne
     ...(config ? { config } : {}),
     exports,
     headers,
-    resolveCall: (name) => resolve(target, name, 0, new Set()),
+    resolveCall: (name) => {
+      let resolution = resolutions.get(name);
+      if (!resolution) resolutions.set(name, (resolution = resolve(target, name, 0, new Set())));
+      return resolution;
+    },
   };
   return target;
 }

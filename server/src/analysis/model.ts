@@ -39,8 +39,9 @@ export function rangeOf(node: Node): Range {
 
 const lineStartsCache = new WeakMap<object, number[]>();
 
-/** Offsets where each line of `text` starts (cached per parsed file). */
-function lineStarts(file: { text: string }): number[] {
+/** Offsets where each line of `text` starts (kept by the normaliser for parsed files, else cached). */
+function lineStarts(file: { text: string; normalized?: { lineStarts: number[] } }): number[] {
+  if (file.normalized) return file.normalized.lineStarts;
   let starts = lineStartsCache.get(file);
   if (!starts) {
     starts = [0];
@@ -50,7 +51,7 @@ function lineStarts(file: { text: string }): number[] {
   return starts;
 }
 
-export function positionAt(file: { text: string }, offset: number): Position {
+export function positionAt(file: { text: string; normalized?: { lineStarts: number[] } }, offset: number): Position {
   const starts = lineStarts(file);
   let lo = 0;
   let hi = starts.length - 1;
@@ -62,7 +63,7 @@ export function positionAt(file: { text: string }, offset: number): Position {
   return { line: lo, character: offset - starts[lo]! };
 }
 
-export function rangeAt(file: { text: string }, start: number, end: number): Range {
+export function rangeAt(file: { text: string; normalized?: { lineStarts: number[] } }, start: number, end: number): Range {
   return { start: positionAt(file, start), end: positionAt(file, end) };
 }
 

@@ -94,12 +94,112 @@ interface Scope {
   closesAtSemicolon?: boolean;
 }
 
+/** What a scan found, each item with its offset, so that a re-scan can replace one stretch of the file. */
+interface ScanRecords {
+  candidates: Array<{ reference: SymbolReference; at: number }>;
+  fileNames: Array<{ name: string; at: number }>;
+  definitions: Array<{ at: number; definition: SymbolDefinition }>;
+  exports: Array<{ at: number; symbolExport: SymbolExport }>;
+  namespaces: Array<{ at: number; name: string }>;
+  licenses: Array<{ at: number; license: NonNullable<FileSymbols['license']> }>;
+  descriptions: Array<{ at: number; description: NonNullable<FileSymbols['description']> }>;
+}
+
+/** A top-level statement start, first on its line: the scanner can resume there with no other state. */
+interface SymbolCheckpoint {
+  pos: number;
+  line: number;
+  column: number;
+}
+
+interface ScanState {
+  records: ScanRecords;
+  checkpoints: SymbolCheckpoint[];
+}
+
+/** The scan behind each result, kept for `updateSymbols`. */
+const scanStates = new WeakMap<FileSymbols, ScanState>();
+
 export function extractSymbols(file: ParsedFile): FileSymbols {
-  return new SymbolScanner(file.normalized.text).scan();
+  const scanner = new SymbolScanner(file.normalized.text);
+  scanner.run();
+  return finish({ records: scanner.records, checkpoints: scanner.checkpoints });
+}
+
+/**
+ * The symbols of `file` after an edit that changed its normalised text only in `window` (new
+ * coordinates), given the symbols before: re-scans from the last top-level statement before the window
+ * to the first one after it, keeping the rest.
+ */
+export function updateSymbols(previous: FileSymbols, file: ParsedFile, window: { start: number; oldEnd: number; newEnd: number }): FileSymbols {
+  const state = scanStates.get(previous);
+  if (!state) return extractSymbols(file);
+  const delta = window.newEnd - window.oldEnd;
+  const old = state.checkpoints;
+  let k = old.length - 1;
+  while (k >= 0 && old[k]!.pos >= window.start) k--;
+  const from = old[k];
+  let oldIndex = 0;
+  const scanner = new SymbolScanner(file.normalized.text, from, (pos) => {
+    if (pos <= window.newEnd) return false;
+    while (oldIndex < old.length && old[oldIndex]!.pos < pos - delta) oldIndex++;
+    return old[oldIndex]?.pos === pos - delta;
+  });
+  scanner.run();
+  const start = from?.pos ?? 0;
+  const resumed = scanner.convergedAt === undefined ? undefined : old[oldIndex]!;
+  const oldEnd = resumed?.pos ?? Infinity;
+  const lines = resumed ? scanner.convergedLine - resumed.line : 0;
+  const splice = <T extends { at: number }>(before: T[], fresh: T[], shift: (item: T) => T): T[] => [
+    ...before.filter((item) => item.at < start),
+    // Lexing the token where the scan stopped may have recorded it (a module macro) again.
+    ...(scanner.convergedAt === undefined ? fresh : fresh.filter((item) => item.at < scanner.convergedAt!)),
+    ...before.filter((item) => item.at >= oldEnd).map(delta === 0 && lines === 0 ? (item) => item : shift),
+  ];
+  const moved = (range: Range): Range => lines === 0 ? range : {
+    start: { line: range.start.line + lines, character: range.start.character },
+    end: { line: range.end.line + lines, character: range.end.character },
+  };
+  const was = state.records;
+  const now = scanner.records;
+  const records: ScanRecords = {
+    candidates: splice(was.candidates, now.candidates, (c) => ({ at: c.at + delta, reference: { ...c.reference, range: moved(c.reference.range) } })),
+    fileNames: splice(was.fileNames, now.fileNames, (f) => ({ ...f, at: f.at + delta })),
+    definitions: splice(was.definitions, now.definitions, (d) => ({ at: d.at + delta, definition: { ...d.definition, range: moved(d.definition.range) } })),
+    exports: splice(was.exports, now.exports, (e) => ({ at: e.at + delta, symbolExport: { ...e.symbolExport, range: moved(e.symbolExport.range) } })),
+    namespaces: splice(was.namespaces, now.namespaces, (ns) => ({ ...ns, at: ns.at + delta })),
+    licenses: splice(was.licenses, now.licenses, (l) => ({ at: l.at + delta, license: { ...l.license, range: moved(l.license.range) } })),
+    descriptions: splice(was.descriptions, now.descriptions, (d) => ({ at: d.at + delta, description: { range: moved(d.description.range) } })),
+  };
+  const checkpoints = [
+    ...old.slice(0, Math.max(k, 0)), // the run starts by recording `from` again
+    ...scanner.checkpoints,
+    ...(resumed ? old.slice(oldIndex).map((c) => ({ pos: c.pos + delta, line: c.line + lines, column: c.column })) : []),
+  ];
+  return finish({ records, checkpoints });
+}
+
+function finish(state: ScanState): FileSymbols {
+  const { records } = state;
+  const fileNames = new Set(records.fileNames.map((f) => f.name));
+  const symbols: FileSymbols = {
+    references: records.candidates.filter((c) => !fileNames.has(c.reference.name)).map((c) => c.reference),
+    definitions: records.definitions.map((d) => d.definition),
+    exports: records.exports.map((e) => e.symbolExport),
+    importedNamespaces: records.namespaces.map((ns) => ns.name),
+    ...(records.licenses.length > 0 ? { license: records.licenses[records.licenses.length - 1]!.license } : {}),
+    ...(records.descriptions.length > 0 ? { description: records.descriptions[records.descriptions.length - 1]!.description } : {}),
+  };
+  scanStates.set(symbols, state);
+  return symbols;
 }
 
 class SymbolScanner {
-  private readonly result: FileSymbols = { references: [], definitions: [], exports: [], importedNamespaces: [] };
+  readonly records: ScanRecords = { candidates: [], fileNames: [], definitions: [], exports: [], namespaces: [], licenses: [], descriptions: [] };
+  readonly checkpoints: SymbolCheckpoint[] = [];
+  /** Where the scan stopped because the rest of the file is known (see `updateSymbols`). */
+  convergedAt: number | undefined;
+  convergedLine = 0;
   // Lexer state: position and the current token.
   private pos = 0;
   private line = 0;
@@ -116,27 +216,28 @@ class SymbolScanner {
   private braceDepth = 0;
   private readonly scopes: Scope[] = [];
   private readonly shadowed = new Map<string, number>();
-  private readonly fileNames = new Set<string>();
-  private readonly candidates: Array<{ name: string; line: number; column: number; isCall: boolean }> = [];
   /** Set after `goto`/`struct`: the next identifier is a label or tag. */
   private nextIdentIsNotSymbol = false;
   /** The current token follows `.` or `->` (a member or designator). */
   private afterMemberAccess = false;
+  /** The current token is the first of its line. */
+  private firstOnLine = false;
 
-  constructor(private readonly text: string) {}
+  /** `from`: a checkpoint of an earlier scan of the same text up to it; `known(pos)`: the rest from this checkpoint on is known. */
+  constructor(private readonly text: string, from?: SymbolCheckpoint, private readonly known?: (pos: number) => boolean) {
+    if (from) {
+      this.pos = from.pos;
+      this.line = from.line;
+      this.lineStart = from.pos - from.column;
+      this.kind = Tok.Punct;
+      this.punct = Ch.Semi;
+      this.lastModuleMacro = from.pos - 1;
+    }
+  }
 
-  scan(): FileSymbols {
+  run(): void {
     this.advance();
     this.statements();
-    for (const candidate of this.candidates) {
-      if (this.fileNames.has(candidate.name)) continue;
-      this.result.references.push({
-        name: candidate.name,
-        range: lineRange(candidate.line, candidate.column, candidate.name.length),
-        isCall: candidate.isCall,
-      });
-    }
-    return this.result;
   }
 
   // ---- lexer -------------------------------------------------------------------------------------
@@ -154,6 +255,7 @@ class SymbolScanner {
       if (c === Ch.Slash && text.charCodeAt(i + 1) === Ch.Star) { i = this.skipBlockComment(i + 2); continue; }
       if (c === Ch.Slash && text.charCodeAt(i + 1) === Ch.Slash) { const eol = text.indexOf('\n', i); i = eol < 0 ? n : eol; continue; }
       if (c === Ch.Hash && this.atLineStart) { i = this.directive(i); continue; }
+      this.firstOnLine = this.atLineStart;
       this.atLineStart = false;
       this.afterMemberAccess = this.kind === Tok.Punct && (this.punct === Ch.Dot || this.punct === Ch.Arrow);
       this.start = i;
@@ -208,7 +310,7 @@ class SymbolScanner {
   private directive(hashAt: number): number {
     const text = this.text;
     const match = /^#\s*define\s+([A-Za-z_]\w*)/.exec(text.slice(hashAt, hashAt + 200));
-    if (match) this.fileNames.add(match[1]!);
+    if (match) this.records.fileNames.push({ name: match[1]!, at: hashAt });
     let j = hashAt;
     for (;;) {
       const eol = text.indexOf('\n', j);
@@ -240,10 +342,10 @@ class SymbolScanner {
   }
 
   private save() {
-    return [this.pos, this.line, this.lineStart, this.atLineStart, this.kind, this.start, this.end, this.punct, this.tokenLine, this.tokenColumn, this.afterMemberAccess] as const;
+    return [this.pos, this.line, this.lineStart, this.atLineStart, this.kind, this.start, this.end, this.punct, this.tokenLine, this.tokenColumn, this.afterMemberAccess, this.firstOnLine] as const;
   }
   private restore(state: ReturnType<SymbolScanner['save']>): void {
-    [this.pos, this.line, this.lineStart, this.atLineStart, this.kind, this.start, this.end, this.punct, this.tokenLine, this.tokenColumn, this.afterMemberAccess] = state;
+    [this.pos, this.line, this.lineStart, this.atLineStart, this.kind, this.start, this.end, this.punct, this.tokenLine, this.tokenColumn, this.afterMemberAccess, this.firstOnLine] = state;
   }
 
   private word(): string {
@@ -265,6 +367,15 @@ class SymbolScanner {
     let parenDepth = 0;
     const parenDepths: number[] = [];
     while (this.kind !== Tok.End) {
+      if (atStatementStart && this.firstOnLine && this.braceDepth === 0 && parenDepth === 0 && parenDepths.length === 0 && this.scopes.length === 0
+        && !this.nextIdentIsNotSymbol && !this.afterMemberAccess) {
+        if (this.known?.(this.start)) {
+          this.convergedAt = this.start;
+          this.convergedLine = this.tokenLine;
+          return;
+        }
+        this.checkpoints.push({ pos: this.start, line: this.tokenLine, column: this.tokenColumn });
+      }
       if (parenDepth === 0 && this.kind === Tok.Ident) {
         // At file scope a type keyword can only start a declaration, even after a macro line without `;`.
         if (atStatementStart ? this.tryDeclaration() : this.braceDepth === 0 && this.startsWithTypeKeyword()) continue;
@@ -318,8 +429,9 @@ class SymbolScanner {
     if (TYPE_KEYWORDS.has(name) || SPECIFIER_KEYWORDS.has(name) || OTHER_KEYWORDS.has(name)) { this.advance(); return; }
     const line = this.tokenLine;
     const column = this.tokenColumn;
+    const at = this.start;
     this.advance();
-    if (!this.shadowed.has(name)) this.candidates.push({ name, line, column, isCall: this.isPunct(Ch.LParen) });
+    if (!this.shadowed.has(name)) this.records.candidates.push({ at, reference: { name, range: lineRange(line, column, name.length), isCall: this.isPunct(Ch.LParen) } });
   }
 
   /**
@@ -376,7 +488,7 @@ class SymbolScanner {
       if (this.isPunct(Ch.Comma)) this.advance();
     }
     if (this.kind === Tok.Ident && !TYPE_KEYWORDS.has(this.word())) {
-      this.declare(this.word(), this.tokenLine, this.tokenColumn, { isStatic, isFunction: false, isDefinition: true, isTypedef: false, declarationStart: macroStart });
+      this.declare(this.word(), this.start, this.tokenLine, this.tokenColumn, { isStatic, isFunction: false, isDefinition: true, isTypedef: false, declarationStart: macroStart });
       this.advance();
     }
     this.expressionUntil(Ch.RParen);
@@ -434,13 +546,13 @@ class SymbolScanner {
     for (;;) {
       const declarator = this.declarator();
       if (declarator) {
-        const { name, line, column, isFunction } = declarator;
+        const { name, at, line, column, isFunction } = declarator;
         if (isFunction && this.isPunct(Ch.LBrace) && this.braceDepth === 0) {
           // A function definition: the body is parsed by the statement loop, in the parameters' scope.
-          this.declare(name, line, column, { isStatic, isFunction: true, isDefinition: true, isTypedef: false, declarationStart });
+          this.declare(name, at, line, column, { isStatic, isFunction: true, isDefinition: true, isTypedef: false, declarationStart });
           return;
         }
-        this.declare(name, line, column, { isStatic, isFunction, isDefinition: !isExtern && !isFunction, isTypedef, declarationStart });
+        this.declare(name, at, line, column, { isStatic, isFunction, isDefinition: !isExtern && !isFunction, isTypedef, declarationStart });
         if (isFunction) this.dropPendingParameterScope();
       }
       if (this.isPunct(Ch.Eq)) { this.advance(); this.expressionUntil(Ch.Comma, Ch.Semi); }
@@ -454,8 +566,9 @@ class SymbolScanner {
    * the position on the token after it. For a function declarator the parameters are declared in a
    * pending scope one brace level down, which the body's `{` adopts (or `dropPendingParameterScope`).
    */
-  private declarator(): { name: string; line: number; column: number; isFunction: boolean } | undefined {
+  private declarator(): { name: string; at: number; line: number; column: number; isFunction: boolean } | undefined {
     let name: string | undefined;
+    let at = 0;
     let line = 0;
     let column = 0;
     let isFunction = false;
@@ -469,7 +582,7 @@ class SymbolScanner {
       }
       // `(*name)(…)`: a pointer to function or array. Its own parameter list names nothing.
       while (this.isPunct(Ch.Star) || (this.kind === Tok.Ident && SPECIFIER_KEYWORDS.has(this.word()))) this.advance();
-      if (this.kind === Tok.Ident) { name = this.word(); line = this.tokenLine; column = this.tokenColumn; this.advance(); }
+      if (this.kind === Tok.Ident) { name = this.word(); at = this.start; line = this.tokenLine; column = this.tokenColumn; this.advance(); }
       this.skipBalanced(Ch.RParen);
       while (this.isPunct(Ch.LParen) || this.isPunct(Ch.LBracket)) {
         const close = this.isPunct(Ch.LParen) ? Ch.RParen : Ch.RBracket;
@@ -477,10 +590,11 @@ class SymbolScanner {
         if (close === Ch.RBracket) this.expressionUntil(Ch.RBracket);
         else this.skipBalanced(Ch.RParen);
       }
-      return name === undefined ? undefined : { name, line, column, isFunction: false };
+      return name === undefined ? undefined : { name, at, line, column, isFunction: false };
     }
     if (this.kind !== Tok.Ident || OTHER_KEYWORDS.has(this.word())) return undefined;
     name = this.word();
+    at = this.start;
     line = this.tokenLine;
     column = this.tokenColumn;
     this.advance();
@@ -491,7 +605,7 @@ class SymbolScanner {
       this.parameters();
     }
     // Trailing qualifiers and blanked attributes leave nothing; bit-fields (`: 3`) only occur in bodies we skip.
-    return { name, line, column, isFunction };
+    return { name, at, line, column, isFunction };
   }
 
   /** A parameter list after its `(`, up to and including `)`: names go to a pending scope. */
@@ -533,17 +647,17 @@ class SymbolScanner {
   }
 
   private declare(
-    name: string, line: number, column: number,
+    name: string, at: number, line: number, column: number,
     how: { isStatic: boolean; isFunction: boolean; isDefinition: boolean; isTypedef: boolean; declarationStart: number },
   ): void {
     if (this.braceDepth > 0) {
       if (!how.isFunction || how.isTypedef) this.shadowIn(this.currentScope(), name);
       return;
     }
-    if (how.isTypedef) { this.fileNames.add(name); return; }
+    if (how.isTypedef) { this.records.fileNames.push({ name, at }); return; }
     if (!how.isDefinition) return; // a prototype or `extern` declaration refers to something elsewhere
-    this.fileNames.add(name);
-    this.result.definitions.push({ name, range: lineRange(line, column, name.length), isStatic: how.isStatic, kind: how.isFunction ? 'function' : 'variable' });
+    this.records.fileNames.push({ name, at });
+    this.records.definitions.push({ at, definition: { name, range: lineRange(line, column, name.length), isStatic: how.isStatic, kind: how.isFunction ? 'function' : 'variable' } });
   }
 
   /** The scope of the current brace level, created on first use. */
@@ -664,7 +778,7 @@ class SymbolScanner {
         continue;
       }
       if (this.kind === Tok.Ident && expectEnumerator) {
-        this.fileNames.add(this.word());
+        this.records.fileNames.push({ name: this.word(), at: this.start });
         expectEnumerator = false;
       }
       this.advance();
@@ -689,25 +803,26 @@ class SymbolScanner {
         ? { line: this.tokenLine, character: this.tokenColumn + (close + 1 - this.start) }
         : { line: this.tokenLine + countNewlines(args), character: args.length - endLineOffset },
     };
-    const result = this.result;
+    const records = this.records;
+    const at = this.start;
     if (macro === 'MODULE_LICENSE') {
       const value = stringValue(args);
-      if (value !== undefined) result.license = { value, range };
+      if (value !== undefined) records.licenses.push({ at, license: { value, range } });
     } else if (macro === 'MODULE_DESCRIPTION') {
-      result.description = { range };
+      records.descriptions.push({ at, description: { range } });
     } else if (macro === 'MODULE_IMPORT_NS') {
       const namespace = stringValue(args) ?? args.trim();
-      if (/^\w+$/.test(namespace)) result.importedNamespaces.push(namespace);
+      if (/^\w+$/.test(namespace)) records.namespaces.push({ at, name: namespace });
     } else {
       const [symbol = '', namespaceArg] = args.split(',').map((part) => part.trim());
       if (!/^[A-Za-z_]\w*$/.test(symbol)) return;
       const namespace = namespaceArg === undefined ? undefined : stringValue(namespaceArg) ?? namespaceArg;
-      result.exports.push({
+      records.exports.push({ at, symbolExport: {
         name: symbol,
         gplOnly: macro.endsWith('_GPL'),
         ...(namespace && /^\w+$/.test(namespace) ? { namespace } : {}),
         range,
-      });
+      } });
     }
   }
 }

@@ -9,7 +9,8 @@ import { defaultKdir, loadKernelTarget, type KernelTarget } from '../analysis/ke
 import { discoverModules, isBuiltIn, type ModuleSpec } from '../analysis/kbuild';
 import type { Finding } from '../analysis/model';
 import { Analyzer, decodeSource, MAX_FILE_BYTES, preprocessorEnv, SourceRejected, TextWorkspaceIndex, type LintSettings } from '../engine';
-import { normalize } from '../parsing/normalize';
+import { renormalize, type NormalizedSource, type TextChange } from '../parsing/normalize';
+import { positionAt } from '../analysis/model';
 import { findSources } from '../sources';
 import type { SummaryMemo } from '../analysis/lockSummaries';
 import type { AnalyzedFile } from '../rules/rule';
@@ -214,23 +215,26 @@ export class LintWorkspace {
     return state;
   }
 
-  /** Re-parses after an edit, reusing the old tree for the unchanged parts of the normalised text. */
+  /**
+   * Re-analyses after an edit, in proportion to the edit: the normaliser and the symbol scan resume
+   * near it, and tree-sitter reuses the old tree for the unchanged parts of the normalised text.
+   */
   private reparse(file: string, state: FileState, text: string): void {
-    const old = state.analyzed?.parsed;
+    const previous = state.analyzed;
+    const old = previous?.parsed;
     state.text = text;
     state.rejected = undefined;
-    if (!old || text.length > MAX_FILE_BYTES || text.slice(0, 8192).includes('\0')) {
+    if (!previous || !old || text.length > MAX_FILE_BYTES || text.slice(0, 8192).includes('\0')) {
       this.dropAnalysis(state);
       return;
     }
     try {
-      const env = preprocessorEnv(this.target);
-      const normalized = normalize(text, env);
+      const { normalized, window } = renormalize(old.normalized, text, changeBetween(old.text, text), preprocessorEnv(this.target));
       const tree: Tree = old.tree;
-      tree.edit(editBetween(old.normalized.text, normalized.text));
+      tree.edit(treeEdit(old.normalized, normalized, window));
       const parsed = this.analyzer.parseNormalized(file, text, normalized, tree);
       tree.delete();
-      state.analyzed = this.analyzer.analyze(parsed);
+      state.analyzed = this.analyzer.reanalyze(previous, parsed, window);
       this.freshlyAnalyzed.add(file);
     } catch (error) {
       this.log(`incremental analysis of ${file} failed: ${(error as Error).stack ?? error}`);
@@ -249,16 +253,16 @@ export class LintWorkspace {
   }
 }
 
-/** The single edit that turns `before` into `after` (common prefix and suffix kept). */
-export function editBetween(before: string, after: string): Edit {
+/** The single change that turns `before` into `after` (common prefix and suffix kept). */
+export function changeBetween(before: string, after: string, within: TextChange = { start: 0, oldEnd: before.length, newEnd: after.length }): TextChange {
   // Skip equal blocks with native string comparison, then finish character by character.
   const BLOCK = 4096;
-  let start = 0;
-  const min = Math.min(before.length, after.length);
+  let start = within.start;
+  const min = Math.min(within.oldEnd, within.newEnd);
   while (start + BLOCK <= min && before.slice(start, start + BLOCK) === after.slice(start, start + BLOCK)) start += BLOCK;
   while (start < min && before.charCodeAt(start) === after.charCodeAt(start)) start++;
-  let oldEnd = before.length;
-  let newEnd = after.length;
+  let oldEnd = within.oldEnd;
+  let newEnd = within.newEnd;
   while (oldEnd - BLOCK >= start && newEnd - BLOCK >= start && before.slice(oldEnd - BLOCK, oldEnd) === after.slice(newEnd - BLOCK, newEnd)) {
     oldEnd -= BLOCK;
     newEnd -= BLOCK;
@@ -267,22 +271,22 @@ export function editBetween(before: string, after: string): Edit {
     oldEnd--;
     newEnd--;
   }
+  return { start, oldEnd, newEnd };
+}
+
+/** The tree-sitter edit that turns `before` into `after`, which differ only inside `window`. */
+export function treeEdit(before: NormalizedSource, after: NormalizedSource, window: TextChange = { start: 0, oldEnd: before.text.length, newEnd: after.text.length }): Edit {
+  const { start, oldEnd, newEnd } = changeBetween(before.text, after.text, window);
+  const point = (source: NormalizedSource, offset: number) => {
+    const { line, character } = positionAt({ text: source.text, normalized: source }, offset);
+    return { row: line, column: character };
+  };
   return new Edit({
     startIndex: start,
     oldEndIndex: oldEnd,
     newEndIndex: newEnd,
-    startPosition: pointAt(before, start),
-    oldEndPosition: pointAt(before, oldEnd),
-    newEndPosition: pointAt(after, newEnd),
+    startPosition: point(before, start),
+    oldEndPosition: point(before, oldEnd),
+    newEndPosition: point(after, newEnd),
   });
-}
-
-function pointAt(text: string, index: number): { row: number; column: number } {
-  let row = 0;
-  let lineStart = 0;
-  for (let i = text.indexOf('\n'); i >= 0 && i < index; i = text.indexOf('\n', i + 1)) {
-    row++;
-    lineStart = i + 1;
-  }
-  return { row, column: index - lineStart };
 }

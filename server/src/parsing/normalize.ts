@@ -45,6 +45,41 @@ export interface NormalizedSource {
   statementMacros: Map<number, StatementMacro>;
   /** Ranges [start, end) removed as inactive preprocessor branches. */
   inactiveRanges: Array<[number, number]>;
+  /** Blanked data rows of initializers, flat: start, end, start, end… in order (see DATA_ROW). */
+  dataRows: number[];
+  /** Scanner states at line starts, for `renormalize`. */
+  checkpoints: NormalizerCheckpoint[];
+  /** Offset of each line's start (the same in the source and the normalised text). */
+  lineStarts: number[];
+}
+
+/**
+ * Runs of data rows separated only by white space, [start, end): text the parser can skip. Only runs
+ * of at least `minimum` characters are worth a range of their own.
+ */
+export function dataRuns(normalized: NormalizedSource, minimum = 2048): Array<[number, number]> {
+  const runs: Array<[number, number]> = [];
+  const text = normalized.text;
+  let runStart = -1;
+  let runEnd = -1;
+  const close = () => {
+    if (runStart >= 0 && runEnd - runStart >= minimum) runs.push([runStart, runEnd]);
+  };
+  const rows = normalized.dataRows;
+  for (let r = 0; r < rows.length; r += 2) {
+    const start = rows[r]!;
+    const end = rows[r + 1]!;
+    let k = runEnd;
+    if (runStart >= 0) while (k < start && (text.charCodeAt(k) <= 32)) k++;
+    if (runStart >= 0 && k === start) runEnd = end;
+    else {
+      close();
+      runStart = start;
+      runEnd = end;
+    }
+  }
+  close();
+  return runs;
 }
 
 /** Identifiers followed by `(` that are not calls. */
@@ -82,7 +117,7 @@ flag(['case'], CASE);
 
 const enum Ch {
   Tab = 9, NL = 10, CR = 13, Space = 32, Quote = 34, Hash = 35, Apos = 39, LParen = 40, RParen = 41,
-  Star = 42, Comma = 44, Dot = 46, Slash = 47, Colon = 58, Semi = 59, Backslash = 92, LBrace = 123,
+  Star = 42, Comma = 44, Dot = 46, Slash = 47, Colon = 58, Semi = 59, Eq = 61, Backslash = 92, LBrace = 123,
   RBrace = 125,
 }
 
@@ -96,31 +131,241 @@ interface ConditionalFrame {
   live: boolean;
 }
 
+/** Normalises a whole file. */
 export function normalize(source: string, env: PreprocessorEnv = {}): NormalizedSource {
+  const run = scan(source, env, initialState());
+  return {
+    text: applyEdits(source, run.edits),
+    calls: run.calls,
+    lockAnnotations: run.lockAnnotations,
+    statementMacros: new Map(run.statementMacros.map((m) => [m.offset, m])),
+    inactiveRanges: run.inactiveRanges,
+    dataRows: run.dataRows,
+    checkpoints: run.checkpoints,
+    lineStarts: newlinesIn(source, 0, source.length, [0]),
+  };
+}
+
+/** Appends the offset after each newline of text[from, to) to `starts`. */
+function newlinesIn(text: string, from: number, to: number, starts: number[]): number[] {
+  for (let k = text.indexOf('\n', from); k >= 0 && k < to; k = text.indexOf('\n', k + 1)) starts.push(k + 1);
+  return starts;
+}
+
+/** Where an edit of the source is: [start, oldEnd) of the old text became [start, newEnd) of the new. */
+export interface TextChange {
+  start: number;
+  oldEnd: number;
+  newEnd: number;
+}
+
+/**
+ * Normalises `source`, which is `previous`'s source after `change`, re-scanning only from the last
+ * checkpoint before the change to the first point after it where the scanner's state matches the old
+ * run's: a keystroke costs a few lines, not the file. Returns the window of the normalised text that may
+ * differ (the rest is the old normalised text, shifted).
+ */
+export function renormalize(previous: NormalizedSource, source: string, change: TextChange, env: PreprocessorEnv = {}): { normalized: NormalizedSource; window: TextChange } {
+  const delta = change.newEnd - change.oldEnd;
+  const old = previous.checkpoints;
+  // The last checkpoint before the change whose scanner had not looked at the changed text.
+  let k = lastIndexAtOrBefore(old, change.start, (c) => c.pos);
+  while (k >= 0 && old[k]!.horizon >= change.start) k--;
+  const from = k >= 0 ? old[k]! : undefined;
+  const mapOld = (offset: number) => (offset < change.start ? offset : offset + delta);
+  const run = scan(source, env, from ?? initialState(), {
+    after: change.newEnd,
+    matches: (at, state) => {
+      const j = lastIndexAtOrBefore(old, at - delta, (c) => c.pos);
+      const candidate = old[j];
+      if (!candidate || candidate.pos !== at - delta || candidate.pos <= change.oldEnd) return false;
+      return sameState(state, candidate, mapOld, at);
+    },
+  });
+  const start = from?.pos ?? 0;
+  const end = run.convergedAt ?? source.length;
+  const oldEnd = run.convergedAt === undefined ? previous.text.length : end - delta;
+  const windowEdits: Array<[number, number, string | null]> = [];
+  for (const [a, b, replacement] of run.edits) {
+    if (b <= start) continue;
+    windowEdits.push(a >= start ? [a - start, b - start, replacement] : [0, b - start, null]);
+  }
+  if (run.convergedAt !== undefined && !run.final.state.live) windowEdits.push([Math.max(run.final.inactiveStart, start) - start, end - start, null]);
+  const text = previous.text.slice(0, start) + applyEdits(source.slice(start, end), windowEdits) + previous.text.slice(oldEnd);
+  const keepBefore = <T>(items: T[], position: (item: T) => number) => items.slice(0, lastIndexAtOrBefore(items, start - 1, position) + 1);
+  const shiftedAfter = <T>(items: T[], position: (item: T) => number, shift: (item: T) => T) =>
+    run.convergedAt === undefined ? [] : items.slice(lastIndexAtOrBefore(items, oldEnd - 1, position) + 1).map(delta === 0 ? (item) => item : shift);
+  const calls = [...keepBefore(previous.calls, (c) => c.start), ...run.calls,
+    ...shiftedAfter(previous.calls, (c) => c.start, (c) => ({ name: c.name, start: c.start + delta, open: c.open + delta }))];
+  const lockAnnotations = [...keepBefore(previous.lockAnnotations, (a) => a.offset), ...run.lockAnnotations,
+    ...shiftedAfter(previous.lockAnnotations, (a) => a.offset, (a) => ({ ...a, offset: a.offset + delta }))];
+  const oldMacros = [...previous.statementMacros.values()];
+  const statementMacros = [...keepBefore(oldMacros, (m) => m.offset), ...run.statementMacros,
+    ...shiftedAfter(oldMacros, (m) => m.offset, (m) => ({ ...m, offset: m.offset + delta, openParen: m.openParen + delta, closeParen: m.closeParen + delta }))];
+  // Ranges are recorded when they end: those ending before `start` were complete at the checkpoint.
+  const inactiveRanges: Array<[number, number]> = [...keepBefore(previous.inactiveRanges, ([, b]) => b), ...run.inactiveRanges,
+    ...shiftedAfter(previous.inactiveRanges, ([, b]) => b, ([a, b]): [number, number] => [mapOld(a), b + delta])];
+  const dataRows = previous.dataRows.filter((offset, index) => previous.dataRows[index & ~1]! < start);
+  dataRows.push(...run.dataRows);
+  if (run.convergedAt !== undefined) {
+    for (let r = 0; r < previous.dataRows.length; r += 2) {
+      if (previous.dataRows[r]! >= oldEnd) dataRows.push(previous.dataRows[r]! + delta, previous.dataRows[r + 1]! + delta);
+    }
+  }
+  const checkpoints = [...old.slice(0, k + 1), ...run.checkpoints,
+    ...shiftedAfter(old, (c) => c.pos, (c) => ({ pos: c.pos + delta, horizon: c.horizon + delta, inactiveStart: mapOld(c.inactiveStart), state: c.state }))];
+  return {
+    normalized: {
+      text, calls, lockAnnotations, statementMacros: new Map(statementMacros.map((m) => [m.offset, m])), inactiveRanges, dataRows, checkpoints,
+      lineStarts: shiftLineStarts(previous.lineStarts, source, change),
+    },
+    window: { start, oldEnd, newEnd: end },
+  };
+}
+
+/** The line starts of `source` from those of its text before `change`. */
+function shiftLineStarts(old: readonly number[], source: string, change: TextChange): number[] {
+  const delta = change.newEnd - change.oldEnd;
+  // A line start L follows the newline at L - 1: kept when that newline is before the change.
+  const kept = lastIndexAtOrBefore(old, change.start, (offset) => offset);
+  const starts = newlinesIn(source, change.start, change.newEnd, old.slice(0, kept + 1));
+  for (let k = lastIndexAtOrBefore(old, change.oldEnd, (offset) => offset) + 1; k < old.length; k++) starts.push(old[k]! + delta);
+  return starts;
+}
+
+/** Index of the last item whose position is ≤ `offset` (items sorted by position); -1 if none. */
+function lastIndexAtOrBefore<T>(items: readonly T[], offset: number, position: (item: T) => number): number {
+  let low = 0;
+  let high = items.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (position(items[middle]!) <= offset) low = middle + 1;
+    else high = middle;
+  }
+  return low - 1;
+}
+
+/** The scanner's state at the start of a line: enough to resume there. */
+export interface NormalizerCheckpoint {
+  pos: number;
+  /** The furthest offset any decision before `pos` looked at: an edit at or before it invalidates this checkpoint. */
+  horizon: number;
+  inactiveStart: number;
+  /** The rest of the state, which holds no offsets and so is shared by the shifted copies of a checkpoint. */
+  state: ScannerState;
+}
+
+interface ScannerState {
+  live: boolean;
+  conditionals: string;
+  defines: ReadonlySet<string>;
+  parenIsCall: boolean[];
+  /** Per open brace: does it open an initializer list? */
+  initializerBraces: boolean[];
+  previousWord: string;
+  previousChar: number;
+  previousIsIdent: boolean;
+  previousOpensNonCall: boolean;
+  inCaseLabel: boolean;
+  afterMember: boolean;
+}
+
+function initialState(): NormalizerCheckpoint {
+  return {
+    pos: 0, horizon: -1, inactiveStart: -1,
+    state: {
+      live: true, conditionals: '', defines: new Set(), parenIsCall: [], initializerBraces: [],
+      previousWord: '', previousChar: Ch.Semi, previousIsIdent: false, previousOpensNonCall: false, inCaseLabel: false, afterMember: false,
+    },
+  };
+}
+
+function sameState(nowCheckpoint: NormalizerCheckpoint, oldCheckpoint: NormalizerCheckpoint, mapOld: (offset: number) => number, at: number): boolean {
+  const now = nowCheckpoint.state;
+  const old = oldCheckpoint.state;
+  if (now.live !== old.live || now.conditionals !== old.conditionals || now.previousChar !== old.previousChar || now.previousIsIdent !== old.previousIsIdent
+    // The previous word matters only when the previous token is a word.
+    || (now.previousIsIdent && (now.previousWord !== old.previousWord || now.previousOpensNonCall !== old.previousOpensNonCall)) || now.inCaseLabel !== old.inCaseLabel
+    || now.afterMember !== old.afterMember || !sameArray(now.parenIsCall, old.parenIsCall) || !sameArray(now.initializerBraces, old.initializerBraces)) return false;
+  if (!now.live && nowCheckpoint.inactiveStart !== mapOld(oldCheckpoint.inactiveStart)) return false;
+  // A look-ahead past this point changes what later checkpoints may be resumed for.
+  if (!(nowCheckpoint.horizon < at && oldCheckpoint.horizon < oldCheckpoint.pos) && nowCheckpoint.horizon !== mapOld(oldCheckpoint.horizon)) return false;
+  if (now.defines !== old.defines && (now.defines.size !== old.defines.size || [...now.defines].some((name) => !old.defines.has(name)))) return false;
+  return true;
+}
+
+function sameArray<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((value, index) => value === b[index]);
+}
+
+const CHECKPOINT_SPACING = 256;
+
+// A data row of an initializer: numbers, `{…}` of numbers, designators (`[i][j] =`, `.f =`), each with
+// its comma. Such rows carry nothing the analysis uses, and blanking them spares tree-sitter the
+// (re)parse of tables that run to hundreds of thousands of elements.
+const NUMBER = String.raw`-?\d[\w.]*`;
+const NUMBER_BRACES = String.raw`\{[ \t]*(?:${NUMBER}[ \t]*,[ \t]*)*(?:${NUMBER}[ \t]*)?\}`;
+const DESIGNATOR = String.raw`(?:\[[\w \t+\-*]*\][ \t]*|\.[A-Za-z_]\w*[ \t]*)+=[ \t]*`;
+const DATA_ELEMENT = String.raw`(?:${DESIGNATOR})?(?:${NUMBER}|${NUMBER_BRACES})`;
+const DATA_ROW = new RegExp(String.raw`(?:${DATA_ELEMENT}[ \t]*,[ \t]*)*(${DATA_ELEMENT}[ \t]*)?(?:/\*(?:[^*\n]|\*(?!/))*\*/[ \t]*|//[^\n]*)?(?=\r?\n)`, 'y');
+
+interface Convergence {
+  /** Only positions past this may converge. */
+  after: number;
+  matches(at: number, state: NormalizerCheckpoint): boolean;
+}
+
+interface ScanResult {
+  edits: Array<[number, number, string | null]>;
+  calls: LexicalCall[];
+  lockAnnotations: LockAnnotation[];
+  statementMacros: StatementMacro[];
+  inactiveRanges: Array<[number, number]>;
+  dataRows: number[];
+  checkpoints: NormalizerCheckpoint[];
+  /** Where the state matched the old run's (incremental scans only). */
+  convergedAt?: number;
+  final: NormalizerCheckpoint;
+}
+
+/** The scanner: from `state` to the end of `source` (or to where `convergence` says the rest is known). */
+function scan(source: string, env: PreprocessorEnv, from: NormalizerCheckpoint, convergence?: Convergence): ScanResult {
+  const state = from.state;
   const n = source.length;
   // Edits: sorted, non-overlapping [start, end, replacement|null]; null = blank (keep newlines).
   const edits: Array<[number, number, string | null]> = [];
   const lockAnnotations: LockAnnotation[] = [];
-  const statementMacros = new Map<number, StatementMacro>();
+  const statementMacros: StatementMacro[] = [];
   const calls: LexicalCall[] = [];
-  /** The previous token was `.` or `->`: a following call is through a member. */
-  let afterMember = false;
+  const checkpoints: NormalizerCheckpoint[] = [];
   const inactiveRanges: Array<[number, number]> = [];
-  const defines = new Set<string>();
-  const conditionals: ConditionalFrame[] = [];
-  const parenIsCall: boolean[] = [];
-  let live = true;
-  let inactiveStart = -1;
+  const dataRows: number[] = [];
+  let horizon = from.horizon;
+  /** The previous token was `.` or `->`: a following call is through a member. */
+  let afterMember = state.afterMember;
+  let defines = state.defines as Set<string>;
+  /** `defines` is referenced by a checkpoint: copy before changing it. */
+  let definesShared = true;
+  const conditionals: ConditionalFrame[] = decodeConditionals(state.conditionals);
+  let conditionalsCode = state.conditionals;
+  const parenIsCall = [...state.parenIsCall];
+  const initializerBraces = [...state.initializerBraces];
+  let live = state.live;
+  let inactiveStart = from.inactiveStart;
   let atLineStart = true;
   // The previous significant token: an identifier (`previousWord`, with previousIsIdent) or a punctuation
   // character (`previousChar`).
-  let previousWord = '';
-  let previousChar: number = Ch.Semi;
-  let previousIsIdent = false;
+  let previousWord = state.previousWord;
+  let previousChar = state.previousChar;
+  let previousIsIdent = state.previousIsIdent;
   /** The previous identifier is a keyword whose `(` is not a call (`if (`, `sizeof (`). */
-  let previousOpensNonCall = false;
-  let inCaseLabel = false;
+  let previousOpensNonCall = state.previousOpensNonCall;
+  let inCaseLabel = state.inCaseLabel;
+  let nextCheckpoint = from.pos + CHECKPOINT_SPACING;
 
+  const see = (offset: number) => {
+    if (offset > horizon) horizon = offset;
+  };
   const skipSpaceAndComments = (from: number): number => {
     let j = from;
     while (j < n) {
@@ -135,24 +380,26 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
         j = end < 0 ? n : end;
       } else break;
     }
+    see(j);
     return j;
   };
   /** Index just past the `)` matching the `(` at `open`, skipping strings and comments; -1 if none. */
-  const matchParen = (open: number, limit: number): number => {
+  const matchParen = (open: number): number => {
     let depth = 0;
-    for (let j = open; j < limit; j++) {
+    for (let j = open; j < n; j++) {
       const c = source.charCodeAt(j);
       if (c === Ch.LParen) depth++;
-      else if (c === Ch.RParen) { if (--depth === 0) return j + 1; }
+      else if (c === Ch.RParen) { if (--depth === 0) { see(j); return j + 1; } }
       else if (c === Ch.Quote || c === Ch.Apos) j = skipQuoted(j) - 1;
       else if (c === Ch.Slash && source.charCodeAt(j + 1) === Ch.Star) {
         const end = source.indexOf('*/', j + 2);
-        j = end < 0 ? limit : end + 1;
+        j = end < 0 ? n : end + 1;
       } else if (c === Ch.Slash && source.charCodeAt(j + 1) === Ch.Slash) {
         const end = source.indexOf('\n', j);
-        j = end < 0 ? limit : end;
-      } else if (c === Ch.Semi && depth <= 1 && j - open > 4096) return -1; // runaway: not an argument list
+        j = end < 0 ? n : end;
+      } else if (c === Ch.Semi && depth <= 1 && j - open > 4096) { see(j); return -1; } // runaway: not an argument list
     }
+    see(n);
     return -1;
   };
   /** Index after a string/char literal starting at `i` (stops at an unescaped newline). */
@@ -188,6 +435,18 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
     }
     return n;
   };
+  /** End of a blankable data row starting at `i` (see DATA_ROW), or -1. */
+  const dataRowEnd = (i: number): number => {
+    DATA_ROW.lastIndex = i;
+    const row = DATA_ROW.exec(source);
+    const eol = source.indexOf('\n', i);
+    see(eol < 0 ? n : eol);
+    if (!row || row[0].length === 0) return -1;
+    const end = i + row[0].length;
+    // A last element without its comma must be the list's last.
+    if (row[1] !== undefined && source.charCodeAt(skipSpaceAndComments(end)) !== Ch.RBrace) return -1;
+    return end;
+  };
 
   const setLive = (nowLive: boolean, at: number) => {
     if (live && !nowLive) inactiveStart = at;
@@ -197,6 +456,15 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
       inactiveStart = -1;
     }
     live = nowLive;
+  };
+  const changeDefines = (name: string, defined: boolean) => {
+    if (defines.has(name) === defined) return;
+    if (definesShared) {
+      defines = new Set(defines);
+      definesShared = false;
+    }
+    if (defined) defines.add(name);
+    else defines.delete(name);
   };
 
   const handleDirective = (hashAt: number, end: number): boolean => {
@@ -222,6 +490,7 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
         }
         decide(condition, frame);
         conditionals.push(frame);
+        conditionalsCode = '';
         edits.push([hashAt, end, null]);
         setLive(frame.live, end);
         return true;
@@ -237,6 +506,7 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
           condition = directive === 'elifdef' ? defined : defined === undefined ? undefined : !defined;
         }
         decide(condition, frame);
+        conditionalsCode = '';
         if (live) edits.push([hashAt, end, null]);
         setLive(frame.live, end);
         return true;
@@ -244,6 +514,7 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
       case 'endif': {
         const frame = conditionals.pop();
         if (!frame) return false;
+        conditionalsCode = '';
         if (live) setLive(false, hashAt);
         setLive(frame.parentLive, hashAt);
         if (frame.parentLive) edits.push([hashAt, end, null]);
@@ -252,7 +523,7 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
       case 'define': case 'undef': {
         if (!live) return false;
         const name = /^\w+/.exec(body)?.[0];
-        if (name) (directive === 'define' ? defines.add(name) : defines.delete(name));
+        if (name) changeDefines(name, directive === 'define');
         return false;
       }
       default:
@@ -260,10 +531,36 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
     }
   };
 
-  let i = 0;
+  const snapshot = (pos: number): NormalizerCheckpoint => {
+    if (conditionalsCode === '' && conditionals.length > 0) conditionalsCode = encodeConditionals(conditionals);
+    definesShared = true;
+    return {
+      pos, horizon, inactiveStart,
+      state: {
+        live, conditionals: conditionals.length > 0 ? conditionalsCode : '', defines,
+        parenIsCall: parenIsCall.length > 0 ? [...parenIsCall] : EMPTY, initializerBraces: initializerBraces.length > 0 ? [...initializerBraces] : EMPTY,
+        previousWord, previousChar, previousIsIdent, previousOpensNonCall, inCaseLabel, afterMember,
+      },
+    };
+  };
+
+  let i = from.pos;
+  let convergedAt: number | undefined;
   while (i < n) {
     const c = source.charCodeAt(i);
-    if (c === Ch.NL) { atLineStart = true; i++; continue; }
+    if (c === Ch.NL) {
+      atLineStart = true;
+      i++;
+      if (convergence && i > convergence.after) {
+        const now = snapshot(i);
+        if (convergence.matches(i, now)) { convergedAt = i; break; }
+        if (i >= nextCheckpoint) { checkpoints.push(now); nextCheckpoint = i + CHECKPOINT_SPACING; }
+      } else if (i >= nextCheckpoint) {
+        checkpoints.push(snapshot(i));
+        nextCheckpoint = i + CHECKPOINT_SPACING;
+      }
+      continue;
+    }
     if (c === Ch.Space || c === Ch.Tab || c === Ch.CR || c === 12 || c === 11) { i++; continue; }
     if (c === Ch.Hash && atLineStart) {
       const end = directiveEnd(i);
@@ -271,13 +568,27 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
       i = end;
       continue;
     }
-    atLineStart = false;
     if (!live) {
       // Inactive code is never lexed (it may hold unbalanced quotes): jump to the next line.
+      atLineStart = false;
       const eol = source.indexOf('\n', i);
       i = eol < 0 ? n : eol;
       continue;
     }
+    if (atLineStart && initializerBraces[initializerBraces.length - 1] && parenIsCall.length === 0 && startsDataRow(c)) {
+      atLineStart = false;
+      const end = dataRowEnd(i);
+      if (end > 0) {
+        edits.push([i, end, null]);
+        dataRows.push(i, end);
+        previousChar = Ch.Comma;
+        previousIsIdent = false;
+        afterMember = false;
+        i = end;
+        continue;
+      }
+    }
+    atLineStart = false;
     if (c === Ch.Slash && source.charCodeAt(i + 1) === Ch.Star) {
       const end = source.indexOf('*/', i + 2);
       i = end < 0 ? n : end + 2;
@@ -305,7 +616,7 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
       if (flags & BLANK_WITH_ARGS) {
         const open = skipSpaceAndComments(j);
         if (source.charCodeAt(open) === Ch.LParen) {
-          const close = matchParen(open, n);
+          const close = matchParen(open);
           if (close > 0) {
             if (lockKind) lockAnnotations.push({ kind: lockKind, lockExpression: source.slice(open + 1, close - 1).trim(), offset: i });
             edits.push([i, close, null]);
@@ -322,12 +633,12 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
       if (atStatementStart(previousWord, previousChar, previousIsIdent) && (flags & ITERATOR || word.includes('for_each'))) {
         const open = skipSpaceAndComments(j);
         if (source.charCodeAt(open) === Ch.LParen) {
-          const close = matchParen(open, n);
+          const close = matchParen(open);
           const after = close > 0 ? skipSpaceAndComments(close) : -1;
           const next = after >= 0 ? source.charCodeAt(after) : Ch.Semi;
           if (close > 0 && next !== Ch.Semi && (next === Ch.LBrace || isIdentStart(next))) {
             edits.push([i, j, 'while'.padEnd(j - i, ' ')]);
-            statementMacros.set(i, { name: word, offset: i, openParen: open, closeParen: close - 1 });
+            statementMacros.push({ name: word, offset: i, openParen: open, closeParen: close - 1 });
             previousWord = 'while';
             previousOpensNonCall = true;
             previousIsIdent = true;
@@ -350,6 +661,7 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
       }
       let k = j;
       while (k < n && (source.charCodeAt(k) === Ch.Space || source.charCodeAt(k) === Ch.Tab)) k++;
+      see(k);
       if (source.charCodeAt(k) === Ch.LParen && !(flags & NOT_CALL)) calls.push({ name: afterMember ? undefined : word, start: i, open: k });
       afterMember = false;
       previousWord = word;
@@ -366,6 +678,7 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
     } else if (c === Ch.Dot && inCaseLabel && source.startsWith('...', i)) {
       const colon = source.indexOf(':', i);
       const newline = source.indexOf('\n', i);
+      see(newline < 0 ? n : newline);
       if (colon > 0 && (newline < 0 || colon < newline)) {
         edits.push([i, colon, null]);
         i = colon;
@@ -374,16 +687,45 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
     } else if (c === Ch.Colon || c === Ch.Semi || c === Ch.LBrace || c === Ch.RBrace) {
       inCaseLabel = false;
       if (c !== Ch.Colon) parenIsCall.length = 0;
+      if (c === Ch.LBrace) {
+        const inInitializer = initializerBraces[initializerBraces.length - 1] === true;
+        initializerBraces.push(!previousIsIdent && (previousChar === Ch.Eq || (inInitializer && (previousChar === Ch.LBrace || previousChar === Ch.Comma))));
+      } else if (c === Ch.RBrace) initializerBraces.pop();
+      else if (c === Ch.Semi) {
+        // A `;` cannot be in an initializer list: the list was not one (or is broken); leave it.
+        while (initializerBraces[initializerBraces.length - 1]) initializerBraces.pop();
+      }
     }
     previousChar = c;
     previousIsIdent = false;
     i++;
   }
-  if (!live && inactiveStart >= 0) {
+  if (convergedAt === undefined && !live && inactiveStart >= 0) {
     inactiveRanges.push([inactiveStart, n]);
     edits.push([inactiveStart, n, null]);
   }
-  return { text: applyEdits(source, edits), calls, lockAnnotations, statementMacros, inactiveRanges: inactiveRanges.filter(([a, b]) => b > a) };
+  return {
+    edits, calls, lockAnnotations, statementMacros, inactiveRanges: inactiveRanges.filter(([a, b]) => b > a), dataRows, checkpoints, convergedAt,
+    final: snapshot(convergedAt ?? n),
+  };
+}
+
+const EMPTY: boolean[] = [];
+
+/** Can a data row (see DATA_ROW) start with this character? */
+function startsDataRow(c: number): boolean {
+  return (c >= 48 && c <= 57) || c === Ch.LBrace || c === 45 || c === 91 || c === Ch.Dot;
+}
+
+function encodeConditionals(frames: readonly ConditionalFrame[]): string {
+  return frames.map((f) => String.fromCharCode(48 + (f.parentLive ? 1 : 0) + (f.chosen ? 2 : 0) + (f.live ? 4 : 0))).join('');
+}
+
+function decodeConditionals(code: string): ConditionalFrame[] {
+  return [...code].map((ch) => {
+    const bits = ch.charCodeAt(0) - 48;
+    return { parentLive: (bits & 1) !== 0, chosen: (bits & 2) !== 0, live: (bits & 4) !== 0 };
+  });
 }
 
 function atStatementStart(previousWord: string, previousChar: number, previousIsIdent: boolean): boolean {

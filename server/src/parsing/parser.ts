@@ -2,7 +2,7 @@
 // the tree-sitter-c package, so the extension host, the CLI and the tests use one artifact everywhere.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Language, Parser, type Tree } from 'web-tree-sitter';
+import { Language, Parser, type Point, type Range, type Tree } from 'web-tree-sitter';
 
 let ready: Promise<Parser> | undefined;
 
@@ -25,9 +25,32 @@ export function getParser(): Promise<Parser> {
   return ready;
 }
 
-/** Parses text (already normalised, see normalize.ts); `oldTree` must have been `edit()`ed to match. */
-export function parseWith(parser: Parser, text: string, oldTree?: Tree): Tree {
-  const tree = parser.parse(text, oldTree ?? null);
+/**
+ * Parses text (already normalised, see normalize.ts), skipping the ranges [start, end) of `skipped`
+ * (sorted, disjoint; `lineStarts` locates them); `oldTree` must have been `edit()`ed to match.
+ */
+export function parseWith(parser: Parser, text: string, oldTree?: Tree, skipped: Array<[number, number]> = [], lineStarts: readonly number[] = []): Tree {
+  const tree = parser.parse(text, oldTree ?? null, skipped.length > 0 ? { includedRanges: includedRanges(text, skipped, lineStarts) } : undefined);
   if (!tree) throw new Error('tree-sitter returned no tree (parse cancelled)');
   return tree;
+}
+
+/** The complement of `skipped` in `text`, as tree-sitter ranges. */
+function includedRanges(text: string, skipped: Array<[number, number]>, lineStarts: readonly number[]): Range[] {
+  let line = 0;
+  const pointAt = (index: number): Point => {
+    // Offsets only grow: walk the line starts forward.
+    while (line + 1 < lineStarts.length && lineStarts[line + 1]! <= index) line++;
+    return { row: line, column: index - (lineStarts[line] ?? 0) };
+  };
+  const ranges: Range[] = [];
+  let from = 0;
+  let fromPoint: Point = { row: 0, column: 0 };
+  for (const [start, end] of skipped) {
+    ranges.push({ startIndex: from, endIndex: start, startPosition: fromPoint, endPosition: pointAt(start) });
+    from = end;
+    fromPoint = pointAt(end);
+  }
+  ranges.push({ startIndex: from, endIndex: text.length, startPosition: fromPoint, endPosition: pointAt(text.length) });
+  return ranges;
 }
