@@ -472,8 +472,13 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
         // under a name later code cannot reach.
         // An iterator macro may name its container among its arguments (`for_each_context(priv, ctx)`):
         // there only locks taken inside the loop follow the cursor.
+        // A lock this path named before the loop began names the container, whatever the macro's
+        // arguments are (virtio_mem drops and retakes `&vm->hotplug_mutex` inside
+        // `virtio_mem_sbm_for_each_mb_rev(vm, mb_id, …)`).
         const within = event.within;
-        const renamed = (h: HeldLock) => mentions.test(h.id) && !h.id.includes('@') && (!within || (h.acquiredAt.startIndex >= within[0] && h.acquiredAt.startIndex < within[1]));
+        const inLoop = (offset: number) => !!within && offset >= within[0] && offset < within[1];
+        const renamed = (h: HeldLock) => mentions.test(h.id) && !h.id.includes('@')
+          && (!within || (inLoop(h.acquiredAt.startIndex) && inLoop(state.touched.get(h.id) ?? h.acquiredAt.startIndex)));
         if (state.held.some(renamed)) {
           // One renamed entry per lock name and loop: taking `&res->lock` on every round of
           // `for_each_resource(res)` holds "some of those locks", not an ever longer list.
