@@ -7,6 +7,7 @@ import type { Node } from 'web-tree-sitter';
 import { analyzeFunctionLocks, type FunctionAnalysis } from './functionAnalysis';
 import { normalizeLockExpression, type CallLockEffect, type HeldLock } from './lockState';
 import type { ParsedFile } from './model';
+import { LOCK_OPERATIONS } from '../kernel-api/locks';
 
 interface EffectTemplate {
   op: 'acquire' | 'release' | 'conditional';
@@ -21,6 +22,7 @@ interface EffectTemplate {
 
 const MAX_ROUNDS = 3;
 const CPU_WIDE = new Set(['rcu', 'irq', 'bh', 'preempt']);
+const FIXED_LOCK_NAMES = new Set(LOCK_OPERATIONS.flatMap((op) => (op.lockName === undefined ? [] : [op.lockName])));
 
 /** `&dev->lock` with param `dev` → prefix `&`, param, suffix `->lock`. */
 function template(op: EffectTemplate['op'], held: HeldLock, fn: FunctionAnalysis, globals: ReadonlySet<string>): EffectTemplate | undefined {
@@ -30,7 +32,9 @@ function template(op: EffectTemplate['op'], held: HeldLock, fn: FunctionAnalysis
   const [, prefix = '', base = '', suffix = ''] = match;
   const param = fn.params.findIndex((p) => p.name === base);
   if (param >= 0) return { op, lock, param, prefix, suffix };
-  if (CPU_WIDE.has(held.id) || globals.has(base) || !/[&>.]/.test(held.id)) return { op, lock, prefix, suffix, fixedId: held.id };
+  // A bare name is a fixed lock only when the table names it (`rtnl_mutex`): otherwise it is the
+  // helper's local pointer (`spinlock_t *lock = &pd->driver->lock;` in gma500), unknown to callers.
+  if (CPU_WIDE.has(held.id) || globals.has(base) || FIXED_LOCK_NAMES.has(held.id)) return { op, lock, prefix, suffix, fixedId: held.id };
   return undefined;
 }
 
