@@ -96,4 +96,10 @@ describe('control-flow graph', () => {
   test('#if keeps one branch', () => {
     assert.deepEqual(paths(cfgOf('#if 0\n a();\n#else\n b();\n#endif\n c();')), ['b c']);
   });
+
+  test('declarations assign their variables, pointers and plain ones alike', () => {
+    const cfg = cfgOf('struct s *p = a(), **pp = b(); int n = 0; int *q;');
+    const assigned = cfg.nodes.flatMap((node) => node.events.flatMap((e) => (e.kind === 'assign' ? [e.variable] : [])));
+    assert.deepEqual(assigned, ['p', 'pp', 'n']);
+  });
 });

@@ -281,7 +281,9 @@ export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
           if (declarator?.type !== 'init_declarator') continue;
           const value = declarator.childForFieldName('value');
           events.push(...expressionEvents(value));
-          const name = declarator.childForFieldName('declarator');
+          // `struct intel_dp *intel_dp = …;` declares `intel_dp` too: a fresh object on every pass.
+          let name = declarator.childForFieldName('declarator');
+          while (name?.type === 'pointer_declarator') name = name.childForFieldName('declarator');
           if (name?.type === 'identifier') events.push({ kind: 'assign', variable: name.text, value, node: declarator });
         }
         return append(current, ...events);
