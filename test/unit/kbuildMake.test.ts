@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { discoverModules, parseKbuild, type ReadFile } from '../../server/src/analysis/kbuild';
+import { discoverModules, moduleOf, parseKbuild, type ModuleSpec, type ReadFile } from '../../server/src/analysis/kbuild';
 
 function memoryFiles(files: Record<string, string>): ReadFile {
   return (file) => files[file];
@@ -158,7 +158,7 @@ describe('included fragments', () => {
 });
 
 describe('#included .c files', () => {
-  test('a .c file included from a parent directory, or through the module\'s include path from a sibling directory, is not a module', () => {
+  test('a .c file included from a parent directory, or through the module\'s include path from a sibling directory, joins the includer\'s module', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-incl-'));
     for (const sub of ['selftests', 'gt']) fs.mkdirSync(path.join(dir, sub));
     fs.writeFileSync(path.join(dir, 'Makefile'), 'obj-m += i915.o\ni915-y := i915_vma.o gt/intel_gtt.o\n');
@@ -167,6 +167,12 @@ describe('#included .c files', () => {
     for (const name of ['i915_vma.c', 'mock_gtt.c', 'standalone.c']) fs.writeFileSync(path.join(dir, 'selftests', name), '');
     const modules = discoverModules(['i915_vma.c', 'gt/intel_gtt.c', 'selftests/i915_vma.c', 'selftests/mock_gtt.c', 'selftests/standalone.c'].map((f) => path.join(dir, f)));
     assert.deepEqual(modules.map((m) => m.name).sort(), ['i915', 'standalone']);
+    const relative = (module: ModuleSpec | undefined) => module?.files.map((f) => path.relative(dir, f)).sort();
+    // They are compiled as part of their includer: the includer's module lints them.
+    assert.deepEqual(relative(modules.find((m) => m.name === 'i915')), ['gt/intel_gtt.c', 'i915_vma.c', 'selftests/i915_vma.c', 'selftests/mock_gtt.c']);
+    // The editor asks with the file's directory only (selftests/): the includers' module is looked up.
+    assert.deepEqual(relative(moduleOf(path.join(dir, 'selftests', 'mock_gtt.c'))), ['gt/intel_gtt.c', 'i915_vma.c', 'selftests/i915_vma.c', 'selftests/mock_gtt.c']);
+    assert.equal(moduleOf(path.join(dir, 'selftests', 'standalone.c')).name, 'standalone');
     fs.rmSync(dir, { recursive: true });
   });
 });

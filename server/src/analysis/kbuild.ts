@@ -114,6 +114,13 @@ class KbuildTree {
     return root;
   }
 
+  /** The `.c` files of every module the Kbuild of `dir` lists (existing or not). */
+  sourcesListedIn(dir: string): string[] {
+    const kbuild = this.kbuildIn(dir);
+    if (!kbuild) return [];
+    return [...kbuild.modules.values()].flatMap((module) => module.objects.map((object) => path.resolve(dir, object.replace(/\.o$/, '.c'))));
+  }
+
   /** The Kconfig type of `option` for a Kbuild in `dir` (read from `dir`'s Kconfig up to the tree root). */
   optionType(option: string, dir: string): 'bool' | 'tristate' | undefined {
     const root = this.rootOf(dir) ?? dir;
@@ -134,9 +141,15 @@ function subdirectories(dir: string): string[] {
 
 /**
  * Groups C files into modules. Returns only modules that contain at least one of `cFiles`; a module's
- * other files are included when they exist (checked with `readFile`).
+ * other files are included when they exist (checked with `readFile`). A `.c` file another `.c` file
+ * `#include`s belongs to the includer's module.
  */
 export function discoverModules(cFiles: string[], readFile: ReadFile = readFileIfPresent): ModuleSpec[] {
+  return discover(cFiles, readFile, true);
+}
+
+/** `findIncluders`: look up the module of an including file that is not among `cFiles` (one level deep). */
+function discover(cFiles: string[], readFile: ReadFile, findIncluders: boolean): ModuleSpec[] {
   const wanted = new Set(cFiles.map((file) => path.resolve(file)));
   const tree = new KbuildTree(readFile);
   const dirs = new Set<string>();
@@ -169,16 +182,32 @@ export function discoverModules(cFiles: string[], readFile: ReadFile = readFileI
       modules.push({ name, dir, files: [...new Set(files)], kbuildFile: kbuild.file, listedBy, ...(optionType ? { optionType } : {}) });
     }
   }
-  const included = new IncludedSources(readFile);
+  const includedSources = new IncludedSources(readFile);
+  const includers = new Map<string, string>();
   for (const file of [...wanted].sort()) {
     if (claimed.has(file)) continue;
     // Part of the file that includes it, not a module of its own.
-    if (included.isIncluded(file, modules)) continue;
+    const includer = includedSources.includerOf(file, (dir) => tree.sourcesListedIn(dir));
+    if (includer) {
+      includers.set(file, includer);
+      continue;
+    }
     const dir = path.dirname(file);
     const kbuild = tree.kbuildIn(dir);
     // Outside a kernel tree (an out-of-tree module) an unlisted file is still one of the user's modules.
     const unlisted = tree.rootOf(dir) !== undefined;
     modules.push({ name: path.basename(file, '.c'), dir, files: [file], ...(kbuild ? { kbuildFile: kbuild.file } : {}), ...(unlisted ? { unlisted } : {}) });
+  }
+  for (const [file, includer] of includers) {
+    // The outermost includer (selftests may include further .c files), then its module.
+    let outermost = includer;
+    for (let hops = 0; includers.has(outermost) && hops < includers.size; hops++) outermost = includers.get(outermost)!;
+    let module = modules.find((candidate) => candidate.files.includes(outermost));
+    if (!module && findIncluders) {
+      module = discover([outermost], readFile, false).find((candidate) => candidate.files.includes(outermost));
+      if (module) modules.push(module);
+    }
+    if (module && !module.files.includes(file)) module.files.push(file);
   }
   return modules;
 }
@@ -210,12 +239,12 @@ class IncludedSources {
   constructor(private readonly readFile: ReadFile) {}
 
   /**
-   * Whether `file` is included by a `.c` file of its directory or of one of the INCLUDED_C_LEVELS above,
-   * or by a file of a module whose Kbuild sits there (gt/intel_gtt.c of i915 includes
+   * The `.c` file that includes `file`, if one does: a `.c` file of its directory or of one of the
+   * INCLUDED_C_LEVELS above, or a file the Kbuild of one of those directories lists (gt/intel_gtt.c of i915 includes
    * "selftests/mock_gtt.c", found through `-I$(srctree)/$(src)`). An include resolves beside the
    * including file or from one of its parent directories (where kbuild's include paths point).
    */
-  isIncluded(file: string, modules: readonly ModuleSpec[]): boolean {
+  includerOf(file: string, sourcesListedIn: (dir: string) => string[]): string | undefined {
     const ancestors: string[] = [];
     for (let dir = path.dirname(file), level = 0; level <= INCLUDED_C_LEVELS; level++) {
       ancestors.push(dir);
@@ -224,17 +253,17 @@ class IncludedSources {
       dir = parent;
     }
     const includers = new Set(ancestors.flatMap((dir) => this.sourcesIn(dir)));
-    for (const module of modules) if (ancestors.includes(module.dir)) for (const member of module.files) includers.add(member);
+    for (const dir of ancestors) for (const listed of sourcesListedIn(dir)) includers.add(listed);
     for (const includer of includers) {
       for (const include of this.includesOf(includer)) {
         let base = path.dirname(includer);
         for (let up = 0; up <= INCLUDED_C_LEVELS; up++) {
-          if (path.resolve(base, include) === file) return true;
+          if (path.resolve(base, include) === file && includer !== file) return includer;
           base = path.dirname(base);
         }
       }
     }
-    return false;
+    return undefined;
   }
 
   private sourcesIn(dir: string): string[] {
