@@ -17,6 +17,8 @@ export interface Registration {
   range: Range;
   /** See ContextDescription: the module-wide condition that makes it process context. */
   processContextIfModuleUses?: string;
+  /** See ContextDescription: the partner callback that releases what this one returns holding. */
+  handsLocksTo?: string;
 }
 
 const registrationsByFunction = new Map<string, CallbackRegistration[]>();
@@ -40,7 +42,7 @@ export function findRegistrations(file: ParsedFile, functions: readonly Function
   const registrations: Registration[] = [];
   const text = file.normalized.text;
   const add = (target: string | undefined, row: ContextDescription, via: string, start: number, end: number) => {
-    if (target) registrations.push({ target, context: row.context, role: row.role, via, file: file.path, range: rangeAt(file, start, end), processContextIfModuleUses: row.processContextIfModuleUses });
+    if (target) registrations.push({ target, context: row.context, role: row.role, via, file: file.path, range: rangeAt(file, start, end), processContextIfModuleUses: row.processContextIfModuleUses, handsLocksTo: row.handsLocksTo });
   };
   const inFunctions = new Set<number>();
   for (const fn of functions) {

@@ -9,6 +9,8 @@ export interface ContextDescription {
   role: string;
   /** In a module that uses this identifier the callback runs in process context instead. */
   processContextIfModuleUses?: string;
+  /** The callback may return holding locks that its partner releases (seq_file `.start` → `.stop`). */
+  handsLocksTo?: string;
 }
 
 /** A call that registers a function pointer argument as a callback: `request_irq(irq, handler, …)`. */
@@ -185,7 +187,8 @@ export const CALLBACK_FIELDS: readonly CallbackField[] = [
   { field: 'proc_poll', struct: 'proc_ops', context: 'process', role: 'proc file poll' },
   { field: 'proc_ioctl', struct: 'proc_ops', context: 'process', role: 'proc ioctl handler' },
   { field: 'proc_mmap', struct: 'proc_ops', context: 'process', role: 'proc file mmap' },
-  { field: 'start', struct: 'seq_operations', context: 'process', role: 'seq_file start' },
+  // Documentation/filesystems/seq_file.rst: start() takes the lock, stop() (always called) drops it.
+  { field: 'start', struct: 'seq_operations', context: 'process', role: 'seq_file start', handsLocksTo: 'stop' },
   { field: 'next', struct: 'seq_operations', context: 'process', role: 'seq_file next' },
   { field: 'stop', struct: 'seq_operations', context: 'process', role: 'seq_file stop' },
   { field: 'show', struct: 'seq_operations', context: 'process', role: 'seq_file show' },

@@ -51,7 +51,8 @@ export const lockImbalance: Rule = {
         // Only a function registered as a callback (IRQ handler, timer, file operation…) cannot hand a
         // lock to its caller; ops tables (`.acquire = foo_lock`) legitimately can.
         // (`.irq_bus_lock` of an irq_chip is such a pair too: taken there, released in `.irq_bus_sync_unlock`.)
-        const isCallback = !!node && node.registrations.some((r) => !/lock/i.test(r.via));
+        // So is a seq_file `.start`, whose locks `.stop` releases.
+        const isCallback = !!node && node.registrations.some((r) => !/lock/i.test(r.via) && r.handsLocksTo === undefined);
         const acquiresByAnnotation = new Set(fn.annotations.filter((a) => a.kind === 'acquires').map((a) => a.lockExpression.replace(/\s+/g, '')));
         for (const leak of leaks(locks, isCallback)) {
           if (acquiresByAnnotation.has(leak.lock.id) || acquiresByAnnotation.has(leak.lock.id.replace(/^&/, ''))) continue;
@@ -146,7 +147,10 @@ function leaks(locks: LockAnalysisResult, isCallback: boolean): Leak[] {
   };
   for (const ret of returns) {
     for (const lock of ret.held) {
-      if (lock.via === 'entry') continue;
+      // The caller's lock (held on entry), even when dropped and retaken here: the caller gets it back
+      // (a hard IRQ handler that enables interrupts and disables them again, an SDIO IRQ handler that
+      // releases and reclaims the host).
+      if (lock.via === 'entry' || locks.heldOnEntry.has(lock.id)) continue;
       const consistent = heldAtAll(lock.id);
       if (consistent && !isCallback) continue;
       if (!consistent && (!locks.releasedIds.has(lock.id) || tellsByReturnValue(ret, lock.id))) continue;
