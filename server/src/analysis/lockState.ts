@@ -553,6 +553,11 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
       // Shared by both, owned by neither: the first to write copies it.
       whenTrue.pending = whenFalse.pending = state.pending.filter((p) => !decided.includes(p));
       for (const pending of decided) acquire(pending.successWhen === 'nonzero' ? whenTrue : whenFalse, pending.lock);
+      // The result itself is known on each edge too: `return err;` later tells the caller which it was.
+      if (atom.correlationKey !== undefined) {
+        mutableFacts(whenTrue).set(atom.correlationKey, true);
+        mutableFacts(whenFalse).set(atom.correlationKey, false);
+      }
       return [whenTrue, whenFalse];
     }
     if (atom.correlationKey !== undefined) {

@@ -139,11 +139,15 @@ function leaks(locks: LockAnalysisResult, isCallback: boolean): Leak[] {
   const result: Leak[] = [];
   const reported = new Set<string>();
   const heldAtAll = (id: string) => returns.every((r) => r.held.some((h) => h.id === id));
-  /** This holding return's value differs from every releasing return's: it reports "locked". */
+  /**
+   * This holding return's value differs from every releasing return's: it reports "locked". Also a
+   * success value against failures only (`return region;` locked, `return ERR_PTR(-EBUSY);` not).
+   */
   const tellsByReturnValue = (ret: ReturnState, id: string) => {
     const releasing = returns.filter((r) => !r.held.some((h) => h.id === id));
-    return !!ret.value && !ret.value.error && ret.value.truth !== undefined
-      && releasing.every((r) => r.value?.truth !== undefined && r.value.truth !== ret.value!.truth);
+    if (!ret.value || ret.value.error) return false;
+    if (releasing.every((r) => r.value?.error)) return true;
+    return ret.value.truth !== undefined && releasing.every((r) => r.value?.truth !== undefined && r.value.truth !== ret.value!.truth);
   };
   for (const ret of returns) {
     for (const lock of ret.held) {
