@@ -136,6 +136,9 @@ export function isAtomicClass(lockClass: LockClass): boolean {
   return ATOMIC_LOCK_CLASSES.has(lockClass);
 }
 
+/** The ids of CPU-wide states (interrupts, bottom halves, preemption, RCU): their class names. */
+const CPU_WIDE_IDS: ReadonlySet<string> = new Set<LockClass>(['irq', 'bh', 'preempt', 'rcu']);
+
 /** Classes that nest or count, so taking them again while held is not a self-deadlock. */
 const NESTING_CLASSES: ReadonlySet<LockClass> = new Set<LockClass>(['irq', 'bh', 'preempt', 'rcu', 'semaphore']);
 
@@ -477,7 +480,9 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
         // `virtio_mem_sbm_for_each_mb_rev(vm, mb_id, …)`).
         const within = event.within;
         const inLoop = (offset: number) => !!within && offset >= within[0] && offset < within[1];
-        const renamed = (h: HeldLock) => mentions.test(h.id) && !h.id.includes('@')
+        // CPU-wide states are named by their class, not through variables: `irq = vdev->irq;` leaves
+        // interrupts as they were (hvcs).
+        const renamed = (h: HeldLock) => mentions.test(h.id) && !h.id.includes('@') && !CPU_WIDE_IDS.has(h.id)
           && (!within || (inLoop(h.acquiredAt.startIndex) && inLoop(state.touched.get(h.id) ?? h.acquiredAt.startIndex)));
         if (state.held.some(renamed)) {
           // One renamed entry per lock name and loop: taking `&res->lock` on every round of
@@ -493,7 +498,7 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
         }
         // What the loop released under the cursor's name was another object too.
         const forgotten = (id: string) => {
-          if (!mentions.test(id)) return false;
+          if (!mentions.test(id) || CPU_WIDE_IDS.has(id)) return false;
           if (!within) return true;
           const at = state.touched.get(id);
           return at !== undefined && at >= within[0] && at < within[1];
