@@ -81,6 +81,22 @@ describe('language server workspace', () => {
     workspace.dispose();
   });
 
+  test('a .c file another one #includes is linted as part of the includer\'s module', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-ws-'));
+    fs.mkdirSync(path.join(dir, 'selftest'));
+    fs.writeFileSync(path.join(dir, 'Makefile'), 'obj-m += wg.o\nwg-y := main.o\n');
+    fs.writeFileSync(path.join(dir, 'main.c'), `${MAIN}#include "selftest/checks.c"\n`);
+    const included = path.join(dir, 'selftest', 'checks.c');
+    const text = 'static int wg_selftest(void)\n{\n\treturn 0;\n}\n';
+    fs.writeFileSync(included, text);
+    const editing = new LintWorkspace(analyzer, () => undefined);
+    editing.openOrChange(included, text);
+    assert.deepEqual(editing.moduleOf(included).files.map((f) => path.relative(dir, f)).sort(), ['main.c', 'selftest/checks.c']);
+    // On its own it would lack MODULE_LICENSE; as part of wg it does not.
+    assert.deepEqual(summary(editing.lintModuleOf(included)).filter((f) => f.includes('missing-module-license')), []);
+    editing.dispose();
+  });
+
   test('the edit between two texts is the changed span only', () => {
     const before = 'a'.repeat(10_000) + '\nXYZ\n' + 'b'.repeat(10_000);
     const after = 'a'.repeat(10_000) + '\nQ\n\n' + 'b'.repeat(10_000);

@@ -3,10 +3,9 @@
 // and the target kernel. Linting a document lints its whole module, because module-level rules
 // (MODULE_LICENSE, exports, the call graph) depend on every file of it.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Edit, type Tree } from 'web-tree-sitter';
 import { defaultKdir, loadKernelTarget, type KernelTarget } from '../analysis/kernelTarget';
-import { discoverModules, isBuiltIn, type ModuleSpec } from '../analysis/kbuild';
+import { discoverModules, isBuiltIn, moduleOf as kbuildModuleOf, type ModuleSpec } from '../analysis/kbuild';
 import type { Finding } from '../analysis/model';
 import { Analyzer, decodeSource, MAX_FILE_BYTES, preprocessorEnv, SourceRejected, TextWorkspaceIndex, type LintSettings } from '../engine';
 import { renormalize, type NormalizedSource, type TextChange } from '../parsing/normalize';
@@ -129,11 +128,7 @@ export class LintWorkspace {
   moduleOf(file: string): ModuleSpec {
     let module = this.modules.get(file);
     if (!module) {
-      const dir = path.dirname(file);
-      const siblings = findSources(dir, 2, 2000);
-      if (!siblings.includes(file)) siblings.push(file);
-      const modules = discoverModules(siblings);
-      module = modules.find((m) => m.files.includes(file)) ?? { name: path.basename(file, '.c'), dir, files: [file] };
+      module = kbuildModuleOf(file);
       this.modules.set(file, module);
     }
     return module;
