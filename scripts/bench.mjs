@@ -12,7 +12,7 @@ const packageScripts = JSON.parse(readFileSync(path.join(root, 'package.json'), 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 const sections = [
-  { name: 'lint (parse vs lint, CLI, keystroke)', command: process.execPath, args: ['--import', 'tsx', 'scripts/bench-lint.ts', ...process.argv.slice(2)] },
+  { name: 'lint (parse vs lint, CLI, keystroke)', command: process.execPath, args: ['out/bench/bench-lint.js', ...process.argv.slice(2)] },
   existsSync(path.join(root, 'scripts', 'bench-targets.mjs'))
     && { name: 'targets (test guest boot, build-and-load loop)', command: process.execPath, args: ['scripts/bench-targets.mjs'] },
   existsSync(path.join(root, 'scripts', 'bench-symbols.mjs'))
