@@ -150,12 +150,14 @@ export function updateSymbols(previous: FileSymbols, file: ParsedFile, window: {
   const resumed = scanner.convergedAt === undefined ? undefined : old[oldIndex]!;
   const oldEnd = resumed?.pos ?? Infinity;
   const lines = resumed ? scanner.convergedLine - resumed.line : 0;
-  const splice = <T extends { at: number }>(before: T[], fresh: T[], shift: (item: T) => T): T[] => [
-    ...before.filter((item) => item.at < start),
+  // Records are in offset order, except file-level names (a look-ahead may pass a `#define` first).
+  const splice = <T extends { at: number }>(before: T[], fresh: T[], shift: (item: T) => T, inOrder = true): T[] => {
+    const kept = inOrder ? before.slice(0, firstAtOrAfter(before, start)) : before.filter((item) => item.at < start);
+    const after = inOrder ? before.slice(firstAtOrAfter(before, oldEnd)) : before.filter((item) => item.at >= oldEnd);
     // Lexing the token where the scan stopped may have recorded it (a module macro) again.
-    ...(scanner.convergedAt === undefined ? fresh : fresh.filter((item) => item.at < scanner.convergedAt!)),
-    ...before.filter((item) => item.at >= oldEnd).map(delta === 0 && lines === 0 ? (item) => item : shift),
-  ];
+    const scanned = scanner.convergedAt === undefined ? fresh : fresh.filter((item) => item.at < scanner.convergedAt!);
+    return kept.concat(scanned, delta === 0 && lines === 0 ? after : after.map(shift));
+  };
   const moved = (range: Range): Range => lines === 0 ? range : {
     start: { line: range.start.line + lines, character: range.start.character },
     end: { line: range.end.line + lines, character: range.end.character },
@@ -164,7 +166,7 @@ export function updateSymbols(previous: FileSymbols, file: ParsedFile, window: {
   const now = scanner.records;
   const records: ScanRecords = {
     candidates: splice(was.candidates, now.candidates, (c) => ({ at: c.at + delta, reference: { ...c.reference, range: moved(c.reference.range) } })),
-    fileNames: splice(was.fileNames, now.fileNames, (f) => ({ ...f, at: f.at + delta })),
+    fileNames: splice(was.fileNames, now.fileNames, (f) => ({ ...f, at: f.at + delta }), false),
     definitions: splice(was.definitions, now.definitions, (d) => ({ at: d.at + delta, definition: { ...d.definition, range: moved(d.definition.range) } })),
     exports: splice(was.exports, now.exports, (e) => ({ at: e.at + delta, symbolExport: { ...e.symbolExport, range: moved(e.symbolExport.range) } })),
     namespaces: splice(was.namespaces, now.namespaces, (ns) => ({ ...ns, at: ns.at + delta })),
@@ -177,6 +179,18 @@ export function updateSymbols(previous: FileSymbols, file: ParsedFile, window: {
     ...(resumed ? old.slice(oldIndex).map((c) => ({ pos: c.pos + delta, line: c.line + lines, column: c.column })) : []),
   ];
   return finish({ records, checkpoints });
+}
+
+/** Index of the first record at or after `offset` (`records.length` when none). */
+function firstAtOrAfter(records: ReadonlyArray<{ at: number }>, offset: number): number {
+  let low = 0;
+  let high = records.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (records[middle]!.at < offset) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 function finish(state: ScanState): FileSymbols {

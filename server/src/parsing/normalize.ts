@@ -205,13 +205,9 @@ export function renormalize(previous: NormalizedSource, source: string, change: 
   // Ranges are recorded when they end: those ending before `start` were complete at the checkpoint.
   const inactiveRanges: Array<[number, number]> = [...keepBefore(previous.inactiveRanges, ([, b]) => b), ...run.inactiveRanges,
     ...shiftedAfter(previous.inactiveRanges, ([, b]) => b, ([a, b]): [number, number] => [mapOld(a), b + delta])];
-  const dataRows = previous.dataRows.filter((offset, index) => previous.dataRows[index & ~1]! < start);
-  dataRows.push(...run.dataRows);
-  if (run.convergedAt !== undefined) {
-    for (let r = 0; r < previous.dataRows.length; r += 2) {
-      if (previous.dataRows[r]! >= oldEnd) dataRows.push(previous.dataRows[r]! + delta, previous.dataRows[r + 1]! + delta);
-    }
-  }
+  const rows = previous.dataRows;
+  const dataRows = rows.slice(0, firstPairFrom(rows, start)).concat(run.dataRows);
+  if (run.convergedAt !== undefined) for (let r = firstPairFrom(rows, oldEnd); r < rows.length; r++) dataRows.push(rows[r]! + delta);
   const checkpoints = [...old.slice(0, k + 1), ...run.checkpoints,
     ...shiftedAfter(old, (c) => c.pos, (c) => ({ pos: c.pos + delta, horizon: c.horizon + delta, inactiveStart: mapOld(c.inactiveStart), state: c.state }))];
   return {
@@ -231,6 +227,18 @@ function shiftLineStarts(old: readonly number[], source: string, change: TextCha
   const starts = newlinesIn(source, change.start, change.newEnd, old.slice(0, kept + 1));
   for (let k = lastIndexAtOrBefore(old, change.oldEnd, (offset) => offset) + 1; k < old.length; k++) starts.push(old[k]! + delta);
   return starts;
+}
+
+/** Index of the first pair of the flat list `pairs` (start, end, start, end…) whose start is ≥ `offset`. */
+function firstPairFrom(pairs: readonly number[], offset: number): number {
+  let low = 0;
+  let high = pairs.length / 2;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (pairs[2 * middle]! < offset) low = middle + 1;
+    else high = middle;
+  }
+  return 2 * low;
 }
 
 /** Index of the last item whose position is ≤ `offset` (items sorted by position); -1 if none. */
