@@ -38,7 +38,17 @@ export function functionNameIn(text: string): string | undefined {
   return /^(?:\([^()]*\)\s*)?&?\s*\(?\s*([A-Za-z_]\w*)\s*\)?$/.exec(text.trim())?.[1];
 }
 
+/** Per file analysis: the editor re-lints a module on every keystroke, and only one of its files changed. */
+const registrationsOf = new WeakMap<readonly FunctionAnalysis[], Registration[]>();
+
+/** The registrations in a file (fresh objects: the call graph adjusts their context). */
 export function findRegistrations(file: ParsedFile, functions: readonly FunctionAnalysis[]): Registration[] {
+  let registrations = registrationsOf.get(functions);
+  if (!registrations) registrationsOf.set(functions, (registrations = registrationsIn(file, functions)));
+  return registrations.map((registration) => ({ ...registration }));
+}
+
+function registrationsIn(file: ParsedFile, functions: readonly FunctionAnalysis[]): Registration[] {
   const registrations: Registration[] = [];
   const text = file.normalized.text;
   const add = (target: string | undefined, row: ContextDescription, via: string, start: number, end: number) => {

@@ -806,7 +806,7 @@ export function localHeaderNames(module: ModuleSpec, sources: ReadonlyArray<{ pa
   let candidates: string[] | undefined;
   const candidatesOf = () => (candidates ??= candidateHeaders(module));
   const visited = new Set<string>();
-  const queue: Array<{ from: string; include: string }> = sources.flatMap((source) => quotedIncludes(source.text).map((include) => ({ from: source.path, include })));
+  const queue: Array<{ from: string; include: string }> = sources.flatMap((source) => quotedIncludes(source).map((include) => ({ from: source.path, include })));
   while (queue.length > 0 && visited.size < MAX_LOCAL_HEADERS) {
     const { from, include } = queue.shift()!;
     const header = resolveInclude(from, include, candidatesOf);
@@ -820,8 +820,13 @@ export function localHeaderNames(module: ModuleSpec, sources: ReadonlyArray<{ pa
   return names;
 }
 
-function quotedIncludes(text: string): string[] {
-  return [...text.matchAll(/^[ \t]*#[ \t]*include[ \t]*"([^"]+)"/gm)].map((match) => match[1]!);
+/** Per source object (a parsed file): the editor asks again on every keystroke. */
+const includesOf = new WeakMap<object, string[]>();
+
+function quotedIncludes(source: { text: string }): string[] {
+  let includes = includesOf.get(source);
+  if (!includes) includesOf.set(source, (includes = [...source.text.matchAll(/^[ \t]*#[ \t]*include[ \t]*"([^"]+)"/gm)].map((match) => match[1]!)));
+  return includes;
 }
 
 function resolveInclude(from: string, include: string, candidates: () => string[]): string | undefined {
@@ -884,7 +889,7 @@ function headerFacts(header: string): { names: string[]; includes: string[] } | 
   const names = new Set<string>();
   for (const match of text.matchAll(/^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)/gm)) names.add(match[1]!);
   for (const match of text.matchAll(/\bstatic\b[^;{}()=]*?\b([A-Za-z_]\w*)\s*\([^;{}]*\)[^;{}()]*\{/g)) names.add(match[1]!);
-  const facts = { mtimeMs, names: [...names], includes: quotedIncludes(text) };
+  const facts = { mtimeMs, names: [...names], includes: quotedIncludes({ text }) };
   localHeaderCache.set(header, facts);
   return facts;
 }

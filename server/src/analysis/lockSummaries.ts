@@ -83,12 +83,18 @@ function summarize(fn: FunctionAnalysis, globals: ReadonlySet<string>): EffectTe
   return effects;
 }
 
+/** Per parsed file: the editor re-lints a module on every keystroke, and only one of its files changed. */
+const globalLocksOf = new WeakMap<ParsedFile, ReadonlySet<string>>();
+
 /** File-scope lock definitions (`static DEFINE_SPINLOCK(x);`, `spinlock_t x;`): ids a helper may name. */
-function globalLocks(file: ParsedFile): Set<string> {
+function globalLocks(file: ParsedFile): ReadonlySet<string> {
+  const known = globalLocksOf.get(file);
+  if (known) return known;
   const names = new Set<string>();
   for (const match of file.normalized.text.matchAll(/^(?:static\s+)?(?:DEFINE_\w+\(\s*(\w+)|(?:spinlock_t|raw_spinlock_t|rwlock_t|struct\s+(?:mutex|rw_semaphore|semaphore))\s+(\w+)\s*[;=])/gm)) {
     names.add(match[1] ?? match[2]!);
   }
+  globalLocksOf.set(file, names);
   return names;
 }
 
@@ -105,7 +111,7 @@ export interface SummaryMemo {
 export function applyLockSummaries(files: ReadonlyArray<{ parsed: ParsedFile; functions: FunctionAnalysis[] }>, memo?: SummaryMemo): void {
   const local = new Map<string, Map<string, FunctionAnalysis>>();
   const global = new Map<string, FunctionAnalysis>();
-  const fileOf = new Map<FunctionAnalysis, { parsed: ParsedFile; globals: Set<string> }>();
+  const fileOf = new Map<FunctionAnalysis, { parsed: ParsedFile; globals: ReadonlySet<string> }>();
   for (const { parsed, functions } of files) {
     const byName = new Map<string, FunctionAnalysis>();
     const globals = globalLocks(parsed);

@@ -55,7 +55,7 @@ export const unexportedSymbol: Rule = {
         // Code linked into the kernel image links freely with the image's other code.
         const elsewhere = kernelKnows ? [] : context.workspace.definitionsOf(name).filter((definition) => definition.module !== context.module.name && !(builtIn && definition.builtIn));
         if (elsewhere.length > 0) {
-          localNames ??= localHeaderNames(context.module, context.files.map((f) => ({ path: f.parsed.path, text: f.parsed.text })));
+          localNames ??= localHeaderNames(context.module, context.files.map((f) => f.parsed));
           if (!localNames.has(name)) checkWorkspaceSymbol(reference, elsewhere, gplIncompatible, license?.value, at, report);
           continue;
         }
@@ -66,7 +66,7 @@ export const unexportedSymbol: Rule = {
         if (resolution.kind === 'unknown' || resolution.kind === 'header-only' || (resolution.kind === 'exported' && !resolution.namespace)) continue;
         if (resolution.kind === 'not-exported' && NEVER_LINKED.has(name)) continue;
         // The module's own macro or inline of that name is what it calls. Read only when needed.
-        localNames ??= localHeaderNames(context.module, context.files.map((f) => ({ path: f.parsed.path, text: f.parsed.text })));
+        localNames ??= localHeaderNames(context.module, context.files.map((f) => f.parsed));
         if (localNames.has(name)) continue;
         if (resolution.kind === 'not-exported') {
           report({ ...at, message: `\`${name}\` is not exported to modules by ${release}: the module will not load (modpost: "${name}" undefined)` });
