@@ -94,15 +94,18 @@ interface Scope {
   closesAtSemicolon?: boolean;
 }
 
-/** What a scan found, each item with its offset, so that a re-scan can replace one stretch of the file. */
+/**
+ * What a scan found, each item with its line, so that a re-scan can replace the lines of one stretch of
+ * the file (scans resume and stop at tokens that start their line) and keep the rest as it is.
+ */
 interface ScanRecords {
-  candidates: Array<{ reference: SymbolReference; at: number }>;
-  fileNames: Array<{ name: string; at: number }>;
-  definitions: Array<{ at: number; definition: SymbolDefinition }>;
-  exports: Array<{ at: number; symbolExport: SymbolExport }>;
-  namespaces: Array<{ at: number; name: string }>;
-  licenses: Array<{ at: number; license: NonNullable<FileSymbols['license']> }>;
-  descriptions: Array<{ at: number; description: NonNullable<FileSymbols['description']> }>;
+  candidates: Array<{ line: number; reference: SymbolReference }>;
+  fileNames: Array<{ line: number; name: string }>;
+  definitions: Array<{ line: number; definition: SymbolDefinition }>;
+  exports: Array<{ line: number; symbolExport: SymbolExport }>;
+  namespaces: Array<{ line: number; name: string }>;
+  licenses: Array<{ line: number; license: NonNullable<FileSymbols['license']> }>;
+  descriptions: Array<{ line: number; description: NonNullable<FileSymbols['description']> }>;
 }
 
 /** A top-level statement start, first on its line: the scanner can resume there with no other state. */
@@ -146,17 +149,17 @@ export function updateSymbols(previous: FileSymbols, file: ParsedFile, window: {
     return old[oldIndex]?.pos === pos - delta;
   });
   scanner.run();
-  const start = from?.pos ?? 0;
+  const startLine = from?.line ?? 0;
   const resumed = scanner.convergedAt === undefined ? undefined : old[oldIndex]!;
-  const oldEnd = resumed?.pos ?? Infinity;
+  const oldEndLine = resumed?.line ?? Infinity;
   const lines = resumed ? scanner.convergedLine - resumed.line : 0;
-  // Records are in offset order, except file-level names (a look-ahead may pass a `#define` first).
-  const splice = <T extends { at: number }>(before: T[], fresh: T[], shift: (item: T) => T, inOrder = true): T[] => {
-    const kept = inOrder ? before.slice(0, firstAtOrAfter(before, start)) : before.filter((item) => item.at < start);
-    const after = inOrder ? before.slice(firstAtOrAfter(before, oldEnd)) : before.filter((item) => item.at >= oldEnd);
+  // Records are in line order, except file-level names (a look-ahead may pass a `#define` first).
+  const splice = <T extends { line: number }>(before: T[], fresh: T[], shift: (item: T) => T, inOrder = true): T[] => {
+    const kept = inOrder ? before.slice(0, firstFromLine(before, startLine)) : before.filter((item) => item.line < startLine);
+    const after = inOrder ? before.slice(firstFromLine(before, oldEndLine)) : before.filter((item) => item.line >= oldEndLine);
     // Lexing the token where the scan stopped may have recorded it (a module macro) again.
-    const scanned = scanner.convergedAt === undefined ? fresh : fresh.filter((item) => item.at < scanner.convergedAt!);
-    return kept.concat(scanned, delta === 0 && lines === 0 ? after : after.map(shift));
+    const scanned = resumed ? fresh.filter((item) => item.line < scanner.convergedLine) : fresh;
+    return kept.concat(scanned, lines === 0 ? after : after.map(shift));
   };
   const moved = (range: Range): Range => lines === 0 ? range : {
     start: { line: range.start.line + lines, character: range.start.character },
@@ -165,13 +168,13 @@ export function updateSymbols(previous: FileSymbols, file: ParsedFile, window: {
   const was = state.records;
   const now = scanner.records;
   const records: ScanRecords = {
-    candidates: splice(was.candidates, now.candidates, (c) => ({ at: c.at + delta, reference: { ...c.reference, range: moved(c.reference.range) } })),
-    fileNames: splice(was.fileNames, now.fileNames, (f) => ({ ...f, at: f.at + delta }), false),
-    definitions: splice(was.definitions, now.definitions, (d) => ({ at: d.at + delta, definition: { ...d.definition, range: moved(d.definition.range) } })),
-    exports: splice(was.exports, now.exports, (e) => ({ at: e.at + delta, symbolExport: { ...e.symbolExport, range: moved(e.symbolExport.range) } })),
-    namespaces: splice(was.namespaces, now.namespaces, (ns) => ({ ...ns, at: ns.at + delta })),
-    licenses: splice(was.licenses, now.licenses, (l) => ({ at: l.at + delta, license: { ...l.license, range: moved(l.license.range) } })),
-    descriptions: splice(was.descriptions, now.descriptions, (d) => ({ at: d.at + delta, description: { range: moved(d.description.range) } })),
+    candidates: splice(was.candidates, now.candidates, (c) => ({ line: c.line + lines, reference: { ...c.reference, range: moved(c.reference.range) } })),
+    fileNames: splice(was.fileNames, now.fileNames, (f) => ({ ...f, line: f.line + lines }), false),
+    definitions: splice(was.definitions, now.definitions, (d) => ({ line: d.line + lines, definition: { ...d.definition, range: moved(d.definition.range) } })),
+    exports: splice(was.exports, now.exports, (e) => ({ line: e.line + lines, symbolExport: { ...e.symbolExport, range: moved(e.symbolExport.range) } })),
+    namespaces: splice(was.namespaces, now.namespaces, (ns) => ({ ...ns, line: ns.line + lines })),
+    licenses: splice(was.licenses, now.licenses, (l) => ({ line: l.line + lines, license: { ...l.license, range: moved(l.license.range) } })),
+    descriptions: splice(was.descriptions, now.descriptions, (d) => ({ line: d.line + lines, description: { range: moved(d.description.range) } })),
   };
   const checkpoints = [
     ...old.slice(0, Math.max(k, 0)), // the run starts by recording `from` again
@@ -181,13 +184,13 @@ export function updateSymbols(previous: FileSymbols, file: ParsedFile, window: {
   return finish({ records, checkpoints });
 }
 
-/** Index of the first record at or after `offset` (`records.length` when none). */
-function firstAtOrAfter(records: ReadonlyArray<{ at: number }>, offset: number): number {
+/** Index of the first record on or after `line` (`records.length` when none). */
+function firstFromLine(records: ReadonlyArray<{ line: number }>, line: number): number {
   let low = 0;
   let high = records.length;
   while (low < high) {
     const middle = (low + high) >> 1;
-    if (records[middle]!.at < offset) low = middle + 1;
+    if (records[middle]!.line < line) low = middle + 1;
     else high = middle;
   }
   return low;
@@ -324,7 +327,7 @@ class SymbolScanner {
   private directive(hashAt: number): number {
     const text = this.text;
     const match = /^#\s*define\s+([A-Za-z_]\w*)/.exec(text.slice(hashAt, hashAt + 200));
-    if (match) this.records.fileNames.push({ name: match[1]!, at: hashAt });
+    if (match) this.records.fileNames.push({ name: match[1]!, line: this.line });
     let j = hashAt;
     for (;;) {
       const eol = text.indexOf('\n', j);
@@ -443,9 +446,8 @@ class SymbolScanner {
     if (TYPE_KEYWORDS.has(name) || SPECIFIER_KEYWORDS.has(name) || OTHER_KEYWORDS.has(name)) { this.advance(); return; }
     const line = this.tokenLine;
     const column = this.tokenColumn;
-    const at = this.start;
     this.advance();
-    if (!this.shadowed.has(name)) this.records.candidates.push({ at, reference: { name, range: lineRange(line, column, name.length), isCall: this.isPunct(Ch.LParen) } });
+    if (!this.shadowed.has(name)) this.records.candidates.push({ line, reference: { name, range: lineRange(line, column, name.length), isCall: this.isPunct(Ch.LParen) } });
   }
 
   /**
@@ -502,7 +504,7 @@ class SymbolScanner {
       if (this.isPunct(Ch.Comma)) this.advance();
     }
     if (this.kind === Tok.Ident && !TYPE_KEYWORDS.has(this.word())) {
-      this.declare(this.word(), this.start, this.tokenLine, this.tokenColumn, { isStatic, isFunction: false, isDefinition: true, isTypedef: false, declarationStart: macroStart });
+      this.declare(this.word(), this.tokenLine, this.tokenColumn, { isStatic, isFunction: false, isDefinition: true, isTypedef: false, declarationStart: macroStart });
       this.advance();
     }
     this.expressionUntil(Ch.RParen);
@@ -560,13 +562,13 @@ class SymbolScanner {
     for (;;) {
       const declarator = this.declarator();
       if (declarator) {
-        const { name, at, line, column, isFunction } = declarator;
+        const { name, line, column, isFunction } = declarator;
         if (isFunction && this.isPunct(Ch.LBrace) && this.braceDepth === 0) {
           // A function definition: the body is parsed by the statement loop, in the parameters' scope.
-          this.declare(name, at, line, column, { isStatic, isFunction: true, isDefinition: true, isTypedef: false, declarationStart });
+          this.declare(name, line, column, { isStatic, isFunction: true, isDefinition: true, isTypedef: false, declarationStart });
           return;
         }
-        this.declare(name, at, line, column, { isStatic, isFunction, isDefinition: !isExtern && !isFunction, isTypedef, declarationStart });
+        this.declare(name, line, column, { isStatic, isFunction, isDefinition: !isExtern && !isFunction, isTypedef, declarationStart });
         if (isFunction) this.dropPendingParameterScope();
       }
       if (this.isPunct(Ch.Eq)) { this.advance(); this.expressionUntil(Ch.Comma, Ch.Semi); }
@@ -580,9 +582,8 @@ class SymbolScanner {
    * the position on the token after it. For a function declarator the parameters are declared in a
    * pending scope one brace level down, which the body's `{` adopts (or `dropPendingParameterScope`).
    */
-  private declarator(): { name: string; at: number; line: number; column: number; isFunction: boolean } | undefined {
+  private declarator(): { name: string; line: number; column: number; isFunction: boolean } | undefined {
     let name: string | undefined;
-    let at = 0;
     let line = 0;
     let column = 0;
     let isFunction = false;
@@ -596,7 +597,7 @@ class SymbolScanner {
       }
       // `(*name)(…)`: a pointer to function or array. Its own parameter list names nothing.
       while (this.isPunct(Ch.Star) || (this.kind === Tok.Ident && SPECIFIER_KEYWORDS.has(this.word()))) this.advance();
-      if (this.kind === Tok.Ident) { name = this.word(); at = this.start; line = this.tokenLine; column = this.tokenColumn; this.advance(); }
+      if (this.kind === Tok.Ident) { name = this.word(); line = this.tokenLine; column = this.tokenColumn; this.advance(); }
       this.skipBalanced(Ch.RParen);
       while (this.isPunct(Ch.LParen) || this.isPunct(Ch.LBracket)) {
         const close = this.isPunct(Ch.LParen) ? Ch.RParen : Ch.RBracket;
@@ -604,11 +605,10 @@ class SymbolScanner {
         if (close === Ch.RBracket) this.expressionUntil(Ch.RBracket);
         else this.skipBalanced(Ch.RParen);
       }
-      return name === undefined ? undefined : { name, at, line, column, isFunction: false };
+      return name === undefined ? undefined : { name, line, column, isFunction: false };
     }
     if (this.kind !== Tok.Ident || OTHER_KEYWORDS.has(this.word())) return undefined;
     name = this.word();
-    at = this.start;
     line = this.tokenLine;
     column = this.tokenColumn;
     this.advance();
@@ -619,7 +619,7 @@ class SymbolScanner {
       this.parameters();
     }
     // Trailing qualifiers and blanked attributes leave nothing; bit-fields (`: 3`) only occur in bodies we skip.
-    return { name, at, line, column, isFunction };
+    return { name, line, column, isFunction };
   }
 
   /** A parameter list after its `(`, up to and including `)`: names go to a pending scope. */
@@ -661,17 +661,17 @@ class SymbolScanner {
   }
 
   private declare(
-    name: string, at: number, line: number, column: number,
+    name: string, line: number, column: number,
     how: { isStatic: boolean; isFunction: boolean; isDefinition: boolean; isTypedef: boolean; declarationStart: number },
   ): void {
     if (this.braceDepth > 0) {
       if (!how.isFunction || how.isTypedef) this.shadowIn(this.currentScope(), name);
       return;
     }
-    if (how.isTypedef) { this.records.fileNames.push({ name, at }); return; }
+    if (how.isTypedef) { this.records.fileNames.push({ name, line }); return; }
     if (!how.isDefinition) return; // a prototype or `extern` declaration refers to something elsewhere
-    this.records.fileNames.push({ name, at });
-    this.records.definitions.push({ at, definition: { name, range: lineRange(line, column, name.length), isStatic: how.isStatic, kind: how.isFunction ? 'function' : 'variable' } });
+    this.records.fileNames.push({ name, line });
+    this.records.definitions.push({ line, definition: { name, range: lineRange(line, column, name.length), isStatic: how.isStatic, kind: how.isFunction ? 'function' : 'variable' } });
   }
 
   /** The scope of the current brace level, created on first use. */
@@ -792,7 +792,7 @@ class SymbolScanner {
         continue;
       }
       if (this.kind === Tok.Ident && expectEnumerator) {
-        this.records.fileNames.push({ name: this.word(), at: this.start });
+        this.records.fileNames.push({ name: this.word(), line: this.tokenLine });
         expectEnumerator = false;
       }
       this.advance();
@@ -818,20 +818,20 @@ class SymbolScanner {
         : { line: this.tokenLine + countNewlines(args), character: args.length - endLineOffset },
     };
     const records = this.records;
-    const at = this.start;
+    const line = this.tokenLine;
     if (macro === 'MODULE_LICENSE') {
       const value = stringValue(args);
-      if (value !== undefined) records.licenses.push({ at, license: { value, range } });
+      if (value !== undefined) records.licenses.push({ line, license: { value, range } });
     } else if (macro === 'MODULE_DESCRIPTION') {
-      records.descriptions.push({ at, description: { range } });
+      records.descriptions.push({ line, description: { range } });
     } else if (macro === 'MODULE_IMPORT_NS') {
       const namespace = stringValue(args) ?? args.trim();
-      if (/^\w+$/.test(namespace)) records.namespaces.push({ at, name: namespace });
+      if (/^\w+$/.test(namespace)) records.namespaces.push({ line, name: namespace });
     } else {
       const [symbol = '', namespaceArg] = args.split(',').map((part) => part.trim());
       if (!/^[A-Za-z_]\w*$/.test(symbol)) return;
       const namespace = namespaceArg === undefined ? undefined : stringValue(namespaceArg) ?? namespaceArg;
-      records.exports.push({ at, symbolExport: {
+      records.exports.push({ line, symbolExport: {
         name: symbol,
         gplOnly: macro.endsWith('_GPL'),
         ...(namespace && /^\w+$/.test(namespace) ? { namespace } : {}),
