@@ -87,13 +87,21 @@ describe('bool options in module discovery', () => {
 describe('lib- lists and unlisted files of a kernel tree', () => {
   const LIBSTUB = path.join(TREE, 'drivers', 'libstub');
 
-  test('lib-y and lib-$(CONFIG_X) objects are built in (lib.a), never modules; unset in the .config, not built', () => {
-    const modules = new Map(discoverModules(['stub.c', 'arm-stub.c'].map((name) => path.join(LIBSTUB, name))).map((m) => [m.name, m]));
-    assert.equal(modules.get('stub')?.listedBy, 'lib-y');
-    assert.equal(linkage(modules.get('stub')!, undefined), 'builtin');
-    assert.equal(linkage(modules.get('arm-stub')!, undefined), 'builtin');
-    assert.equal(linkage(modules.get('arm-stub')!, new Map([['CONFIG_ARM', 'm']])), 'builtin');
-    assert.equal(linkage(modules.get('arm-stub')!, new Map()), 'absent');
+  test('lib-y and lib-$(CONFIG_X) objects of lib/ are built in (the image\'s lib.a), never modules; unset in the .config, not built', () => {
+    const LIB = path.join(TREE, 'lib');
+    const modules = new Map(discoverModules(['string.c', 'arm-string.c'].map((name) => path.join(LIB, name))).map((m) => [m.name, m]));
+    assert.equal(modules.get('string')?.listedBy, 'lib-y');
+    assert.equal(linkage(modules.get('string')!, undefined), 'builtin');
+    assert.equal(linkage(modules.get('arm-string')!, undefined), 'builtin');
+    assert.equal(linkage(modules.get('arm-string')!, new Map([['CONFIG_ARM', 'm']])), 'builtin');
+    assert.equal(linkage(modules.get('arm-string')!, new Map()), 'absent');
+  });
+
+  test('lib-y objects elsewhere (drivers/…/libstub) go into a boot image: neither the kernel nor a module', () => {
+    const [stub] = discoverModules([path.join(LIBSTUB, 'stub.c')]);
+    assert.equal(stub?.outsideImage, true);
+    assert.equal(linkage(stub!, undefined), 'absent');
+    assert.equal(linkage(stub!, new Map([['CONFIG_ARM', 'y']])), 'absent');
   });
 
   test('a kernel-tree file no Makefile lists (a host program, an example) is never built; outside a kernel tree it is a module', () => {

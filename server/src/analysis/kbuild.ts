@@ -23,6 +23,11 @@ export interface ModuleSpec {
   optionType?: 'bool' | 'tristate';
   /** A `.c` file of a kernel tree that no Kbuild lists (a host tool, an example, dead code): never built as kernel code. */
   unlisted?: true;
+  /**
+   * A `lib-*` object outside the kernel image's libraries (lib/, arch/<arch>/lib/): kbuild's lib.a of such a
+   * directory goes into a boot image (the EFI stub's libstub), never into the kernel or a module.
+   */
+  outsideImage?: true;
 }
 
 /** The option a module list depends on, and whether `m` counts as `y` there (`$(CONFIG_X:m=y)`, `$(subst m,y,$(CONFIG_X))`). */
@@ -39,7 +44,7 @@ function listOption(listedBy: string | undefined): { option: string; moduleMeans
  * is a Kconfig `bool` (y or n, never m). `lib-*` objects go into the image's lib.a, never a module.
  */
 export function linkage(module: ModuleSpec, config: ReadonlyMap<string, string> | undefined): 'builtin' | 'module' | 'absent' {
-  if (module.unlisted) return 'absent';
+  if (module.unlisted || module.outsideImage) return 'absent';
   if (module.listedBy === 'obj-y' || module.listedBy === 'lib-y') return 'builtin';
   const list = listOption(module.listedBy);
   if (!list) return 'module';
@@ -114,6 +119,13 @@ class KbuildTree {
     return root;
   }
 
+  /** Whether `lib-*` objects of `dir` go into the kernel image: under lib/ or arch/<arch>/lib/ of a kernel tree (the top Makefile's libs-y), or outside any kernel tree. */
+  inImageLibrary(dir: string): boolean {
+    const root = this.rootOf(dir);
+    if (root === undefined) return true;
+    return /^(?:lib|arch\/[^/]+\/lib)(?:\/|$)/.test(path.relative(root, dir).split(path.sep).join('/'));
+  }
+
   /** The `.c` files of every module the Kbuild of `dir` lists (existing or not). */
   sourcesListedIn(dir: string): string[] {
     const kbuild = this.kbuildIn(dir);
@@ -179,7 +191,8 @@ function discover(cFiles: string[], readFile: ReadFile, findIncluders: boolean):
       files.forEach((file) => claimed.add(file));
       const option = listOption(listedBy)?.option;
       const optionType = option ? tree.optionType(option, dir) : undefined;
-      modules.push({ name, dir, files: [...new Set(files)], kbuildFile: kbuild.file, listedBy, ...(optionType ? { optionType } : {}) });
+      const outsideImage = listedBy.startsWith('lib-') && !tree.inImageLibrary(dir);
+      modules.push({ name, dir, files: [...new Set(files)], kbuildFile: kbuild.file, listedBy, ...(optionType ? { optionType } : {}), ...(outsideImage ? { outsideImage } : {}) });
     }
   }
   const includedSources = new IncludedSources(readFile);
