@@ -136,6 +136,9 @@ export function isAtomicClass(lockClass: LockClass): boolean {
   return ATOMIC_LOCK_CLASSES.has(lockClass);
 }
 
+/** `&res->m`, `&res->a.b`: the pointer the lock expression dereferences first. */
+const POINTER_BASE = /^&([A-Za-z_]\w*)->/;
+
 /** The ids of CPU-wide states (interrupts, bottom halves, preemption, RCU): their class names. */
 const CPU_WIDE_IDS: ReadonlySet<string> = new Set<LockClass>(['irq', 'bh', 'preempt', 'rcu']);
 
@@ -324,6 +327,8 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
     atomicAtCall: new Map(), callsWithCallerLockDropped: new Set(), issues: [], returns: [], acquiredIds: new Set(), releasedIds: new Set(),
     heldOnEntry: new Set([...options.heldOnEntry, ...callerLocks.keys()]), releasesForCaller: new Map(), signalled: new Set(), truncated: false,
   };
+  /** Conditions the CFG tests and keeps facts for. */
+  const testedKeys = new Set(cfg.nodes.flatMap((node) => (node.branch?.correlationKey === undefined ? [] : [node.branch.correlationKey])));
   /** Release sites reached with the lock held on some path. */
   const heldReleaseSites = new Set<number>();
   /** Release sites reached on some path where the lock was never touched. */
@@ -365,6 +370,8 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
         result.signalled.add(id);
         return;
       }
+      // local_irq_enable() twice is harmless: the interrupt flag is a state, not a count.
+      if (earlier && op.lockClass === 'irq') return;
       if (earlier) addIssue({ kind: 'double-release', node, lock: id, related: earlier, detail: 'released twice on this path' });
       else if (touched) addIssue({ kind: 'release-not-held', node, lock: id, detail: 'not held on this path' });
       else if (!entryHeld.has(id) && !untouchedReleases.has(node.id)) untouchedReleases.set(node.id, { id, node, op: { lockClass: op.lockClass, mode: op.mode, variant: op.variant } });
@@ -394,6 +401,10 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
   const acquire = (state: State, lock: HeldLock) => {
     result.acquiredIds.add(lock.id);
     touch(state, lock.id, lock.acquiredAt);
+    // `mutex_lock(&res->m)` dereferences `res`: a later `if (res)` is true on this path (drbd_nl's
+    // `out: if (resource) mutex_unlock(&resource->conf_update);`).
+    const base = POINTER_BASE.exec(lock.id)?.[1];
+    if (base !== undefined && testedKeys.has(base) && state.facts.get(base) !== true) mutableFacts(state).set(base, true);
     // Semaphores count (a second down() waits for an up() elsewhere, as completions did): not a deadlock.
     const exclusive = lock.mode === 'exclusive' && !NESTING_CLASSES.has(lock.lockClass);
     if (callerLocks.has(lock.id) && state.held.some((h) => h.id === lock.id && h.via === 'entry')) contradicted.add(lock.id);

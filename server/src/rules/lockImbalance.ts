@@ -147,6 +147,8 @@ function leaks(locks: LockAnalysisResult, isCallback: boolean): Leak[] {
     const releasing = returns.filter((r) => !r.held.some((h) => h.id === id));
     if (!ret.value || ret.value.error) return false;
     if (releasing.every((r) => r.value?.error)) return true;
+    // A pointer against NULLs (mlx5_vf_get_core_dev: the device locked, or NULL unlocked).
+    if (ret.value.text !== 'NULL' && releasing.every((r) => r.value?.text === 'NULL' || r.value?.error)) return true;
     return ret.value.truth !== undefined && releasing.every((r) => r.value?.truth !== undefined && r.value.truth !== ret.value!.truth);
   };
   for (const ret of returns) {
