@@ -364,7 +364,9 @@ async function editPoints(text: string, count: number): Promise<{ points: EditPo
 
 async function benchKeystrokes(file: string, kdir: string, edits: number, corpusRoot: string) {
   const server = path.join(root, 'out', 'server', 'server.js');
-  const child = spawn(process.execPath, [server, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // LKM_BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=DIR`) profiles the server under the benchmark.
+  const nodeArgs = process.env.LKM_BENCH_SERVER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, server, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let serverStderr = '';
   child.stderr.on('data', (chunk: Buffer) => (serverStderr += chunk.toString()));
   const connection = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
