@@ -232,6 +232,14 @@ export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
       // same condition is tested again, and then it is almost always the same question.
       atom.correlationKey = text.replace(/\s+/g, '');
     }
+    // `a != b` is the question `a == b` with its edges swapped: ns83820 locks under
+    // `if (gfp == GFP_ATOMIC)` and, inside a loop, under `if (gfp != GFP_ATOMIC)`.
+    let swapped = false;
+    if (atom.correlationKey !== undefined && operand.type === 'binary_expression' && operand.childForFieldName('operator')?.type === '!=') {
+      atom.correlationKey = `${operand.childForFieldName('left')!.text}==${operand.childForFieldName('right')!.text}`.replace(/\s+/g, '');
+      atom.negated = true;
+      swapped = true;
+    }
     if (!current) return { whenTrue: null, whenFalse: null };
     if (current.branch || current.succ.length) {
       const next = newNode();
@@ -239,10 +247,10 @@ export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
       current = next;
     }
     current.branch = atom;
-    const whenTrue = newNode();
-    const whenFalse = newNode();
-    current.succ.push(whenTrue.id, whenFalse.id);
-    return { whenTrue, whenFalse };
+    const first = newNode();
+    const second = newNode();
+    current.succ.push(first.id, second.id);
+    return swapped ? { whenTrue: second, whenFalse: first } : { whenTrue: first, whenFalse: second };
   };
 
   const join = (...parts: Array<CfgNode | null>): CfgNode | null => {
