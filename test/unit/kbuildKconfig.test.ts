@@ -26,6 +26,18 @@ function modulesByName(): Map<string, ModuleSpec> {
   return new Map(discoverModules(files).map((module) => [module.name, module]));
 }
 
+/** The module of an empty `file` in a temporary directory outside any kernel tree, beside this Makefile. */
+function outOfTreeModule(makefile: string, file: string): ModuleSpec | undefined {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-oot-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'Makefile'), makefile);
+    fs.writeFileSync(path.join(dir, file), '');
+    return discoverModules([path.join(dir, file)])[0];
+  } finally {
+    fs.rmSync(dir, { recursive: true });
+  }
+}
+
 describe('Kconfig option types', () => {
   test('bool, def_bool, tristate, int; help text skipped; through rsource and the parent directory\'s Kconfig; bool and tristate declarations make tristate', () => {
     const read = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined);
@@ -74,13 +86,9 @@ describe('bool options in module discovery', () => {
   });
 
   test('an out-of-tree module with no Kconfig beside it: obj-$(CONFIG_X) stays a module', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-oot-'));
-    fs.writeFileSync(path.join(dir, 'Makefile'), 'obj-$(CONFIG_MYDRV) += mydrv.o\n');
-    fs.writeFileSync(path.join(dir, 'mydrv.c'), '');
-    const [module] = discoverModules([path.join(dir, 'mydrv.c')]);
+    const module = outOfTreeModule('obj-$(CONFIG_MYDRV) += mydrv.o\n', 'mydrv.c');
     assert.equal(module?.optionType, undefined);
     assert.equal(linkage(module!, undefined), 'module');
-    fs.rmSync(dir, { recursive: true });
   });
 });
 
@@ -109,13 +117,9 @@ describe('lib- lists and unlisted files of a kernel tree', () => {
     const [skeleton] = discoverModules([path.join(TIMER, 'skeleton.c')]);
     assert.deepEqual([tool?.unlisted, skeleton?.unlisted], [true, true]);
     assert.equal(linkage(tool!, undefined), 'absent');
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-oot-'));
-    fs.writeFileSync(path.join(dir, 'Makefile'), 'obj-m += listed.o\n');
-    fs.writeFileSync(path.join(dir, 'tool.c'), '');
-    const [outside] = discoverModules([path.join(dir, 'tool.c')]);
+    const outside = outOfTreeModule('obj-m += listed.o\n', 'tool.c');
     assert.equal(outside?.unlisted, undefined);
     assert.equal(linkage(outside!, undefined), 'module');
-    fs.rmSync(dir, { recursive: true });
   });
 });
 
