@@ -478,6 +478,12 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
           state.owned |= OWN_PENDING;
         }
         const { word, mentions } = patternsFor(variable);
+        const within = event.within;
+        const inLoop = (offset: number) => !!within && offset >= within[0] && offset < within[1];
+        // An iterator macro's argument whose lock this path took before the loop is the container, not
+        // the cursor: the macro leaves it as it was (drbd_nl: `if (resource)` after
+        // `for_each_connection_rcu(connection, resource)` with `&resource->conf_update` held).
+        if (within && state.held.some((h) => POINTER_BASE.exec(h.id)?.[1] === variable && !inLoop(state.touched.get(h.id) ?? h.acquiredAt.startIndex))) return;
         for (const key of state.facts.keys()) {
           if (word.test(key)) mutableFacts(state).delete(key);
         }
@@ -489,8 +495,6 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
         // A lock this path named before the loop began names the container, whatever the macro's
         // arguments are (virtio_mem drops and retakes `&vm->hotplug_mutex` inside
         // `virtio_mem_sbm_for_each_mb_rev(vm, mb_id, …)`).
-        const within = event.within;
-        const inLoop = (offset: number) => !!within && offset >= within[0] && offset < within[1];
         // CPU-wide states are named by their class, not through variables: `irq = vdev->irq;` leaves
         // interrupts as they were (hvcs).
         const renamed = (h: HeldLock) => mentions.test(h.id) && !h.id.includes('@') && !CPU_WIDE_IDS.has(h.id)
