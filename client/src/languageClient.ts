@@ -23,8 +23,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     ],
     synchronize: {
       configurationSection: 'lkm',
-      // Module membership (Kbuild/Makefile) and files edited outside the editor change module-wide results.
-      fileEvents: vscode.workspace.createFileSystemWatcher('**/{*.c,*.h,Kbuild,Makefile}'),
+      // Module membership (Kbuild/Makefile/Kconfig) and files edited outside the editor change module-wide results.
+      fileEvents: vscode.workspace.createFileSystemWatcher('**/{*.c,*.h,Kbuild,Makefile,Kconfig}'),
     },
     outputChannelName: 'LKM Language Server',
   };

@@ -48,15 +48,16 @@ export function preprocessorEnv(target: KernelTarget | undefined): PreprocessorE
 }
 
 export class Analyzer {
-  private constructor(private readonly parser: Parser) {}
+  private constructor(private readonly parser: Parser, private readonly incremental: boolean) {}
 
-  static async create(): Promise<Analyzer> {
-    return new Analyzer(await getParser());
+  /** `incremental`: files will be edited and re-analysed (`reanalyze`): keep what resuming needs. */
+  static async create({ incremental = false } = {}): Promise<Analyzer> {
+    return new Analyzer(await getParser(), incremental);
   }
 
   /** Parses `text`; with `previous` (already `edit()`ed to match), re-parses incrementally. */
   parse(path: string, text: string, env: PreprocessorEnv, previous?: Tree): ParsedFile {
-    return this.parseNormalized(path, text, normalize(text, env), previous);
+    return this.parseNormalized(path, text, normalize(text, env, { resumable: this.incremental }), previous);
   }
 
   parseNormalized(path: string, text: string, normalized: NormalizedSource, previous?: Tree): ParsedFile {

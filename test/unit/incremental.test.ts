@@ -47,7 +47,7 @@ test('renormalize and updateSymbols equal whole-file passes after any edit', () 
   let edits = 0;
   for (const file of files) {
     let text = fs.readFileSync(file, 'utf8');
-    let normalized = normalize(text, env);
+    let normalized = normalize(text, env, { resumable: true });
     let symbols = extractSymbols(asParsed(text, normalized));
     for (let round = 0; round < 30; round++) {
       const start = random(text.length + 1);
@@ -74,7 +74,7 @@ test('renormalize and updateSymbols equal whole-file passes after any edit', () 
 
 test('a re-scan after a one-character edit covers a few lines, not the file', () => {
   const body = Array.from({ length: 2000 }, (_, i) => `static int f${i}(int a)\n{\n\treturn a + ${i};\n}\n`).join('');
-  const normalized = normalize(body);
+  const normalized = normalize(body, {}, { resumable: true });
   const at = body.indexOf('return a + 1000;');
   const next = body.slice(0, at) + 'x' + body.slice(at);
   const { window } = renormalize(normalized, next, { start: at, oldEnd: at, newEnd: at + 1 });

@@ -37,7 +37,7 @@ MODULE_DESCRIPTION("ws");
 describe('language server workspace', () => {
   let analyzer: Analyzer;
   before(async () => {
-    analyzer = await Analyzer.create();
+    analyzer = await Analyzer.create({ incremental: true });
   });
 
   const summary = (findings: Map<string, Array<{ range: { start: { line: number } }; rule: string }>>) =>

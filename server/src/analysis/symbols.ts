@@ -283,7 +283,8 @@ class SymbolScanner {
         while (j < n && isIdentPart(text.charCodeAt(j))) j++;
         this.kind = Tok.Ident;
         this.end = this.pos = j;
-        if (MODULE_MACROS.has(text.slice(i, j)) && i > this.lastModuleMacro) {
+        // Module macros all start with M or E: most identifiers need no look-up.
+        if ((c === 77 || c === 69) && MODULE_MACROS.has(text.slice(i, j)) && i > this.lastModuleMacro) {
           this.lastModuleMacro = i;
           this.moduleMacro(text.slice(i, j));
         }

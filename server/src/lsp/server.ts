@@ -57,7 +57,7 @@ connection.onInitialize(async (params: InitializeParams) => {
     const root = toPath(params.rootUri);
     if (root) workspaceFolders.push(root);
   }
-  workspace = new LintWorkspace(await Analyzer.create(), (message) => connection.console.log(message));
+  workspace = new LintWorkspace(await Analyzer.create({ incremental: true }), (message) => connection.console.log(message));
   return {
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -154,7 +154,7 @@ connection.onDidChangeWatchedFiles((params) => {
   for (const change of params.changes) {
     const file = toPath(change.uri);
     if (!file) continue;
-    if (/(^|\/)(Kbuild|Makefile)$/.test(file)) moduleLayoutChanged = true;
+    if (/(^|\/)(Kbuild|Makefile|Kconfig)$/.test(file)) moduleLayoutChanged = true;
     else workspace?.fileChangedOnDisk(file);
     if (change.type === FileChangeType.Deleted) void connection.sendDiagnostics({ uri: change.uri, diagnostics: [] });
   }

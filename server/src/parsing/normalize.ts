@@ -131,9 +131,12 @@ interface ConditionalFrame {
   live: boolean;
 }
 
-/** Normalises a whole file. */
-export function normalize(source: string, env: PreprocessorEnv = {}): NormalizedSource {
-  const run = scan(source, env, initialState());
+/**
+ * Normalises a whole file. `resumable`: keep the checkpoints `renormalize` resumes from (the editor);
+ * without them a later `renormalize` re-scans the whole file.
+ */
+export function normalize(source: string, env: PreprocessorEnv = {}, { resumable = false } = {}): NormalizedSource {
+  const run = scan(source, env, initialState(), undefined, resumable);
   return {
     text: applyEdits(source, run.edits),
     calls: run.calls,
@@ -142,7 +145,12 @@ export function normalize(source: string, env: PreprocessorEnv = {}): Normalized
     inactiveRanges: run.inactiveRanges,
     dataRows: run.dataRows,
     checkpoints: run.checkpoints,
-    lineStarts: newlinesIn(source, 0, source.length, [0]),
+    // Computed on first use: a lint that reports nothing may never need a position.
+    get lineStarts(): number[] {
+      const starts = newlinesIn(source, 0, source.length, [0]);
+      Object.defineProperty(this, 'lineStarts', { value: starts });
+      return starts;
+    },
   };
 }
 
@@ -337,7 +345,7 @@ interface ScanResult {
 }
 
 /** The scanner: from `state` to the end of `source` (or to where `convergence` says the rest is known). */
-function scan(source: string, env: PreprocessorEnv, from: NormalizerCheckpoint, convergence?: Convergence): ScanResult {
+function scan(source: string, env: PreprocessorEnv, from: NormalizerCheckpoint, convergence?: Convergence, recordCheckpoints = true): ScanResult {
   const state = from.state;
   const n = source.length;
   // Edits: sorted, non-overlapping [start, end, replacement|null]; null = blank (keep newlines).
@@ -369,7 +377,7 @@ function scan(source: string, env: PreprocessorEnv, from: NormalizerCheckpoint, 
   /** The previous identifier is a keyword whose `(` is not a call (`if (`, `sizeof (`). */
   let previousOpensNonCall = state.previousOpensNonCall;
   let inCaseLabel = state.inCaseLabel;
-  let nextCheckpoint = from.pos + CHECKPOINT_SPACING;
+  let nextCheckpoint = recordCheckpoints ? from.pos + CHECKPOINT_SPACING : Infinity;
 
   const see = (offset: number) => {
     if (offset > horizon) horizon = offset;
@@ -539,18 +547,6 @@ function scan(source: string, env: PreprocessorEnv, from: NormalizerCheckpoint, 
     }
   };
 
-  const snapshot = (pos: number): NormalizerCheckpoint => {
-    if (conditionalsCode === '' && conditionals.length > 0) conditionalsCode = encodeConditionals(conditionals);
-    definesShared = true;
-    return {
-      pos, horizon, inactiveStart,
-      state: {
-        live, conditionals: conditionals.length > 0 ? conditionalsCode : '', defines,
-        parenIsCall: parenIsCall.length > 0 ? [...parenIsCall] : EMPTY, initializerBraces: initializerBraces.length > 0 ? [...initializerBraces] : EMPTY,
-        previousWord, previousChar, previousIsIdent, previousOpensNonCall, inCaseLabel, afterMember,
-      },
-    };
-  };
 
   let i = from.pos;
   let convergedAt: number | undefined;
@@ -559,13 +555,15 @@ function scan(source: string, env: PreprocessorEnv, from: NormalizerCheckpoint, 
     if (c === Ch.NL) {
       atLineStart = true;
       i++;
-      if (convergence && i > convergence.after) {
-        const now = snapshot(i);
-        if (convergence.matches(i, now)) { convergedAt = i; break; }
+      const converging = convergence !== undefined && i > convergence.after;
+      if (converging || i >= nextCheckpoint) {
+        if (conditionals.length === 0) conditionalsCode = '';
+        else if (conditionalsCode === '') conditionalsCode = encodeConditionals(conditionals);
+        definesShared = true;
+        const now = checkpoint(i, horizon, inactiveStart, live, conditionalsCode, defines, parenIsCall, initializerBraces,
+          previousWord, previousChar, previousIsIdent, previousOpensNonCall, inCaseLabel, afterMember);
+        if (converging && convergence.matches(i, now)) { convergedAt = i; break; }
         if (i >= nextCheckpoint) { checkpoints.push(now); nextCheckpoint = i + CHECKPOINT_SPACING; }
-      } else if (i >= nextCheckpoint) {
-        checkpoints.push(snapshot(i));
-        nextCheckpoint = i + CHECKPOINT_SPACING;
       }
       continue;
     }
@@ -714,11 +712,28 @@ function scan(source: string, env: PreprocessorEnv, from: NormalizerCheckpoint, 
   }
   return {
     edits, calls, lockAnnotations, statementMacros, inactiveRanges: inactiveRanges.filter(([a, b]) => b > a), dataRows, checkpoints, convergedAt,
-    final: snapshot(convergedAt ?? n),
+    final: checkpoint(convergedAt ?? n, horizon, inactiveStart, live, conditionals.length === 0 ? '' : encodeConditionals(conditionals), defines, parenIsCall, initializerBraces,
+      previousWord, previousChar, previousIsIdent, previousOpensNonCall, inCaseLabel, afterMember),
   };
 }
 
 const EMPTY: boolean[] = [];
+
+/** A checkpoint from the scanner's variables (a function of its own: a closure would move the loop's hot variables to the heap). */
+function checkpoint(
+  pos: number, horizon: number, inactiveStart: number, live: boolean, conditionals: string, defines: ReadonlySet<string>, parenIsCall: boolean[],
+  initializerBraces: boolean[], previousWord: string, previousChar: number, previousIsIdent: boolean, previousOpensNonCall: boolean,
+  inCaseLabel: boolean, afterMember: boolean,
+): NormalizerCheckpoint {
+  return {
+    pos, horizon, inactiveStart,
+    state: {
+      live, conditionals, defines,
+      parenIsCall: parenIsCall.length > 0 ? [...parenIsCall] : EMPTY, initializerBraces: initializerBraces.length > 0 ? [...initializerBraces] : EMPTY,
+      previousWord, previousChar, previousIsIdent, previousOpensNonCall, inCaseLabel, afterMember,
+    },
+  };
+}
 
 /** Can a data row (see DATA_ROW) start with this character? */
 function startsDataRow(c: number): boolean {
