@@ -139,6 +139,30 @@ describe('language server protocol', () => {
     await nextDiagnostics(uri, (d) => !d.some((x) => x.code === 'missing-module-license'));
   });
 
+  test('a module\'s other files are re-published only when their diagnostics change', async () => {
+    const moduleDir = path.join(dir, 'two');
+    fs.mkdirSync(moduleDir);
+    fs.writeFileSync(path.join(moduleDir, 'Kbuild'), 'obj-m += two.o\ntwo-y := a.o b.o\n');
+    const helper = 'void a_helper(void)\n{\n}\nMODULE_LICENSE("GPL");\nMODULE_DESCRIPTION("two");\n';
+    fs.writeFileSync(path.join(moduleDir, 'a.c'), helper);
+    fs.writeFileSync(path.join(moduleDir, 'b.c'), '#include <linux/spinlock.h>\nstatic DEFINE_SPINLOCK(l);\nvoid a_helper(void);\nvoid b_poke(void)\n{\n\tspin_lock(&l);\n\ta_helper();\n\tspin_unlock(&l);\n}\n');
+    const aUri = pathToFileURL(path.join(moduleDir, 'a.c')).href;
+    const bUri = pathToFileURL(path.join(moduleDir, 'b.c')).href;
+    await connection.sendNotification('textDocument/didOpen', { textDocument: { uri: aUri, languageId: 'c', version: 1, text: helper } });
+    await nextDiagnostics(bUri, (d) => d.length === 0);
+    const publishesOfB = () => published.get(bUri)?.length ?? 0;
+    const before = publishesOfB();
+    for (let version = 2; version <= 4; version++) {
+      const text = helper.replace('{\n}', `{\n\tint unused${version};\n}`);
+      await connection.sendNotification('textDocument/didChange', { textDocument: { uri: aUri, version }, contentChanges: [{ text }] });
+      await nextDiagnostics(aUri, () => published.get(aUri)!.length >= version);
+    }
+    assert.equal(publishesOfB(), before, 'b.c is not re-sent while its diagnostics stay the same');
+    await connection.sendNotification('textDocument/didChange', { textDocument: { uri: aUri, version: 5 }, contentChanges: [{ text: helper.replace('{\n}', '{\n\tmsleep(1);\n}') }] });
+    const bDiagnostics = await nextDiagnostics(bUri, (d) => d.some((x) => x.code === 'sleep-in-atomic'));
+    assert.match(bDiagnostics[0]!.message, /a_helper/);
+  });
+
   test('garbage input does not take the server down', async () => {
     const junk = `${'}'.repeat(500)}\u0000\u00ff(((( #if\n`.repeat(50);
     await connection.sendNotification('textDocument/didChange', { textDocument: { uri, version: 4 }, contentChanges: [{ text: junk }] });

@@ -19,6 +19,15 @@ let workspace: LintWorkspace | undefined;
 let workspaceFolders: string[] = [];
 let configurationSupport = false;
 const findingsByFile = new Map<string, Finding[]>();
+/** The diagnostics last published per file (as JSON): a module's other files are re-sent only when they change. */
+const publishedByFile = new Map<string, string>();
+
+function publish(file: string, diagnostics: Diagnostic[], always = false): void {
+  const json = JSON.stringify(diagnostics);
+  if (!always && publishedByFile.get(file) === json) return;
+  publishedByFile.set(file, json);
+  void connection.sendDiagnostics({ uri: pathToFileURL(file).href, diagnostics });
+}
 const timers = new Map<string, NodeJS.Timeout>();
 const targetErrorsShown = new Set<string>();
 
@@ -123,7 +132,8 @@ function lintNow(file: string): void {
     const results = workspace.lintModuleOf(file);
     for (const [member, findings] of results) {
       findingsByFile.set(member, findings);
-      void connection.sendDiagnostics({ uri: pathToFileURL(member).href, diagnostics: findings.map(toDiagnostic) });
+      // The edited file always gets an answer, even an unchanged one: it says the lint caught up.
+      publish(member, findings.map(toDiagnostic), member === file);
     }
     connection.console.log(`linted ${path.basename(file)}'s module (${results.size} file(s)) in ${(performance.now() - started).toFixed(1)} ms`);
   } catch (error) {
@@ -141,7 +151,7 @@ documents.onDidClose((event) => {
   // Module-level findings of a closed file stay meaningful; only drop what the file alone produced.
   if (!isCSource(file)) return;
   findingsByFile.delete(file);
-  void connection.sendDiagnostics({ uri: event.document.uri, diagnostics: [] });
+  publish(file, [], true);
 });
 
 connection.onDidChangeConfiguration(async () => {
@@ -156,7 +166,7 @@ connection.onDidChangeWatchedFiles((params) => {
     if (!file) continue;
     if (/(^|\/)(Kbuild|Makefile|Kconfig)$/.test(file)) moduleLayoutChanged = true;
     else workspace?.fileChangedOnDisk(file);
-    if (change.type === FileChangeType.Deleted) void connection.sendDiagnostics({ uri: change.uri, diagnostics: [] });
+    if (change.type === FileChangeType.Deleted) publish(file, [], true);
   }
   if (moduleLayoutChanged) {
     workspace?.forgetModuleLayout();
