@@ -483,7 +483,9 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
         // An iterator macro's argument whose lock this path took before the loop is the container, not
         // the cursor: the macro leaves it as it was (drbd_nl: `if (resource)` after
         // `for_each_connection_rcu(connection, resource)` with `&resource->conf_update` held).
-        if (within && state.held.some((h) => POINTER_BASE.exec(h.id)?.[1] === variable && !inLoop(state.touched.get(h.id) ?? h.acquiredAt.startIndex))) return;
+        // A lock held on entry is no evidence: the caller's-lock guess may name the cursor (vfio_pci_core).
+        // Nor is a lock an earlier loop already renamed (`@`): it is no longer named through the variable.
+        if (within && state.held.some((h) => h.via !== 'entry' && !h.id.includes('@') && POINTER_BASE.exec(h.id)?.[1] === variable && !inLoop(state.touched.get(h.id) ?? h.acquiredAt.startIndex))) return;
         for (const key of state.facts.keys()) {
           if (word.test(key)) mutableFacts(state).delete(key);
         }
