@@ -97,6 +97,27 @@ describe('language server workspace', () => {
     editing.dispose();
   });
 
+  test('a file found clean is re-checked when another file changes what it links against', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-ws-'));
+    fs.writeFileSync(path.join(dir, 'Kbuild'), 'obj-m += ns.o\nns-y := a.o b.o\n');
+    const a = path.join(dir, 'a.c');
+    const b = path.join(dir, 'b.c');
+    const licensed = 'MODULE_LICENSE("GPL");\nMODULE_DESCRIPTION("ns");\nMODULE_IMPORT_NS(DMA_BUF);\n';
+    fs.writeFileSync(a, licensed);
+    fs.writeFileSync(b, '#include <linux/sysfs.h>\nint b_use(struct kobject *k, const struct attribute *attr)\n{\n\tdma_buf_get(1);\n\treturn sysfs_create_file(k, attr);\n}\n');
+    const editing = new LintWorkspace(analyzer, () => undefined);
+    editing.configure({ kdir: path.join(__dirname, '..', 'fixtures', 'kdir-mini'), enable: true, debounceMs: 0 });
+    editing.openOrChange(a, licensed);
+    const unexported = () => summary(editing.lintModuleOf(a)).filter((f) => f.includes('unexported-symbol'));
+    assert.deepEqual(unexported(), []);
+    assert.deepEqual(unexported(), [], 'the same again, from what was kept');
+    editing.openOrChange(a, licensed.replace('MODULE_IMPORT_NS(DMA_BUF);\n', ''));
+    assert.deepEqual(unexported(), ['b.c:4:unexported-symbol'], 'the namespace is no longer imported');
+    editing.openOrChange(a, licensed.replace('"GPL"', '"Proprietary"'));
+    assert.deepEqual(unexported(), ['b.c:4:unexported-symbol', 'b.c:5:unexported-symbol'], 'GPL-only under a proprietary license');
+    editing.dispose();
+  });
+
   test('the edit between two texts is the changed span only', () => {
     const before = 'a'.repeat(10_000) + '\nXYZ\n' + 'b'.repeat(10_000);
     const after = 'a'.repeat(10_000) + '\nQ\n\n' + 'b'.repeat(10_000);

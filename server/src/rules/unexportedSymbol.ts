@@ -8,7 +8,7 @@ import { isGplCompatible } from '../kernel-api/licenses';
 import { DECLARED_FOR_TYPE_CHECKING } from '../kernel-api/linkTime';
 import { insertModuleLine, mainFileOf } from './moduleMacros';
 import type { AnalyzedFile, Report, Rule } from './rule';
-import type { SymbolReference } from '../analysis/symbols';
+import type { FileSymbols, SymbolReference } from '../analysis/symbols';
 
 /** Since 6.13 MODULE_IMPORT_NS takes a string literal. */
 const STRING_NAMESPACE_SINCE = kernelVersion(6, 13, 0);
@@ -26,7 +26,7 @@ export const unexportedSymbol: Rule = {
       'exported symbols they call. Without a target kernel (--kdir / lkm.kdir) only workspace modules are checked.',
   },
   defaultSeverity: 'error',
-  check(context, report) {
+  check(context, reportFinding) {
     const moduleNames = new Set<string>();
     for (const file of context.files) for (const definition of file.symbols.definitions) moduleNames.add(definition.name);
     const license = context.files.find((file) => file.symbols.license)?.symbols.license;
@@ -41,8 +41,21 @@ export const unexportedSymbol: Rule = {
     const builtIn = isBuiltIn(context.module, target?.config);
     // A module the target's configuration does not build links against nothing there.
     if (linkage(context.module, target?.config) === 'absent') return;
+    // Everything outside a file its verdicts depend on (the editor re-lints the module on every keystroke).
+    const inputs = [license?.value, [...imported].sort().join(), builtIn, identity(target), identity(context.workspace), ...context.files.map((file) => definedNames(file.symbols))].join('\0');
 
     for (const file of context.files) {
+      if (cleanUnder.get(file.symbols) === inputs) continue;
+      // Without a report or a look at the module's headers, the verdict is "clean" for as long as the inputs stay.
+      let clean = true;
+      const report = (finding: Report) => {
+        clean = false;
+        reportFinding(finding);
+      };
+      const headerNames = () => {
+        clean = false;
+        return (localNames ??= localHeaderNames(context.module, context.files.map((f) => f.parsed)));
+      };
       for (const reference of file.symbols.references) {
         const name = reference.name;
         if (moduleNames.has(name)) continue;
@@ -55,8 +68,7 @@ export const unexportedSymbol: Rule = {
         // Code linked into the kernel image links freely with the image's other code.
         const elsewhere = kernelKnows ? [] : context.workspace.definitionsOf(name).filter((definition) => definition.module !== context.module.name && !(builtIn && definition.builtIn));
         if (elsewhere.length > 0) {
-          localNames ??= localHeaderNames(context.module, context.files.map((f) => f.parsed));
-          if (!localNames.has(name)) checkWorkspaceSymbol(reference, elsewhere, gplIncompatible, license?.value, at, report);
+          if (!headerNames().has(name)) checkWorkspaceSymbol(reference, elsewhere, gplIncompatible, license?.value, at, report);
           continue;
         }
         // Exports only matter to loadable modules: built-in code links against the whole image.
@@ -66,8 +78,7 @@ export const unexportedSymbol: Rule = {
         if (resolution.kind === 'unknown' || resolution.kind === 'header-only' || (resolution.kind === 'exported' && !resolution.namespace)) continue;
         if (resolution.kind === 'not-exported' && NEVER_LINKED.has(name)) continue;
         // The module's own macro or inline of that name is what it calls. Read only when needed.
-        localNames ??= localHeaderNames(context.module, context.files.map((f) => f.parsed));
-        if (localNames.has(name)) continue;
+        if (headerNames().has(name)) continue;
         if (resolution.kind === 'not-exported') {
           report({ ...at, message: `\`${name}\` is not exported to modules by ${release}: the module will not load (modpost: "${name}" undefined)` });
           continue;
@@ -86,9 +97,30 @@ export const unexportedSymbol: Rule = {
           });
         }
       }
+      if (clean) cleanUnder.set(file.symbols, inputs);
     }
   },
 };
+
+/** Per file's symbols: the module inputs under which it had nothing to report. */
+const cleanUnder = new WeakMap<FileSymbols, string>();
+const namesDefinedIn = new WeakMap<FileSymbols, string>();
+const identities = new WeakMap<object, number>();
+let identitiesGiven = 0;
+
+function definedNames(symbols: FileSymbols): string {
+  let names = namesDefinedIn.get(symbols);
+  if (names === undefined) namesDefinedIn.set(symbols, (names = symbols.definitions.map((definition) => definition.name).join()));
+  return names;
+}
+
+/** A number per object (a target, a workspace index): a reloaded one is another. */
+function identity(object: object | undefined): number {
+  if (!object) return 0;
+  let id = identities.get(object);
+  if (id === undefined) identities.set(object, (id = ++identitiesGiven));
+  return id;
+}
 
 function checkWorkspaceSymbol(
   reference: SymbolReference,
