@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { discoverModules, moduleOf, parseKbuild, type ModuleSpec, type ReadFile } from '../../server/src/analysis/kbuild';
+import { discoverModules, fileIsBuilt, moduleOf, parseKbuild, type ModuleSpec, type ReadFile } from '../../server/src/analysis/kbuild';
 
 function memoryFiles(files: Record<string, string>): ReadFile {
   return (file) => files[file];
@@ -174,5 +174,22 @@ describe('#included .c files', () => {
     assert.deepEqual(relative(moduleOf(path.join(dir, 'selftests', 'mock_gtt.c'))), ['gt/intel_gtt.c', 'i915_vma.c', 'selftests/i915_vma.c', 'selftests/mock_gtt.c']);
     assert.equal(moduleOf(path.join(dir, 'selftests', 'standalone.c')).name, 'standalone');
     fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe('files a module has only under an option', () => {
+  test('`<mod>-$(CONFIG_X) += f.o` is built only when the target sets X', () => {
+    const files: Record<string, string> = {
+      '/w/nvme/Makefile': 'obj-$(CONFIG_NVME_CORE) += nvme-core.o\nnvme-core-y := core.o\nnvme-core-$(CONFIG_NVME_AUTH) += auth.o\nnvme-core-$(CONFIG_NVME_HWMON) += hwmon.o core.o\n',
+      '/w/nvme/core.c': '', '/w/nvme/auth.c': '', '/w/nvme/hwmon.c': '',
+    };
+    const [module] = discoverModules(['/w/nvme/core.c', '/w/nvme/auth.c', '/w/nvme/hwmon.c'], memoryFiles(files));
+    assert.ok(module);
+    assert.deepEqual(module.conditionalFiles, { '/w/nvme/auth.c': 'CONFIG_NVME_AUTH', '/w/nvme/hwmon.c': 'CONFIG_NVME_HWMON' }, 'core.o is also listed unconditionally');
+    const config = new Map([['CONFIG_NVME_CORE', 'm'], ['CONFIG_NVME_HWMON', 'y']]);
+    assert.equal(fileIsBuilt(module, '/w/nvme/auth.c', config), false);
+    assert.equal(fileIsBuilt(module, '/w/nvme/hwmon.c', config), true);
+    assert.equal(fileIsBuilt(module, '/w/nvme/core.c', config), true);
+    assert.equal(fileIsBuilt(module, '/w/nvme/auth.c', undefined), true, 'without a .config it may be built');
   });
 });

@@ -118,6 +118,23 @@ describe('language server workspace', () => {
     editing.dispose();
   });
 
+  test('a file the target leaves out of the module (`mod-$(CONFIG_X) += f.o`, X unset) is not checked against its exports', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-ws-'));
+    fs.writeFileSync(path.join(dir, 'Kbuild'), 'obj-m += opt.o\nopt-y := main.o\nopt-$(CONFIG_LKM_TEST_UNSET) += extra.o\n');
+    const main = path.join(dir, 'main.c');
+    const text = 'MODULE_LICENSE("GPL");\nMODULE_DESCRIPTION("opt");\n';
+    fs.writeFileSync(main, text);
+    fs.writeFileSync(path.join(dir, 'extra.c'), 'unsigned long opt_lookup(void)\n{\n\treturn kallsyms_lookup_name("x");\n}\n');
+    const editing = new LintWorkspace(analyzer, () => undefined);
+    editing.configure({ kdir: path.join(__dirname, '..', 'fixtures', 'kdir-mini'), enable: true, debounceMs: 0 });
+    editing.openOrChange(main, text);
+    assert.deepEqual(summary(editing.lintModuleOf(main)).filter((f) => f.includes('unexported-symbol')), []);
+    fs.writeFileSync(path.join(dir, 'Kbuild'), 'obj-m += opt.o\nopt-y := main.o extra.o\n');
+    editing.forgetModuleLayout();
+    assert.deepEqual(summary(editing.lintModuleOf(main)).filter((f) => f.includes('unexported-symbol')), ['extra.c:3:unexported-symbol'], 'built unconditionally, it is');
+    editing.dispose();
+  });
+
   test('the edit between two texts is the changed span only', () => {
     const before = 'a'.repeat(10_000) + '\nXYZ\n' + 'b'.repeat(10_000);
     const after = 'a'.repeat(10_000) + '\nQ\n\n' + 'b'.repeat(10_000);

@@ -28,6 +28,19 @@ export interface ModuleSpec {
    * directory goes into a boot image (the EFI stub's libstub), never into the kernel or a module.
    */
   outsideImage?: true;
+  /** Files the module has only when an option is set (`foo-$(CONFIG_FOO_DEBUG) += debug.o`), with that option. */
+  conditionalFiles?: Record<string, string>;
+}
+
+/**
+ * Whether the target builds `file` into its module: not when the file comes from a `<mod>-$(CONFIG_X)`
+ * list and the target's .config leaves X unset (without a .config, it may).
+ */
+export function fileIsBuilt(module: ModuleSpec, file: string, config: ReadonlyMap<string, string> | undefined): boolean {
+  const option = module.conditionalFiles?.[file];
+  if (!option || !config) return true;
+  const value = config.get(option);
+  return value === 'y' || value === 'm';
 }
 
 /** The option a module list depends on, and whether `m` counts as `y` there (`$(CONFIG_X:m=y)`, `$(subst m,y,$(CONFIG_X))`). */
@@ -94,6 +107,8 @@ interface KbuildModules {
 interface KbuildModule {
   objects: string[];
   listedBy: string;
+  /** Objects listed only under `<mod>-$(CONFIG_X)`, with X. */
+  conditional: Map<string, string>;
 }
 
 /** Directories and their Kbuilds, kernel tree roots and Kconfig indexes, read once per discovery. */
@@ -183,16 +198,21 @@ function discover(cFiles: string[], readFile: ReadFile, findIncluders: boolean):
   for (const dir of [...dirs].sort()) {
     const kbuild = tree.kbuildIn(dir);
     if (!kbuild) continue;
-    for (const [name, { objects, listedBy }] of kbuild.modules) {
+    for (const [name, { objects, listedBy, conditional }] of kbuild.modules) {
+      const sourceOf = (object: string) => path.resolve(dir, object.replace(/\.o$/, '.c'));
       const files = objects
-        .map((object) => path.resolve(dir, object.replace(/\.o$/, '.c')))
+        .map(sourceOf)
         .filter((file) => wanted.has(file) || readFile(file) !== undefined);
       if (!files.some((file) => wanted.has(file))) continue;
       files.forEach((file) => claimed.add(file));
       const option = listOption(listedBy)?.option;
       const optionType = option ? tree.optionType(option, dir) : undefined;
       const outsideImage = listedBy.startsWith('lib-') && !tree.inImageLibrary(dir);
-      modules.push({ name, dir, files: [...new Set(files)], kbuildFile: kbuild.file, listedBy, ...(optionType ? { optionType } : {}), ...(outsideImage ? { outsideImage } : {}) });
+      const conditionalFiles = Object.fromEntries([...conditional].map(([object, fileOption]) => [sourceOf(object), fileOption]).filter(([file]) => files.includes(file!)));
+      modules.push({
+        name, dir, files: [...new Set(files)], kbuildFile: kbuild.file, listedBy, ...(optionType ? { optionType } : {}), ...(outsideImage ? { outsideImage } : {}),
+        ...(Object.keys(conditionalFiles).length > 0 ? { conditionalFiles } : {}),
+      });
     }
   }
   const includedSources = new IncludedSources(readFile);
@@ -350,14 +370,23 @@ export function parseKbuild(text: string, dir = process.cwd(), readFile: ReadFil
 function kbuildModules(make: MakeEvaluator): Map<string, KbuildModule> {
   const targets: Array<{ object: string; listedBy: string }> = [];
   const composites = new Map<string, string[]>();
+  /** Per composite: object → the option of every conditional list naming it ('' once an unconditional one does). */
+  const options = new Map<string, Map<string, string>>();
   for (const name of make.variables.keys()) {
     const isTarget = TARGET_LIST.test(name);
     const composite = isTarget ? undefined : COMPOSITE_LIST.exec(name)?.[1];
     if (!isTarget && (composite === undefined || NOT_COMPOSITES.has(composite))) continue;
     // A word still holding `$(…)` depends on configuration we do not know: not an object name.
     const objects = splitWords(make.valueOf(name)).filter((word) => /[^/]\.o$/.test(word) && !word.includes('$'));
-    if (isTarget) targets.push(...objects.map((object) => ({ object, listedBy: name })));
-    else composites.set(composite!, [...(composites.get(composite!) ?? []), ...objects]);
+    if (isTarget) {
+      targets.push(...objects.map((object) => ({ object, listedBy: name })));
+      continue;
+    }
+    composites.set(composite!, [...(composites.get(composite!) ?? []), ...objects]);
+    const option = /-\$[({](CONFIG_\w+)[)}]$/.exec(name)?.[1] ?? '';
+    const byObject = options.get(composite!) ?? new Map<string, string>();
+    options.set(composite!, byObject);
+    for (const object of objects) byObject.set(object, byObject.has(object) && byObject.get(object) !== option ? '' : option);
   }
   const modules = new Map<string, KbuildModule>();
   for (const { object: target, listedBy } of targets) {
@@ -365,7 +394,9 @@ function kbuildModules(make: MakeEvaluator): Map<string, KbuildModule> {
     const subdir = path.posix.dirname(target);
     const objects = composites.get(name);
     const list = objects && objects.length > 0 ? [...new Set(objects)] : [path.posix.basename(target)];
-    modules.set(name, { objects: list.map((object) => (subdir === '.' ? object : path.posix.join(subdir, object))), listedBy });
+    const inSubdir = (object: string) => (subdir === '.' ? object : path.posix.join(subdir, object));
+    const conditional = new Map([...(options.get(name) ?? [])].filter(([, option]) => option !== '').map(([object, option]) => [inSubdir(object), option]));
+    modules.set(name, { objects: list.map(inSubdir), listedBy, conditional });
   }
   return modules;
 }

@@ -47,7 +47,7 @@ export const missingModuleLicense: Rule = {
     if (!context.files.some((file) => file.symbols.description)) {
       report({
         severity: 'warning',
-        message: `module \`${context.module.name}\` has no MODULE_DESCRIPTION (modpost warns "missing MODULE_DESCRIPTION()" since Linux 6.11; modinfo shows none)`,
+        message: `module \`${context.module.name}\` has no MODULE_DESCRIPTION (modpost reports "missing MODULE_DESCRIPTION()" with W=1 since Linux 6.5; modinfo shows none)`,
         file: licensed?.parsed.path ?? main.parsed.path,
         range: license?.range ?? anchor,
       });

@@ -3,7 +3,7 @@
 // "uses symbol from namespace X, but does not import it"); this rule says so at the call while typing.
 import type { CallResolution } from '../analysis/kernelTarget';
 import { kernelVersion } from '../parsing/preprocessor';
-import { isBuiltIn, linkage, localHeaderNames } from '../analysis/kbuild';
+import { fileIsBuilt, isBuiltIn, linkage, localHeaderNames } from '../analysis/kbuild';
 import { isGplCompatible } from '../kernel-api/licenses';
 import { DECLARED_FOR_TYPE_CHECKING } from '../kernel-api/linkTime';
 import { insertModuleLine, mainFileOf } from './moduleMacros';
@@ -46,6 +46,8 @@ export const unexportedSymbol: Rule = {
 
     for (const file of context.files) {
       if (cleanUnder.get(file.symbols) === inputs) continue;
+      // Code the target's configuration leaves out of the module links against nothing there.
+      if (!fileIsBuilt(context.module, file.parsed.path, target?.config)) continue;
       // Without a report or a look at the module's headers, the verdict is "clean" for as long as the inputs stay.
       let clean = true;
       const report = (finding: Report) => {
