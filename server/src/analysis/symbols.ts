@@ -15,6 +15,7 @@
 // Being lexical it is also immune to tree-sitter's error recovery, which sometimes swallows
 // `MODULE_LICENSE(…)` or `EXPORT_SYMBOL(…)` into ERROR nodes or declarators.
 import type { ParsedFile, Range } from './model';
+import type { NormalizedSource } from '../parsing/normalize';
 import { isIdentPart, isIdentStart } from '../parsing/chars';
 
 export interface SymbolReference {
@@ -124,7 +125,7 @@ interface ScanState {
 const scanStates = new WeakMap<FileSymbols, ScanState>();
 
 export function extractSymbols(file: ParsedFile): FileSymbols {
-  const scanner = new SymbolScanner(file.normalized.text);
+  const scanner = new SymbolScanner(file.normalized);
   scanner.run();
   return finish({ records: scanner.records, checkpoints: scanner.checkpoints });
 }
@@ -143,7 +144,7 @@ export function updateSymbols(previous: FileSymbols, file: ParsedFile, window: {
   while (k >= 0 && old[k]!.pos >= window.start) k--;
   const from = old[k];
   let oldIndex = 0;
-  const scanner = new SymbolScanner(file.normalized.text, from, (pos) => {
+  const scanner = new SymbolScanner(file.normalized, from, (pos) => {
     if (pos <= window.newEnd) return false;
     while (oldIndex < old.length && old[oldIndex]!.pos < pos - delta) oldIndex++;
     return old[oldIndex]?.pos === pos - delta;
@@ -241,7 +242,10 @@ class SymbolScanner {
   private firstOnLine = false;
 
   /** `from`: a checkpoint of an earlier scan of the same text up to it; `known(pos)`: the rest from this checkpoint on is known. */
-  constructor(private readonly text: string, from?: SymbolCheckpoint, private readonly known?: (pos: number) => boolean) {
+  private readonly text: string;
+
+  constructor(private readonly normalized: NormalizedSource, from?: SymbolCheckpoint, private readonly known?: (pos: number) => boolean) {
+    this.text = normalized.text;
     if (from) {
       this.pos = from.pos;
       this.line = from.line;
@@ -266,7 +270,14 @@ class SymbolScanner {
     for (;;) {
       if (i >= n) { this.kind = Tok.End; this.start = this.end = this.pos = n; return; }
       const c = text.charCodeAt(i);
-      if (c === Ch.NL) { i++; this.line++; this.lineStart = i; this.atLineStart = true; continue; }
+      if (c === Ch.NL) {
+        i++;
+        this.line++;
+        this.lineStart = i;
+        this.atLineStart = true;
+        if (isBlank(text.charCodeAt(i)) && isBlank(text.charCodeAt(i + LONG_BLANK))) i = this.skipBlankLines(i);
+        continue;
+      }
       if (c === Ch.Space || c === Ch.Tab || c === Ch.CR || c === 11 || c === 12) { i++; continue; }
       if (c === Ch.Backslash) { i++; continue; } // line continuation outside a directive
       if (c === Ch.Slash && text.charCodeAt(i + 1) === Ch.Star) { i = this.skipBlockComment(i + 2); continue; }
@@ -308,6 +319,27 @@ class SymbolScanner {
       this.end = this.pos = i + 1;
       return;
     }
+  }
+
+  /**
+   * From a line start, past a long blank stretch (a blanked data table, an inactive `#if` branch) in one
+   * search, then the line it ends on from the normaliser's line starts.
+   */
+  private skipBlankLines(from: number): number {
+    NOT_BLANK.lastIndex = from;
+    const to = NOT_BLANK.exec(this.text)?.index ?? this.text.length;
+    if (to - from <= LONG_BLANK) return from;
+    const starts = this.normalized.lineStarts;
+    let low = this.line;
+    let high = starts.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (starts[middle]! <= to) low = middle;
+      else high = middle - 1;
+    }
+    this.line = low;
+    this.lineStart = starts[low]!;
+    return to;
   }
 
   private skipBlockComment(from: number): number {
@@ -840,6 +872,14 @@ class SymbolScanner {
       } });
     }
   }
+}
+
+/** Blank stretches longer than this are skipped with one search. */
+const LONG_BLANK = 256;
+const NOT_BLANK = /[^ \t\r\n\f\v]/g;
+
+function isBlank(c: number): boolean {
+  return c === Ch.Space || c === Ch.Tab || c === Ch.NL || c === Ch.CR || c === 11 || c === 12;
 }
 
 function lineRange(line: number, column: number, length: number): Range {
