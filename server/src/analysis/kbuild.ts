@@ -845,6 +845,11 @@ const localHeaderCache = new Map<string, { mtimeMs: number; names: string[]; inc
  * module calls (amdgpu's `#define dm_error(…) DRM_ERROR(…)` is not device-mapper's `dm_error()`).
  */
 export function localHeaderNames(module: ModuleSpec, sources: ReadonlyArray<{ path: string; text: string }>): Set<string> {
+  // The editor asks on every keystroke; while no file's includes change, neither do the names.
+  const includes = sources.map((source) => `${source.path}:${quotedIncludes(source).join()}`).join('\n');
+  const id = `${module.dir}\0${module.name}`;
+  const known = recentHeaderNames.get(id);
+  if (known?.includes === includes) return known.names;
   const names = new Set<string>();
   // The directory walk is only needed for includes not found beside the including file.
   let candidates: string[] | undefined;
@@ -861,7 +866,19 @@ export function localHeaderNames(module: ModuleSpec, sources: ReadonlyArray<{ pa
     for (const name of facts.names) names.add(name);
     for (const next of facts.includes) queue.push({ from: header, include: next });
   }
+  recentHeaderNames.delete(id);
+  recentHeaderNames.set(id, { includes, names });
+  // A few modules' worth: the editor's; the CLI visits each module once.
+  if (recentHeaderNames.size > 8) recentHeaderNames.delete(recentHeaderNames.keys().next().value!);
   return names;
+}
+
+/** localHeaderNames' recent answers, by module. */
+const recentHeaderNames = new Map<string, { includes: string; names: Set<string> }>();
+
+/** A header changed on disk: local header names must be read again. */
+export function forgetLocalHeaderNames(): void {
+  recentHeaderNames.clear();
 }
 
 /** Per source object (a parsed file): the editor asks again on every keystroke. */
