@@ -80,6 +80,9 @@ function withoutComments(text: string): string {
   return text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, ' ');
 }
 
+/** What a call of a sleeping kernel API means, per call site (see ModuleCallGraph.callSleeps). */
+const apiCallSleeps = new WeakMap<CallSite, SleepResult | null>();
+
 export class ModuleCallGraph {
   readonly functions: FunctionNode[] = [];
   private readonly byFile = new Map<string, Map<string, FunctionNode>>();
@@ -126,10 +129,18 @@ export class ModuleCallGraph {
    * (the call sits under `if (may_sleep)`, or passes the parameter on to a callee that does).
    */
   callSleeps(file: string, caller: FunctionAnalysis, call: CallSite): SleepResult | undefined {
-    const result = this.callSleepsUnguarded(file, caller, call);
-    if (!result || result.param !== undefined || result.flag) return result;
-    const guard = this.flagGuard(file, caller, call);
-    return guard ? { ...result, flag: guard } : result;
+    // A call of a kernel API depends on nothing else in the module (unless the API looks at what the
+    // module uses): its answer is kept with the call, which outlives this graph while its file is unchanged.
+    const api = this.resolve(file, call.callee) ? undefined : sleepingApi(call.callee);
+    const keep = api !== undefined && !api.unlessModuleUses;
+    if (keep && apiCallSleeps.has(call)) return apiCallSleeps.get(call) ?? undefined;
+    let result = this.callSleepsUnguarded(file, caller, call);
+    if (result && result.param === undefined && !result.flag) {
+      const guard = this.flagGuard(file, caller, call);
+      if (guard) result = { ...result, flag: guard };
+    }
+    if (keep) apiCallSleeps.set(call, result ?? null);
+    return result;
   }
 
   private callSleepsUnguarded(file: string, caller: FunctionAnalysis, call: CallSite): SleepResult | undefined {
