@@ -44,20 +44,23 @@ export const unexportedSymbol: Rule = {
     // Everything outside a file its verdicts depend on (the editor re-lints the module on every keystroke).
     const inputs = [license?.value, [...imported].sort().join(), builtIn, identity(target), identity(context.workspace), ...context.files.map((file) => definedNames(file.symbols))].join('\0');
 
+    const moduleHeaderNames = () => (localNames ??= localHeaderNames(context.module, context.files.map((f) => f.parsed)));
     for (const file of context.files) {
-      if (cleanUnder.get(file.symbols) === inputs) continue;
       // Code the target's configuration leaves out of the module links against nothing there.
       if (!fileIsBuilt(context.module, file.parsed.path, target?.config)) continue;
-      // Without a report or a look at the module's headers, the verdict is "clean" for as long as the inputs stay.
-      let clean = true;
+      const known = verdicts.get(file.symbols);
+      // The same inputs give the same reports (the header names and the main file, when they were used, unchanged).
+      if (known && known.inputs === inputs && (!known.headerNames || known.headerNames === moduleHeaderNames()) && (known.reports.length === 0 || known.main === main?.parsed)) {
+        for (const finding of known.reports) reportFinding(finding);
+        continue;
+      }
+      const verdict: Verdict = { inputs, reports: [], main: main?.parsed };
+      verdicts.set(file.symbols, verdict);
       const report = (finding: Report) => {
-        clean = false;
+        verdict.reports.push(finding);
         reportFinding(finding);
       };
-      const headerNames = () => {
-        clean = false;
-        return (localNames ??= localHeaderNames(context.module, context.files.map((f) => f.parsed)));
-      };
+      const headerNames = () => (verdict.headerNames = moduleHeaderNames());
       for (const reference of file.symbols.references) {
         const name = reference.name;
         if (moduleNames.has(name)) continue;
@@ -99,13 +102,22 @@ export const unexportedSymbol: Rule = {
           });
         }
       }
-      if (clean) cleanUnder.set(file.symbols, inputs);
     }
   },
 };
 
-/** Per file's symbols: the module inputs under which it had nothing to report. */
-const cleanUnder = new WeakMap<FileSymbols, string>();
+/** A file's reports and what they were derived from besides the file itself. */
+interface Verdict {
+  inputs: string;
+  reports: Report[];
+  /** The module's local header names, when the file's references needed them. */
+  headerNames?: Set<string>;
+  /** The file quick fixes insert into. */
+  main: object | undefined;
+}
+
+/** Per file's symbols: its last verdict (the editor re-lints the whole module on every keystroke). */
+const verdicts = new WeakMap<FileSymbols, Verdict>();
 const namesDefinedIn = new WeakMap<FileSymbols, string>();
 const identities = new WeakMap<object, number>();
 let identitiesGiven = 0;
