@@ -45,6 +45,8 @@ export interface FunctionNode {
   runsAtomicVia?: { caller: string; file: string; range: Range };
   /** Called by some module function (by name). */
   called: boolean;
+  /** The module function each of `fn.calls` reaches (resolved once per graph), or undefined. */
+  targets: Array<FunctionNode | undefined>;
 }
 
 const ZERO_RANGE: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
@@ -96,13 +98,14 @@ export class ModuleCallGraph {
       this.byFile.set(parsed.path, local);
       this.parsedFiles.set(parsed.path, parsed);
       for (const fn of functions) {
-        const node: FunctionNode = { fn, file: parsed.path, sleepsWithGfpParam: new Map(), sleepsWithFlag: new Map(), registrations: [], called: false };
+        const node: FunctionNode = { fn, file: parsed.path, sleepsWithGfpParam: new Map(), sleepsWithFlag: new Map(), registrations: [], called: false, targets: [] };
         this.functions.push(node);
         local.set(fn.name, node);
         if (!fn.isStatic && !this.global.has(fn.name)) this.global.set(fn.name, node);
       }
       this.registrations.push(...findRegistrations(parsed, functions));
     }
+    for (const node of this.functions) node.targets = node.fn.calls.map((call) => this.resolve(node.file, call.callee));
     for (const registration of this.registrations) {
       if (registration.processContextIfModuleUses && this.moduleUses(registration.processContextIfModuleUses)) registration.context = 'process';
       this.resolve(registration.file, registration.target)?.registrations.push(registration);
@@ -128,13 +131,14 @@ export class ModuleCallGraph {
    * that index is a sleeping mask. `flag`: only when the caller's parameter at that index has that truth
    * (the call sits under `if (may_sleep)`, or passes the parameter on to a callee that does).
    */
-  callSleeps(file: string, caller: FunctionAnalysis, call: CallSite): SleepResult | undefined {
+  callSleeps(file: string, caller: FunctionAnalysis, call: CallSite, target = this.resolve(file, call.callee)): SleepResult | undefined {
     // A call of a kernel API depends on nothing else in the module (unless the API looks at what the
     // module uses): its answer is kept with the call, which outlives this graph while its file is unchanged.
-    const api = this.resolve(file, call.callee) ? undefined : sleepingApi(call.callee);
+    const api = target ? undefined : sleepingApi(call.callee);
+    if (!target && !api) return undefined;
     const keep = api !== undefined && !api.unlessModuleUses;
     if (keep && apiCallSleeps.has(call)) return apiCallSleeps.get(call) ?? undefined;
-    let result = this.callSleepsUnguarded(file, caller, call);
+    let result = this.callSleepsUnguarded(file, caller, call, target);
     if (result && result.param === undefined && !result.flag) {
       const guard = this.flagGuard(file, caller, call);
       if (guard) result = { ...result, flag: guard };
@@ -143,8 +147,7 @@ export class ModuleCallGraph {
     return result;
   }
 
-  private callSleepsUnguarded(file: string, caller: FunctionAnalysis, call: CallSite): SleepResult | undefined {
-    const target = this.resolve(file, call.callee);
+  private callSleepsUnguarded(file: string, caller: FunctionAnalysis, call: CallSite, target: FunctionNode | undefined): SleepResult | undefined {
     if (target) {
       if (target.sleeps) return { witness: { ...target.sleeps, chain: [target.fn.name, ...target.sleeps.chain], dropsCallerLock: target.sleeps.dropsCallerLock } };
       for (const { index, when, witness } of target.sleepsWithFlag.values()) {
@@ -237,8 +240,9 @@ export class ModuleCallGraph {
   private computeSleep(): void {
     const callers = new Map<FunctionNode, Set<FunctionNode>>();
     for (const node of this.functions) {
-      for (const call of node.fn.calls) {
-        const target = this.resolve(node.file, call.callee);
+      for (let index = 0; index < node.fn.calls.length; index++) {
+        const call = node.fn.calls[index]!;
+        const target = node.targets[index];
         if (!target) continue;
         target.called = true;
         if (target === node || call.unreachable) continue;
@@ -267,9 +271,11 @@ export class ModuleCallGraph {
   private evaluateSleep(node: FunctionNode): boolean {
     if (node.sleeps && !node.sleeps.dropsCallerLock) return false;
     let changed = false;
-    for (const call of node.fn.calls) {
-      if (call.unreachable || this.resolve(node.file, call.callee) === node) continue;
-      const result = this.callSleeps(node.file, node.fn, call);
+    for (let index = 0; index < node.fn.calls.length; index++) {
+      const call = node.fn.calls[index]!;
+      const target = node.targets[index];
+      if (call.unreachable || target === node) continue;
+      const result = this.callSleeps(node.file, node.fn, call, target);
       if (!result) continue;
       if (result.flag) {
         const key = `${result.flag.index}:${result.flag.when}`;
@@ -304,9 +310,10 @@ export class ModuleCallGraph {
     const queue: FunctionNode[] = [];
     for (const node of this.functions) {
       if (node.registrations.some((r) => isAtomicContext(r.context))) queue.push(node);
-      for (const call of node.fn.calls) {
+      for (let index = 0; index < node.fn.calls.length; index++) {
+        const call = node.fn.calls[index]!;
         if (!call.atomicHold) continue;
-        const target = this.resolve(node.file, call.callee);
+        const target = node.targets[index];
         if (target && !target.runsAtomicVia && !target.registrations.length) {
           target.runsAtomicVia = { caller: node.fn.name, file: node.file, range: this.rangeOf(node.file, call) };
           queue.push(target);
@@ -315,8 +322,9 @@ export class ModuleCallGraph {
     }
     while (queue.length > 0) {
       const node = queue.shift()!;
-      for (const call of node.fn.calls) {
-        const target = this.resolve(node.file, call.callee);
+      for (let index = 0; index < node.fn.calls.length; index++) {
+        const call = node.fn.calls[index]!;
+        const target = node.targets[index];
         if (target && target !== node && !target.runsAtomicVia && !target.registrations.some((r) => isAtomicContext(r.context))) {
           target.runsAtomicVia = { caller: node.fn.name, file: node.file, range: this.rangeOf(node.file, call) };
           queue.push(target);
