@@ -43,6 +43,8 @@ const root = path.resolve(__dirname, path.basename(path.dirname(__dirname)) === 
 const MB = 1024 * 1024;
 const TARGET_RATIO = 1.5;
 const TARGET_KEYSTROKE_P95_MS = 30;
+/** Keystrokes at this many points (typed and deleted) before the measured ones. */
+const WARM_UP_POINTS = 5;
 const CLI_TIMEOUT_MS = 40 * 60_000;
 const FIRST_LINT_TIMEOUT_MS = 120_000;
 const EDIT_TIMEOUT_MS = 30_000;
@@ -431,8 +433,12 @@ async function benchKeystrokes(file: string, kdir: string, edits: number, corpus
     const firstLintMs = openedAt - openStarted;
     const lintsBeforeOpen = serverLintMs.length;
     const { points, inFunctions } = await editPoints(text, Math.ceil(edits / 2));
+    // The first keystrokes after opening also pay for compiling the incremental path (JIT): they are
+    // reported apart (coldMs), and the percentiles are of the keystrokes after them.
+    const warmUp = points.filter((_, index) => index % Math.max(1, Math.floor(points.length / WARM_UP_POINTS)) === 0).slice(0, WARM_UP_POINTS);
     const latencies: number[] = [];
-    for (const point of points) {
+    const coldMs: number[] = [];
+    for (const [round, point] of [...warmUp.map((p) => ['warm-up', p] as const), ...points.map((p) => ['measured', p] as const)]) {
       // Type a character, then delete it: two versions, each waited for.
       for (const change of [
         { range: { start: point, end: point }, text: 'x' },
@@ -443,14 +449,14 @@ async function benchKeystrokes(file: string, kdir: string, edits: number, corpus
         const received = await diagnosticsAfter(() => void connection.sendNotification(DidChangeTextDocumentNotification.type, {
           textDocument: { uri, version }, contentChanges: [change],
         }), EDIT_TIMEOUT_MS, `didChange version ${version}`);
-        latencies.push(received - sent);
+        (round === 'warm-up' ? coldMs : latencies).push(received - sent);
       }
     }
     // The server logs each lint's duration just after publishing its diagnostics: wait for the last log.
-    const expectedLints = lintsBeforeOpen + 1 + latencies.length;
+    const expectedLints = lintsBeforeOpen + 1 + coldMs.length + latencies.length;
     for (let waited = 0; serverLintMs.length < expectedLints && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
     const firstServerLintMs = serverLintMs[lintsBeforeOpen];
-    const perEditServerMs = serverLintMs.slice(lintsBeforeOpen + 1);
+    const perEditServerMs = serverLintMs.slice(lintsBeforeOpen + 1 + coldMs.length);
     return {
       file: path.relative(corpusRoot, file),
       absoluteFile: file,
@@ -464,6 +470,7 @@ async function benchKeystrokes(file: string, kdir: string, edits: number, corpus
       p50Ms: percentile(latencies, 50),
       p95Ms: percentile(latencies, 95),
       maxMs: Math.max(...latencies),
+      coldMs,
       serverLintP50Ms: percentile(perEditServerMs, 50),
       serverLintP95Ms: percentile(perEditServerMs, 95),
       serverErrors: logErrors,
@@ -570,13 +577,14 @@ async function main(): Promise<void> {
   if (keystroke) {
     console.log(`\n== keystroke → publishDiagnostics, language server over stdio, debounceMs 0 ==`);
     console.log(table([
-      ['file', 'size', 'kdir load', 'first lint', 'edits', 'p50', 'p95', 'max', 'server: edit + module lint p50/p95', `p95 < ${TARGET_KEYSTROKE_P95_MS} ms`],
+      ['file', 'size', 'kdir load', 'first lint', 'first keystrokes (median / max)', 'edits', 'p50', 'p95', 'max', 'server: edit + module lint p50/p95', `p95 < ${TARGET_KEYSTROKE_P95_MS} ms`],
       ...keystroke.map((k) => [
         `${k.file}${k.editsInFunctionBodies ? '' : ' (no functions: edits in data)'}`,
-        `${k.megabytes.toFixed(2)} MB`, ms(k.targetLoadMs), ms(k.firstLintMs), String(k.edits), ms(k.p50Ms), ms(k.p95Ms), ms(k.maxMs),
+        `${k.megabytes.toFixed(2)} MB`, ms(k.targetLoadMs), ms(k.firstLintMs), `${k.coldMs.length}: ${ms(percentile(k.coldMs, 50))} / ${ms(Math.max(...k.coldMs))}`, String(k.edits), ms(k.p50Ms), ms(k.p95Ms), ms(k.maxMs),
         `${ms(k.serverLintP50Ms)} / ${ms(k.serverLintP95Ms)}`, verdict(k.p95Ms < TARGET_KEYSTROKE_P95_MS),
       ]),
     ]));
+    console.log(`(after ${WARM_UP_POINTS * 2} first keystrokes, reported apart: they also pay for compiling the incremental path)`);
     for (const k of keystroke) if (k.serverErrors.length > 0) console.log(`server errors on ${k.file}: ${k.serverErrors.slice(0, 3).join(' | ')}`);
   }
 
