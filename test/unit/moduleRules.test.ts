@@ -120,6 +120,22 @@ describe('unexported-symbol details', () => {
     proprietary.parsed.tree.delete();
   });
 
+  test('a bare name another module defines is not a use of it: macro arguments and enum constants share names with functions', () => {
+    const file = analyze('/ws/user/user.c', [
+      'static int f(int cmd)',
+      '{',
+      '\tSET_VALID_IOCTL(ops, core_private);',
+      '\tif (cmd == core_private)',
+      '\t\treturn 1;',
+      '\treturn core_private(cmd);',
+      '}',
+      'MODULE_LICENSE("GPL");',
+      'MODULE_DESCRIPTION("d");',
+    ].join('\n'));
+    assert.deepEqual(run(unexportedSymbol, module, [file], undefined, workspace).map((f) => f.range.start.line), [5], 'only the call');
+    file.parsed.tree.delete();
+  });
+
   test('with a target: the namespace fix adds MODULE_IMPORT_NS next to the MODULE_* lines; messages name the release and the chain', () => {
     const target = loadKernelTarget(KDIR_MINI, { cacheDir });
     const text = 'int f(void *k, void *a)\n{\n\tdma_buf_get(1);\n\treturn sysfs_create_file(k, a);\n}\nMODULE_LICENSE("Proprietary");\nMODULE_DESCRIPTION("d");\n';

@@ -21,8 +21,8 @@ export const unexportedSymbol: Rule = {
     description:
       'Reported when the target kernel (its Module.symvers) does not export the symbol to modules, exports it ' +
       'GPL-only (EXPORT_SYMBOL_GPL) while the module license is not GPL-compatible, or exports it in a namespace ' +
-      'the module does not import (add MODULE_IMPORT_NS); also when another module of the workspace defines the ' +
-      'symbol without EXPORT_SYMBOL. Static inline functions and macros of the target headers are followed to the ' +
+      'the module does not import (add MODULE_IMPORT_NS); also a call of a function another module of the workspace defines ' +
+      'without EXPORT_SYMBOL. Static inline functions and macros of the target headers are followed to the ' +
       'exported symbols they call. Without a target kernel (--kdir / lkm.kdir) only workspace modules are checked.',
   },
   defaultSeverity: 'error',
@@ -71,7 +71,9 @@ export const unexportedSymbol: Rule = {
         // against; another workspace module defining the same name (efi libstub's memcpy) is not.
         const kernelKnows = resolution !== undefined && resolution.kind !== 'unknown';
         // Code linked into the kernel image links freely with the image's other code.
-        const elsewhere = kernelKnows ? [] : context.workspace.definitionsOf(name).filter((definition) => definition.module !== context.module.name && !(builtIn && definition.builtIn));
+        // Only a call reaches another module's function (the index holds functions): a bare name that
+        // matches one is far more often a struct member passed to a macro or an enum constant.
+        const elsewhere = kernelKnows || !reference.isCall ? [] : context.workspace.definitionsOf(name).filter((definition) => definition.module !== context.module.name && !(builtIn && definition.builtIn));
         if (elsewhere.length > 0) {
           if (!headerNames().has(name)) checkWorkspaceSymbol(reference, elsewhere, gplIncompatible, license?.value, at, report);
           continue;
