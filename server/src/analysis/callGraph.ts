@@ -84,6 +84,22 @@ function withoutComments(text: string): string {
 
 /** What a call of a sleeping kernel API means, per call site (see ModuleCallGraph.callSleeps). */
 const apiCallSleeps = new WeakMap<CallSite, SleepResult | null>();
+/** The flag parameter a call depends on, per call site: it depends on the caller's text alone. */
+const flagGuards = new WeakMap<CallSite, { index: number; when: boolean } | null>();
+/** Per parsed file, the identifiers it was asked about (see ModuleCallGraph.moduleUses). */
+const identifiersUsed = new WeakMap<ParsedFile, Map<string, boolean>>();
+
+function fileUses(file: ParsedFile, identifier: string): boolean {
+  let known = identifiersUsed.get(file);
+  if (!known) identifiersUsed.set(file, (known = new Map()));
+  let used = known.get(identifier);
+  if (used === undefined) {
+    const word = new RegExp(`\\b${identifier}\\b`);
+    used = word.test(file.normalized.text) && word.test(withoutComments(file.normalized.text));
+    known.set(identifier, used);
+  }
+  return used;
+}
 
 export class ModuleCallGraph {
   readonly functions: FunctionNode[] = [];
@@ -188,8 +204,15 @@ export class ModuleCallGraph {
     return undefined;
   }
 
-  /** The innermost `if (param)` / `if (!param)` of the caller that the call depends on. */
+  /** The innermost `if (param)` / `if (!param)` of the caller that the call depends on (kept with the call). */
   private flagGuard(file: string, caller: FunctionAnalysis, call: CallSite): { index: number; when: boolean } | undefined {
+    if (flagGuards.has(call)) return flagGuards.get(call) ?? undefined;
+    const guard = this.findFlagGuard(file, caller, call);
+    flagGuards.set(call, guard ?? null);
+    return guard;
+  }
+
+  private findFlagGuard(file: string, caller: FunctionAnalysis, call: CallSite): { index: number; when: boolean } | undefined {
     const parsed = this.parsedFiles.get(file);
     if (!parsed || caller.params.length === 0) return undefined;
     let child: Node | null = parsed.tree.rootNode.descendantForIndex(call.start);
@@ -221,8 +244,7 @@ export class ModuleCallGraph {
   moduleUses(identifier: string): boolean {
     let used = this.uses.get(identifier);
     if (used === undefined) {
-      const word = new RegExp(`\\b${identifier}\\b`);
-      used = [...this.parsedFiles.values()].some((file) => word.test(file.normalized.text) && word.test(withoutComments(file.normalized.text)));
+      used = [...this.parsedFiles.values()].some((file) => fileUses(file, identifier));
       this.uses.set(identifier, used);
     }
     return used;
