@@ -36,9 +36,9 @@ export interface FunctionNode {
   /** Sleeps whatever its arguments. */
   sleeps?: SleepWitness;
   /** Sleeps when the gfp_t parameter at this index is a sleeping mask. */
-  sleepsWithGfpParam: Map<number, SleepWitness>;
+  sleepsWithGfpParam: ReadonlyMap<number, SleepWitness>;
   /** Sleeps when the flag parameter at `index` is `when` (`if (may_sleep) msleep(…)`), by `${index}:${when}`. */
-  sleepsWithFlag: Map<string, { index: number; when: boolean; witness: SleepWitness }>;
+  sleepsWithFlag: ReadonlyMap<string, { index: number; when: boolean; witness: SleepWitness }>;
   /** Registrations that make it run in a context (hard IRQ handler, timer callback…). */
   registrations: Registration[];
   /** Runs in atomic context because an atomic caller or lock-holding call site reaches it. */
@@ -82,6 +82,9 @@ function withoutComments(text: string): string {
   return text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, ' ');
 }
 
+const NO_GFP_SLEEPS: ReadonlyMap<number, SleepWitness> = new Map();
+const NO_FLAG_SLEEPS: ReadonlyMap<string, { index: number; when: boolean; witness: SleepWitness }> = new Map();
+
 /** What a call of a sleeping kernel API means, per call site (see ModuleCallGraph.callSleeps). */
 const apiCallSleeps = new WeakMap<CallSite, SleepResult | null>();
 /** The flag parameter a call depends on, per call site: it depends on the caller's text alone. */
@@ -114,7 +117,8 @@ export class ModuleCallGraph {
       this.byFile.set(parsed.path, local);
       this.parsedFiles.set(parsed.path, parsed);
       for (const fn of functions) {
-        const node: FunctionNode = { fn, file: parsed.path, sleepsWithGfpParam: new Map(), sleepsWithFlag: new Map(), registrations: [], called: false, targets: [] };
+        // Most functions never sleep: they share the empty maps (a module graph is rebuilt on every keystroke).
+        const node: FunctionNode = { fn, file: parsed.path, sleepsWithGfpParam: NO_GFP_SLEEPS, sleepsWithFlag: NO_FLAG_SLEEPS, registrations: [], called: false, targets: [] };
         this.functions.push(node);
         local.set(fn.name, node);
         if (!fn.isStatic && !this.global.has(fn.name)) this.global.set(fn.name, node);
@@ -302,7 +306,7 @@ export class ModuleCallGraph {
       if (result.flag) {
         const key = `${result.flag.index}:${result.flag.when}`;
         if (!node.sleepsWithFlag.has(key)) {
-          node.sleepsWithFlag.set(key, { ...result.flag, witness: result.witness });
+          node.sleepsWithFlag = new Map(node.sleepsWithFlag).set(key, { ...result.flag, witness: result.witness });
           changed = true;
         }
         continue;
@@ -321,7 +325,7 @@ export class ModuleCallGraph {
         continue;
       }
       if (!node.sleepsWithGfpParam.has(result.param)) {
-        node.sleepsWithGfpParam.set(result.param, result.witness);
+        node.sleepsWithGfpParam = new Map(node.sleepsWithGfpParam).set(result.param, result.witness);
         changed = true;
       }
     }
