@@ -14,7 +14,7 @@
 //  - identifiers after `.`/`->` are fields, struct/union bodies hold fields, enumerators are file-level names.
 // Being lexical it is also immune to tree-sitter's error recovery, which sometimes swallows
 // `MODULE_LICENSE(…)` or `EXPORT_SYMBOL(…)` into ERROR nodes or declarators.
-import type { ParsedFile, Range } from './model';
+import { firstStartingAt, type ParsedFile, type Range } from './model';
 import type { NormalizedSource } from '../parsing/normalize';
 import { isIdentPart, isIdentStart } from '../parsing/chars';
 
@@ -156,8 +156,8 @@ export function updateSymbols(previous: FileSymbols, file: ParsedFile, window: {
   const lines = resumed ? scanner.convergedLine - resumed.line : 0;
   // Records are in line order, except file-level names (a look-ahead may pass a `#define` first).
   const splice = <T extends { line: number }>(before: T[], fresh: T[], shift: (item: T) => T, inOrder = true): T[] => {
-    const kept = inOrder ? before.slice(0, firstFromLine(before, startLine)) : before.filter((item) => item.line < startLine);
-    const after = inOrder ? before.slice(firstFromLine(before, oldEndLine)) : before.filter((item) => item.line >= oldEndLine);
+    const kept = inOrder ? before.slice(0, firstStartingAt(before, startLine, lineOf)) : before.filter((item) => item.line < startLine);
+    const after = inOrder ? before.slice(firstStartingAt(before, oldEndLine, lineOf)) : before.filter((item) => item.line >= oldEndLine);
     // Lexing the token where the scan stopped may have recorded it (a module macro) again.
     const scanned = resumed ? fresh.filter((item) => item.line < scanner.convergedLine) : fresh;
     return kept.concat(scanned, lines === 0 ? after : after.map(shift));
@@ -185,17 +185,7 @@ export function updateSymbols(previous: FileSymbols, file: ParsedFile, window: {
   return finish({ records, checkpoints });
 }
 
-/** Index of the first record on or after `line` (`records.length` when none). */
-function firstFromLine(records: ReadonlyArray<{ line: number }>, line: number): number {
-  let low = 0;
-  let high = records.length;
-  while (low < high) {
-    const middle = (low + high) >> 1;
-    if (records[middle]!.line < line) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}
+const lineOf = (record: { line: number }) => record.line;
 
 function finish(state: ScanState): FileSymbols {
   const { records } = state;
