@@ -50,6 +50,17 @@ function instantiate(effect: EffectTemplate, args: Node[], textOf: (node: Node) 
   return { op: effect.op, id: normalizeLockExpression(id), successWhen: effect.successWhen, ...effect.lock };
 }
 
+/** Per function: its summary and what it was derived from (a module is re-summarised on every keystroke). */
+const keptSummaries = new WeakMap<FunctionAnalysis, { locks: FunctionAnalysis['locks']; globals: ReadonlySet<string>; effects: EffectTemplate[] }>();
+
+function summaryOf(fn: FunctionAnalysis, globals: ReadonlySet<string>): EffectTemplate[] {
+  const known = keptSummaries.get(fn);
+  if (known && known.locks === fn.locks && known.globals === globals) return known.effects;
+  const effects = summarize(fn, globals);
+  keptSummaries.set(fn, { locks: fn.locks, globals, effects });
+  return effects;
+}
+
 function summarize(fn: FunctionAnalysis, globals: ReadonlySet<string>): EffectTemplate[] {
   const locks = fn.locks;
   if (!locks || locks.truncated || locks.returns.length === 0) return [];
@@ -128,7 +139,7 @@ export function applyLockSummaries(files: ReadonlyArray<{ parsed: ParsedFile; fu
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const summaries = new Map<FunctionAnalysis, EffectTemplate[]>();
     for (const [fn, { globals }] of fileOf) {
-      const effects = summarize(fn, globals);
+      const effects = summaryOf(fn, globals);
       if (effects.length > 0) summaries.set(fn, effects);
     }
     const fingerprint = [...summaries].map(([fn, effects]) => `${fn.name}:${effects.map((e) => `${e.op}${e.successWhen ?? ''}${e.param ?? e.fixedId}${e.suffix}`).join(',')}`).sort().join(';');
