@@ -150,4 +150,26 @@ describe('unexported-symbol details', () => {
     assert.deepEqual(chain!.range, { start: { line: 3, character: 8 }, end: { line: 3, character: 25 } });
     file.parsed.tree.delete();
   });
+
+  test('with a target: a module that defines what a header inline reaches, or a dev_pm_ops its macro defines, links against itself', () => {
+    const target = loadKernelTarget(KDIR_MINI, { cacheDir });
+    const text = [
+      'int sysfs_create_file_ns(void *k, const void *a, const void *ns)',
+      '{',
+      '\treturn 0;',
+      '}',
+      'int f(void *k, void *a)',
+      '{',
+      '\treturn sysfs_create_file(k, a);',
+      '}',
+      'EXPORT_NS_GPL_SIMPLE_DEV_PM_OPS(dma_buf_get, NULL, NULL, DMA_BUF);',
+      'static const void *pm = &dma_buf_get;',
+      'MODULE_LICENSE("Proprietary");',
+      'MODULE_DESCRIPTION("d");',
+    ].join('\n');
+    const file = analyze('/m/own.c', text, target);
+    assert.ok(file.symbols.definitions.some((d) => d.name === 'dma_buf_get'), 'the macro defines its first argument');
+    assert.deepEqual(run(unexportedSymbol, { name: 'own', dir: '/m', files: ['/m/own.c'] }, [file], target).map((f) => f.message), []);
+    file.parsed.tree.delete();
+  });
 });

@@ -71,7 +71,8 @@ const OTHER_KEYWORDS = new Set([
   '__asm', '__label__', '__builtin_offsetof', '__builtin_types_compatible_p', '__builtin_va_arg', 'true',
   'false', 'NULL',
 ]);
-const DECLARING_MACRO = /^(?:DEFINE_|DECLARE_)\w+$|^LIST_HEAD$|^HLIST_HEAD$/;
+// `SIMPLE_DEV_PM_OPS(name, …)` and its `EXPORT_NS_GPL_…` variants define (and may export) `name`.
+const DECLARING_MACRO = /^(?:DEFINE_|DECLARE_)\w+$|^LIST_HEAD$|^HLIST_HEAD$|^\w*DEV_PM_OPS$/;
 const MODULE_MACROS = new Set([
   'MODULE_LICENSE', 'MODULE_DESCRIPTION', 'MODULE_IMPORT_NS',
   'EXPORT_SYMBOL', 'EXPORT_SYMBOL_GPL', 'EXPORT_SYMBOL_NS', 'EXPORT_SYMBOL_NS_GPL',

@@ -80,6 +80,8 @@ export const unexportedSymbol: Rule = {
         }
         // Exports only matter to loadable modules: built-in code links against the whole image.
         if (!target || !resolution || builtIn) continue;
+        // A header inline that ends in the module's own function (adis_lib's __adis_write_reg) links within the module.
+        if (resolution.symbol !== undefined && moduleNames.has(resolution.symbol)) continue;
         const chain = resolution.via ? ` (through ${resolution.via.map((step) => `\`${step}\``).join(' → ')})` : '';
         const what = resolution.via ? `\`${name}\` reaches \`${resolution.symbol}\`${chain}, which` : `\`${name}\``;
         if (resolution.kind === 'unknown' || resolution.kind === 'header-only' || (resolution.kind === 'exported' && !resolution.namespace)) continue;
