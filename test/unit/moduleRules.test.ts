@@ -151,6 +151,21 @@ describe('unexported-symbol details', () => {
     file.parsed.tree.delete();
   });
 
+  test('with a target: MODULE_IMPORT_NS in the module\'s own header imports the namespace', () => {
+    const target = loadKernelTarget(KDIR_MINI, { cacheDir });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-ns-'));
+    fs.writeFileSync(path.join(dir, 'own.h'), '#include <linux/module.h>\nMODULE_IMPORT_NS(DMA_BUF);\n');
+    const source = (include: string) => `${include}void *f(void)\n{\n\treturn dma_buf_get(1);\n}\nMODULE_LICENSE("GPL");\nMODULE_DESCRIPTION("d");\n`;
+    const lint = (text: string) => {
+      const file = analyze(path.join(dir, 'own.c'), text, target);
+      const messages = run(unexportedSymbol, { name: 'own', dir, files: [path.join(dir, 'own.c')] }, [file], target).map((f) => f.message);
+      file.parsed.tree.delete();
+      return messages;
+    };
+    assert.equal(lint(source('')).filter((m) => /namespace DMA_BUF/.test(m)).length, 1, 'without the header: not imported');
+    assert.deepEqual(lint(source('#include "own.h"\n')), []);
+  });
+
   test('with a target: a module that defines what a header inline reaches, or a dev_pm_ops its macro defines, links against itself', () => {
     const target = loadKernelTarget(KDIR_MINI, { cacheDir });
     const text = [

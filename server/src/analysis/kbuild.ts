@@ -835,7 +835,7 @@ function wildcard(pattern: string, base: string): string[] {
 
 /** Most headers considered for one module's own names (a bound for modules inside huge trees). */
 const MAX_LOCAL_HEADERS = 3000;
-const localHeaderCache = new Map<string, { mtimeMs: number; names: string[]; includes: string[] }>();
+const localHeaderCache = new Map<string, { mtimeMs: number; names: string[]; includes: string[]; imports: string[] }>();
 
 /**
  * Names the module's own headers define as macros or static (inline) functions: the headers its files
@@ -844,13 +844,20 @@ const localHeaderCache = new Map<string, { mtimeMs: number; names: string[]; inc
  * down), where `ccflags-y += -I…` usually points. A kernel function of such a name is then not what the
  * module calls (amdgpu's `#define dm_error(…) DRM_ERROR(…)` is not device-mapper's `dm_error()`).
  */
-export function localHeaderNames(module: ModuleSpec, sources: ReadonlyArray<{ path: string; text: string }>): Set<string> {
-  // The editor asks on every keystroke; while no file's includes change, neither do the names.
+/** What the module's own headers define (macros, static inlines) and import (`MODULE_IMPORT_NS`). */
+export interface LocalHeaders {
+  names: Set<string>;
+  imports: Set<string>;
+}
+
+export function localHeaders(module: ModuleSpec, sources: ReadonlyArray<{ path: string; text: string }>): LocalHeaders {
+  // The editor asks on every keystroke; while no file's includes change, neither do the headers.
   const includes = sources.map((source) => `${source.path}:${quotedIncludes(source).join()}`).join('\n');
   const id = `${module.dir}\0${module.name}`;
   const known = recentHeaderNames.get(id);
-  if (known?.includes === includes) return known.names;
+  if (known?.includes === includes) return known.headers;
   const names = new Set<string>();
+  const imports = new Set<string>();
   // The directory walk is only needed for includes not found beside the including file.
   let candidates: string[] | undefined;
   const candidatesOf = () => (candidates ??= candidateHeaders(module));
@@ -864,20 +871,22 @@ export function localHeaderNames(module: ModuleSpec, sources: ReadonlyArray<{ pa
     const facts = headerFacts(header);
     if (!facts) continue;
     for (const name of facts.names) names.add(name);
+    for (const namespace of facts.imports) imports.add(namespace);
     for (const next of facts.includes) queue.push({ from: header, include: next });
   }
+  const headers = { names, imports };
   recentHeaderNames.delete(id);
-  recentHeaderNames.set(id, { includes, names });
+  recentHeaderNames.set(id, { includes, headers });
   // A few modules' worth: the editor's; the CLI visits each module once.
   if (recentHeaderNames.size > 8) recentHeaderNames.delete(recentHeaderNames.keys().next().value!);
-  return names;
+  return headers;
 }
 
-/** localHeaderNames' recent answers, by module. */
-const recentHeaderNames = new Map<string, { includes: string; names: Set<string> }>();
+/** localHeaders' recent answers, by module. */
+const recentHeaderNames = new Map<string, { includes: string; headers: LocalHeaders }>();
 
-/** A header changed on disk: local header names must be read again. */
-export function forgetLocalHeaderNames(): void {
+/** A header changed on disk: local headers must be read again. */
+export function forgetLocalHeaders(): void {
   recentHeaderNames.clear();
 }
 
@@ -937,7 +946,7 @@ function candidateHeaders(module: ModuleSpec): string[] {
 }
 
 /** A header's macro and static-function names and quoted includes, cached by path and mtime. */
-function headerFacts(header: string): { names: string[]; includes: string[] } | undefined {
+function headerFacts(header: string): { names: string[]; includes: string[]; imports: string[] } | undefined {
   let mtimeMs: number;
   try {
     mtimeMs = fs.statSync(header).mtimeMs;
@@ -950,7 +959,8 @@ function headerFacts(header: string): { names: string[]; includes: string[] } | 
   const names = new Set<string>();
   for (const match of text.matchAll(/^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)/gm)) names.add(match[1]!);
   for (const match of text.matchAll(/\bstatic\b[^;{}()=]*?\b([A-Za-z_]\w*)\s*\([^;{}]*\)[^;{}()]*\{/g)) names.add(match[1]!);
-  const facts = { mtimeMs, names: [...names], includes: quotedIncludes({ text }) };
+  const imports = [...text.matchAll(/\bMODULE_IMPORT_NS\s*\(\s*"?(\w+)"?\s*\)/g)].map((match) => match[1]!);
+  const facts = { mtimeMs, names: [...names], includes: quotedIncludes({ text }), imports };
   localHeaderCache.set(header, facts);
   return facts;
 }

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { Edit, type Tree } from 'web-tree-sitter';
 import { defaultKdir, loadKernelTarget, type KernelTarget } from '../analysis/kernelTarget';
-import { discoverModules, forgetLocalHeaderNames, isBuiltIn, moduleOf as kbuildModuleOf, type ModuleSpec } from '../analysis/kbuild';
+import { discoverModules, forgetLocalHeaders, isBuiltIn, moduleOf as kbuildModuleOf, type ModuleSpec } from '../analysis/kbuild';
 import type { Finding } from '../analysis/model';
 import { Analyzer, decodeSource, MAX_FILE_BYTES, preprocessorEnv, SourceRejected, TextWorkspaceIndex, type LintSettings } from '../engine';
 import { renormalize, type NormalizedSource, type TextChange } from '../parsing/normalize';
@@ -110,7 +110,7 @@ export class LintWorkspace {
   /** A file changed on disk (or a Kbuild): forget what was read from disk. */
   fileChangedOnDisk(file: string): void {
     this.modules.clear();
-    forgetLocalHeaderNames();
+    forgetLocalHeaders();
     const state = this.files.get(file);
     if (state && !state.open) {
       this.dropAnalysis(state);

@@ -3,7 +3,7 @@
 // "uses symbol from namespace X, but does not import it"); this rule says so at the call while typing.
 import type { CallResolution } from '../analysis/kernelTarget';
 import { kernelVersion } from '../parsing/preprocessor';
-import { fileIsBuilt, isBuiltIn, linkage, localHeaderNames } from '../analysis/kbuild';
+import { fileIsBuilt, isBuiltIn, linkage, localHeaders, type LocalHeaders } from '../analysis/kbuild';
 import { isGplCompatible } from '../kernel-api/licenses';
 import { DECLARED_FOR_TYPE_CHECKING } from '../kernel-api/linkTime';
 import { insertModuleLine, mainFileOf } from './moduleMacros';
@@ -37,20 +37,20 @@ export const unexportedSymbol: Rule = {
     const release = target?.release ? `Linux ${target.release}` : 'the target kernel';
     const main = mainFileOf(context.files);
     const resolutions = new Map<string, CallResolution>();
-    let localNames: Set<string> | undefined;
+    let moduleHeaders: LocalHeaders | undefined;
     const builtIn = isBuiltIn(context.module, target?.config);
     // A module the target's configuration does not build links against nothing there.
     if (linkage(context.module, target?.config) === 'absent') return;
     // Everything outside a file its verdicts depend on (the editor re-lints the module on every keystroke).
     const inputs = [license?.value, [...imported].sort().join(), builtIn, identity(target), identity(context.workspace), ...context.files.map((file) => definedNames(file.symbols))].join('\0');
 
-    const moduleHeaderNames = () => (localNames ??= localHeaderNames(context.module, context.files.map((f) => f.parsed)));
+    const headersOfModule = () => (moduleHeaders ??= localHeaders(context.module, context.files.map((f) => f.parsed)));
     for (const file of context.files) {
       // Code the target's configuration leaves out of the module links against nothing there.
       if (!fileIsBuilt(context.module, file.parsed.path, target?.config)) continue;
       const known = verdicts.get(file.symbols);
       // The same inputs give the same reports (the header names and the main file, when they were used, unchanged).
-      if (known && known.inputs === inputs && (!known.headerNames || known.headerNames === moduleHeaderNames()) && (known.reports.length === 0 || known.main === main?.parsed)) {
+      if (known && known.inputs === inputs && (!known.headers || known.headers === headersOfModule()) && (known.reports.length === 0 || known.main === main?.parsed)) {
         for (const finding of known.reports) reportFinding(finding);
         continue;
       }
@@ -60,7 +60,7 @@ export const unexportedSymbol: Rule = {
         verdict.reports.push(finding);
         reportFinding(finding);
       };
-      const headerNames = () => (verdict.headerNames = moduleHeaderNames());
+      const headers = () => (verdict.headers = headersOfModule());
       for (const reference of file.symbols.references) {
         const name = reference.name;
         if (moduleNames.has(name)) continue;
@@ -75,7 +75,7 @@ export const unexportedSymbol: Rule = {
         // matches one is far more often a struct member passed to a macro or an enum constant.
         const elsewhere = kernelKnows || !reference.isCall ? [] : context.workspace.definitionsOf(name).filter((definition) => definition.module !== context.module.name && !(builtIn && definition.builtIn));
         if (elsewhere.length > 0) {
-          if (!headerNames().has(name)) checkWorkspaceSymbol(reference, elsewhere, gplIncompatible, license?.value, at, report);
+          if (!headers().names.has(name)) checkWorkspaceSymbol(reference, elsewhere, gplIncompatible, license?.value, at, report);
           continue;
         }
         // Exports only matter to loadable modules: built-in code links against the whole image.
@@ -87,7 +87,7 @@ export const unexportedSymbol: Rule = {
         if (resolution.kind === 'unknown' || resolution.kind === 'header-only' || (resolution.kind === 'exported' && !resolution.namespace)) continue;
         if (resolution.kind === 'not-exported' && NEVER_LINKED.has(name)) continue;
         // The module's own macro or inline of that name is what it calls. Read only when needed.
-        if (headerNames().has(name)) continue;
+        if (headers().names.has(name)) continue;
         if (resolution.kind === 'not-exported') {
           report({ ...at, message: `\`${name}\` is not exported to modules by ${release}: the module will not load (modpost: "${name}" undefined)` });
           continue;
@@ -95,7 +95,9 @@ export const unexportedSymbol: Rule = {
         if (resolution.kind === 'gpl-only' && gplIncompatible) {
           report({ ...at, message: `${what} is exported GPL-only (EXPORT_SYMBOL_GPL) by ${release}, but MODULE_LICENSE("${license!.value}") is not GPL-compatible` });
         }
-        if ((resolution.kind === 'gpl-only' || resolution.kind === 'exported') && resolution.namespace && !imported.has(resolution.namespace)) {
+        if ((resolution.kind === 'gpl-only' || resolution.kind === 'exported') && resolution.namespace && !imported.has(resolution.namespace)
+          // The import may sit in the module's own header (ltc2496.c includes ltc2497.h's MODULE_IMPORT_NS).
+          && !headers().imports.has(resolution.namespace)) {
           const namespace = resolution.namespace;
           const importLine = (target.versionCode ?? 0) >= STRING_NAMESPACE_SINCE ? `MODULE_IMPORT_NS("${namespace}");` : `MODULE_IMPORT_NS(${namespace});`;
           const fixFile: AnalyzedFile = main ?? file;
@@ -114,8 +116,8 @@ export const unexportedSymbol: Rule = {
 interface Verdict {
   inputs: string;
   reports: Report[];
-  /** The module's local header names, when the file's references needed them. */
-  headerNames?: Set<string>;
+  /** The module's local headers, when the file's references needed them. */
+  headers?: LocalHeaders;
   /** The file quick fixes insert into. */
   main: object | undefined;
 }
