@@ -64,7 +64,7 @@ for (const [i, file] of files.entries()) {
   bytes += text.length;
   const normalized = normalize(text);
   let t = performance.now();
-  const tree = parseWith(parser, normalized.text);
+  const tree = parseWith(parser, normalized);
   parseMs += performance.now() - t;
   t = performance.now();
   const symbols = extractSymbols({ path: file, text, normalized, tree });
@@ -90,7 +90,7 @@ if (fs.existsSync(largest)) {
   const extractions = [];
   for (let run = 0; run < 15; run++) {
     let t = performance.now();
-    const tree = parseWith(parser, normalized.text);
+    const tree = parseWith(parser, normalized);
     parses.push(performance.now() - t);
     t = performance.now();
     extractSymbols({ path: largest, text, normalized, tree });

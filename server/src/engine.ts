@@ -9,7 +9,7 @@ import type { KernelTarget } from './analysis/kernelTarget';
 import type { ModuleSpec } from './analysis/kbuild';
 import type { Finding, ParsedFile, Severity } from './analysis/model';
 import { extractSymbols, updateSymbols } from './analysis/symbols';
-import { dataRuns, normalize, type NormalizedSource, type TextChange } from './parsing/normalize';
+import { normalize, type NormalizedSource, type TextChange } from './parsing/normalize';
 import { getParser, parseWith } from './parsing/parser';
 import type { PreprocessorEnv } from './parsing/preprocessor';
 import { RULES } from './rules';
@@ -61,7 +61,7 @@ export class Analyzer {
   }
 
   parseNormalized(path: string, text: string, normalized: NormalizedSource, previous?: Tree): ParsedFile {
-    return { path, text, normalized, tree: parseWith(this.parser, normalized.text, previous, dataRuns(normalized), normalized.lineStarts) };
+    return { path, text, normalized, tree: parseWith(this.parser, normalized, previous) };
   }
 
   analyze(parsed: ParsedFile): AnalyzedFile {

@@ -13,7 +13,7 @@ let parser: Parser;
 function cfgOf(body: string): Cfg {
   const text = `void f(int x, int y)\n{\n${body}\n}\n`;
   const normalized = normalize(text);
-  const tree = parseWith(parser, normalized.text);
+  const tree = parseWith(parser, normalized);
   const file = { path: 't.c', text, normalized, tree };
   const fn = functionDefinitions(file)[0]!;
   const bodyNode = fn.childForFieldName('body')!;

@@ -104,7 +104,7 @@ test('numeric data rows of initializers are blanked and skipped by the parser', 
   const runs = dataRuns(normalized);
   assert.equal(runs.length, 1);
   const parser = await getParser();
-  const tree = parseWith(parser, normalized.text, undefined, runs, normalized.lineStarts);
+  const tree = parseWith(parser, normalized);
   try {
     assert.equal(tree.rootNode.hasError, false, tree.rootNode.toString().slice(0, 400));
     const call = tree.rootNode.descendantsOfType('call_expression').find((node) => node?.text.startsWith('kmalloc'));

@@ -132,7 +132,7 @@ describe('module rules on bool-listed code', () => {
   function analyze(file: string): AnalyzedFile {
     const text = fs.readFileSync(file, 'utf8');
     const normalized = normalize(text, {});
-    const parsed = { path: file, text, normalized, tree: parseWith(parser, normalized.text) };
+    const parsed = { path: file, text, normalized, tree: parseWith(parser, normalized) };
     return { parsed, symbols: extractSymbols(parsed), functions: [] };
   }
 

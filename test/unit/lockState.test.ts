@@ -11,7 +11,7 @@ let parser: Parser;
 
 function analyze(source: string): FunctionAnalysis[] {
   const normalized = normalize(source);
-  return analyzeFunctions({ path: 't.c', text: source, normalized, tree: parseWith(parser, normalized.text) });
+  return analyzeFunctions({ path: 't.c', text: source, normalized, tree: parseWith(parser, normalized) });
 }
 
 function only(source: string): FunctionAnalysis {

@@ -27,7 +27,7 @@ const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-rules-'));
 
 function analyze(file: string, text: string, target?: KernelTarget): AnalyzedFile {
   const normalized = normalize(text, { versionCode: target?.versionCode, config: target?.config });
-  const parsed = { path: file, text, normalized, tree: parseWith(parser, normalized.text) };
+  const parsed = { path: file, text, normalized, tree: parseWith(parser, normalized) };
   return { parsed, symbols: extractSymbols(parsed), functions: [] };
 }
 

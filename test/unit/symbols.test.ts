@@ -14,7 +14,7 @@ before(async () => {
 
 function symbolsOf(text: string): FileSymbols {
   const normalized = normalize(text);
-  const tree = parseWith(parser, normalized.text);
+  const tree = parseWith(parser, normalized);
   try {
     return extractSymbols({ path: '/t.c', text, normalized, tree });
   } finally {
@@ -159,7 +159,7 @@ describe('module macros', () => {
   test('found after a macro line without `;` (tree-sitter swallows it into a declarator), not in comments or strings', () => {
     const text = 'module_spi_driver(my_driver)\nMODULE_LICENSE("GPL");\n';
     const normalized = normalize(text);
-    const tree = parseWith(parser, normalized.text);
+    const tree = parseWith(parser, normalized);
     // The premise: tree-sitter does not see a call named MODULE_LICENSE here.
     const calls = tree.rootNode.descendantsOfType('call_expression').map((node) => node!.childForFieldName('function')?.text);
     assert.ok(!calls.includes('MODULE_LICENSE'), `tree-sitter parsed it cleanly after all: ${calls}`);

@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Language, Parser, type Point, type Range, type Tree } from 'web-tree-sitter';
+import { dataRuns, type NormalizedSource } from './normalize';
 
 let ready: Promise<Parser> | undefined;
 
@@ -26,11 +27,14 @@ export function getParser(): Promise<Parser> {
 }
 
 /**
- * Parses text (already normalised, see normalize.ts), skipping the ranges [start, end) of `skipped`
- * (sorted, disjoint; `lineStarts` locates them); `oldTree` must have been `edit()`ed to match.
+ * Parses normalised text (see normalize.ts), leaving out its long runs of blanked data rows;
+ * `oldTree` must have been `edit()`ed to match.
  */
-export function parseWith(parser: Parser, text: string, oldTree?: Tree, skipped: Array<[number, number]> = [], lineStarts: readonly number[] = []): Tree {
-  const tree = parser.parse(text, oldTree ?? null, skipped.length > 0 ? { includedRanges: includedRanges(text, skipped, lineStarts) } : undefined);
+export function parseWith(parser: Parser, normalized: NormalizedSource, oldTree?: Tree): Tree {
+  const skipped = dataRuns(normalized);
+  // Line starts only when a range needs a position: computing them is a pass over the text.
+  const options = skipped.length > 0 ? { includedRanges: includedRanges(normalized.text, skipped, normalized.lineStarts) } : undefined;
+  const tree = parser.parse(normalized.text, oldTree ?? null, options);
   if (!tree) throw new Error('tree-sitter returned no tree (parse cancelled)');
   return tree;
 }
