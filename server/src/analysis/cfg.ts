@@ -36,6 +36,8 @@ export interface Atom {
   correlationKey?: string;
   /** Constant operand: the branch has one feasible edge. */
   constant?: boolean;
+  /** The test was `x < 0` (or `x >= 0` with the edges swapped): the true edge knows an error code. */
+  negative?: boolean;
 }
 
 export interface CfgNode {
@@ -186,7 +188,7 @@ export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
   const isZero = (node: Node | null) => !!node && /^(0|NULL|false)$/.test(node.text.trim());
 
   /** Lowers a condition; returns the nodes reached when it is true and when it is false. */
-  const lowerCondition = (condition: Node, from: CfgNode | null, recordFacts: boolean): { whenTrue: CfgNode | null; whenFalse: CfgNode | null } => {
+  const lowerCondition = (condition: Node, from: CfgNode | null, recordFacts: boolean, negative = false): { whenTrue: CfgNode | null; whenFalse: CfgNode | null } => {
     if (!from) return { whenTrue: null, whenFalse: null };
     const expression = unwrap(condition);
     if (expression.type === 'binary_expression') {
@@ -206,7 +208,7 @@ export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
         // `x == 0`, `x != NULL`, `ret < 0` (error codes are negative): a truth test of the other operand.
         const operand = isZero(right) ? left : right;
         const negate = operator === '==' || operator === '>=';
-        const inner = lowerCondition(operand, from, recordFacts);
+        const inner = lowerCondition(operand, from, recordFacts, (operator === '<' || operator === '>=') && isZero(right));
         return negate ? { whenTrue: inner.whenFalse, whenFalse: inner.whenTrue } : inner;
       }
     }
@@ -215,7 +217,7 @@ export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
       return { whenTrue: inner.whenFalse, whenFalse: inner.whenTrue };
     }
     let current = append(from, ...expressionEvents(expression));
-    const atom: Atom = { node: expression, negated: false };
+    const atom: Atom = { node: expression, negated: false, negative: negative || undefined };
     let operand = expression;
     if (operand.type === 'assignment_expression' && operand.childForFieldName('left')?.type === 'identifier') {
       atom.variable = operand.childForFieldName('left')!.text;

@@ -10,6 +10,7 @@ import type { LockAnnotation, NormalizedSource } from '../parsing/normalize';
 import { buildCfg, type ExpressionIndex } from './cfg';
 import { analyzeLocks, lockOperations, normalizeLockExpression, type HeldLock, type LockAnalysisOptions, type LockAnalysisResult } from './lockState';
 import { firstStartingAt, type ParsedFile } from './model';
+import type { ReturnKind } from './values';
 
 export interface ArgumentSpan {
   text: string;
@@ -66,6 +67,8 @@ export interface FunctionAnalysis {
   nameNode: Node;
   isStatic: boolean;
   readonly params: FunctionParameter[];
+  /** How its return value reads: 0 success (int), non-NULL success (pointer), true success (bool). */
+  readonly returnKind: ReturnKind;
   calls: CallSite[];
   annotations: LockAnnotation[];
   /** Present when the function takes, releases or tests locks (or IRQ/BH/preempt/RCU state). */
@@ -95,6 +98,16 @@ export function functionDeclarator(declarator: Node | null): Node | undefined {
     current = current.childForFieldName('declarator');
   }
   return undefined;
+}
+
+/** `struct x *f(…)` returns a pointer, `bool f(…)` a bool, `void f(…)` nothing; anything else reads as an int. */
+function returnKindOf(definition: Node, fnDeclarator: Node): ReturnKind {
+  for (let node = fnDeclarator.parent; node && node.id !== definition.id; node = node.parent) {
+    if (node.type === 'pointer_declarator') return 'pointer';
+  }
+  const type = definition.childForFieldName('type')?.text ?? '';
+  if (type === 'bool' || type === '_Bool') return 'bool';
+  return type === 'void' ? 'void' : 'int';
 }
 
 function parametersOf(fnDeclarator: Node | undefined): FunctionParameter[] {
@@ -183,12 +196,17 @@ export function analyzeFunctions(file: ParsedFile): FunctionAnalysis[] {
     if (!fnDeclarator || !nameNode || !body) continue;
     const isStatic = /\bstatic\b/.test(file.normalized.text.slice(node.startIndex, nameNode.startIndex));
     let params: FunctionParameter[] | undefined;
+    let returnKind: ReturnKind | undefined;
     const analysis: FunctionAnalysis = {
       name: nameNode.text, node, nameNode, isStatic,
       // Parameters are read from the tree only when asked for (gfp_t flow, shadowing): most never are.
       get params() {
         params ??= parametersOf(fnDeclarator);
         return params;
+      },
+      get returnKind() {
+        returnKind ??= returnKindOf(node, fnDeclarator);
+        return returnKind;
       },
       calls: callsWithin(file.normalized, body.startIndex, body.endIndex), annotations: [],
     };

@@ -7,7 +7,8 @@ import {
   ATOMIC_LOCK_CLASSES, GUARD_CLASSES, LOCK_OPERATIONS,
   type LockClass, type LockMode, type LockOperation, type LockVariant,
 } from '../kernel-api/locks';
-import { constantTruth, type Atom, type Cfg, type CfgEvent } from './cfg';
+import type { Atom, Cfg, CfgEvent } from './cfg';
+import { joinClasses, literalClass, refine, truthOf, type ValueClass } from './values';
 
 export interface HeldLock {
   /** Normalised lock expression (`&dev->lock`), or the lock class for CPU-wide states (`rcu`, `irq`). */
@@ -27,13 +28,16 @@ export interface HeldLock {
 interface Pending {
   keys: string[];
   lock: HeldLock;
+  /** What the call does to the lock when its result says success: a trylock takes it, a wait helper drops it. */
+  op: 'acquire' | 'release';
   successWhen: 'zero' | 'nonzero';
 }
 
 interface State {
   held: HeldLock[];
   pending: Pending[];
-  facts: Map<string, boolean>;
+  /** What this path knows of variables and tested expressions. */
+  facts: Map<string, ValueClass>;
   released: Map<string, Node>;
   /**
    * Locks this path has taken, tried or released, with where it first did: a release of an untouched
@@ -42,6 +46,8 @@ interface State {
   touched: Map<string, number>;
   /** The last goto/break taken: where a leak on this path is reported. Not part of the state's identity. */
   lastJump?: Node;
+  /** Paths with different facts were merged into this state at the state bound: less precise. */
+  merged?: boolean;
   /** Which collections this state may mutate (copy-on-write: a clone shares them until it writes). */
   owned: number;
 }
@@ -59,10 +65,10 @@ export interface LockIssue {
 
 export interface ReturnValue {
   text: string;
-  /** Whether the returned value is non-zero/non-NULL, when the path tells (a literal, or a fact). */
+  /** What the path knows of the returned value (a literal, or a fact about the returned variable). */
+  value?: ValueClass;
+  /** Whether the returned value is non-zero/non-NULL, when the path tells. */
   truth?: boolean;
-  /** A negative error code or ERR_PTR(): a failure return. */
-  error: boolean;
 }
 
 export interface ReturnState {
@@ -72,6 +78,8 @@ export interface ReturnState {
   held: HeldLock[];
   /** What this path returns (absent for `return;` and falling off the end). */
   value?: ReturnValue;
+  /** The path reached here through a merge of states: what it holds is certain, its facts less so. */
+  merged?: boolean;
 }
 
 export interface LockAnalysisResult {
@@ -91,13 +99,18 @@ export interface LockAnalysisResult {
   releasesForCaller: Map<string, HeldLock>;
   /** Semaphores this function up()s on a path that does not hold them: it gives a count back (a completion). */
   signalled: Set<string>;
+  /** Locks a called module function releases (always or depending on its result): no unlock fix for them here. */
+  releasedByCallees: Set<string>;
   /** The state cap was hit: results may be imprecise, so leak reports are suppressed. */
   truncated: boolean;
 }
 
+/** Distinct states kept per CFG node; past it, states that hold the same locks are merged. */
 const MAX_STATES_PER_NODE = 16;
+/** Distinct lock sets per CFG node past which the analysis gives up (merging cannot join lock sets). */
+const MAX_LOCK_SETS_PER_NODE = 64;
 /** Work bound per CFG node: past it the function is reported as truncated instead of analysed on. */
-const MAX_STEPS_PER_NODE = 24;
+const MAX_STEPS_PER_NODE = 48;
 
 const operationsByName = new Map<string, LockOperation[]>();
 for (const op of LOCK_OPERATIONS) operationsByName.set(op.name, [...(operationsByName.get(op.name) ?? []), op]);
@@ -170,7 +183,7 @@ function fragment(collection: object, compute: () => string): string {
 function stateKey(state: State): string {
   const held = fragment(state.held, () => sortedJoin(state.held.map((h) => `${h.id}|${h.lockClass}|${h.mode}|${h.variant}|${h.scope ?? ''}`)));
   if (state.pending.length === 0 && state.facts.size === 0 && state.released.size === 0 && state.touched.size === 0) return held;
-  const pending = fragment(state.pending, () => sortedJoin(state.pending.map((p) => `${p.keys.join(',')}>${p.lock.id}`)));
+  const pending = fragment(state.pending, () => sortedJoin(state.pending.map((p) => `${p.op}${p.keys.join(',')}>${p.lock.id}`)));
   const facts = fragment(state.facts, () => sortedJoin([...state.facts].map(([k, v]) => `${k}=${v}`)));
   const released = fragment(state.released, () => sortedJoin([...state.released.keys()]));
   const touched = fragment(state.touched, () => sortedJoin([...state.touched.keys()]));
@@ -214,7 +227,7 @@ function mutablePending(state: State): Pending[] {
   }
   return state.pending;
 }
-function mutableFacts(state: State): Map<string, boolean> {
+function mutableFacts(state: State): Map<string, ValueClass> {
   if (!(state.owned & OWN_FACTS)) {
     state.facts = new Map(state.facts);
     state.owned |= OWN_FACTS;
@@ -241,8 +254,11 @@ type LockOperationShape = { lockClass: LockClass; mode: LockMode; variant: LockV
 
 /** A lock effect of a call: from the API table, or from a module function's summary. */
 export interface CallLockEffect {
-  /** `conditional`: taken only when the call's result says so (`successWhen`), like a trylock. */
-  op: 'acquire' | 'release' | 'conditional';
+  /**
+   * `conditional`: taken only when the call's result says so (`successWhen`), like a trylock;
+   * `conditionalRelease`: the caller's lock is dropped when the result says so (a wait that fails).
+   */
+  op: 'acquire' | 'release' | 'conditional' | 'conditionalRelease';
   successWhen?: 'zero' | 'nonzero';
   id: string;
   lockClass: LockClass;
@@ -325,10 +341,13 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
   const contradicted = new Set<string>();
   const result: LockAnalysisResult = {
     atomicAtCall: new Map(), callsWithCallerLockDropped: new Set(), issues: [], returns: [], acquiredIds: new Set(), releasedIds: new Set(),
-    heldOnEntry: new Set([...options.heldOnEntry, ...callerLocks.keys()]), releasesForCaller: new Map(), signalled: new Set(), truncated: false,
+    heldOnEntry: new Set([...options.heldOnEntry, ...callerLocks.keys()]), releasesForCaller: new Map(), signalled: new Set(),
+    releasedByCallees: new Set(), truncated: false,
   };
   /** Conditions the CFG tests and keeps facts for. */
   const testedKeys = new Set(cfg.nodes.flatMap((node) => (node.branch?.correlationKey === undefined ? [] : [node.branch.correlationKey])));
+  /** Variables whose call results are worth a fact: tested, and returned (the caller learns the outcome). */
+  const trackedResults = trackedResultVariables(cfg, testedKeys);
   /** Release sites reached with the lock held on some path. */
   const heldReleaseSites = new Set<number>();
   /** Release sites reached on some path where the lock was never touched. */
@@ -404,7 +423,7 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
     // `mutex_lock(&res->m)` dereferences `res`: a later `if (res)` is true on this path (drbd_nl's
     // `out: if (resource) mutex_unlock(&resource->conf_update);`).
     const base = POINTER_BASE.exec(lock.id)?.[1];
-    if (base !== undefined && testedKeys.has(base) && state.facts.get(base) !== true) mutableFacts(state).set(base, true);
+    if (base !== undefined && testedKeys.has(base) && truthOf(state.facts.get(base)) !== true) mutableFacts(state).set(base, 'nonzero');
     // Semaphores count (a second down() waits for an up() elsewhere, as completions did): not a deadlock.
     const exclusive = lock.mode === 'exclusive' && !NESTING_CLASSES.has(lock.lockClass);
     if (callerLocks.has(lock.id) && state.held.some((h) => h.id === lock.id && h.via === 'entry')) contradicted.add(lock.id);
@@ -440,12 +459,14 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
         if (entryHeld.size > 0 && [...entryHeld].some((id) => !state.held.some((h) => h.id === id))) result.callsWithCallerLockDropped.add(event.node.startIndex);
         for (const effect of effects ?? []) {
           const lock: HeldLock = { id: effect.id, lockClass: effect.lockClass, mode: effect.mode, variant: effect.variant, acquiredAt: event.node, via: 'call' };
+          if (effect.op === 'release' || effect.op === 'conditionalRelease') result.releasedByCallees.add(effect.id);
           if (effect.op === 'acquire') acquire(state, lock);
           else if (effect.op === 'release') release(state, effect.id, effect, event.node);
+          else if (effect.op === 'conditionalRelease') mutablePending(state).push({ keys: [`call:${event.node.id}`], lock, op: 'release', successWhen: effect.successWhen ?? 'nonzero' });
           else {
             result.acquiredIds.add(effect.id);
             touch(state, effect.id, event.node);
-            mutablePending(state).push({ keys: [`call:${event.node.id}`], lock, successWhen: effect.successWhen ?? 'zero' });
+            mutablePending(state).push({ keys: [`call:${event.node.id}`], lock, op: 'acquire', successWhen: effect.successWhen ?? 'zero' });
           }
         }
         for (const op of lockOperations(event.callee) ?? []) {
@@ -457,7 +478,7 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
           else {
             result.acquiredIds.add(id);
             touch(state, id, event.node);
-            mutablePending(state).push({ keys: [`call:${event.node.id}`], lock, successWhen: op.successWhen ?? 'nonzero' });
+            mutablePending(state).push({ keys: [`call:${event.node.id}`], lock, op: 'acquire', successWhen: op.successWhen ?? 'nonzero' });
           }
         }
         return;
@@ -477,6 +498,7 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
             .filter((p) => p.keys.length > 0);
           state.owned |= OWN_PENDING;
         }
+        const assigned = valueOfAssignment(value, variable, state, trackedResults);
         const { word, mentions } = patternsFor(variable);
         const within = event.within;
         const inLoop = (offset: number) => !!within && offset >= within[0] && offset < within[1];
@@ -526,9 +548,8 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
           state.owned |= OWN_TOUCHED;
           for (const id of gone) if (state.released.has(id)) mutableReleased(state).delete(id);
         }
-        // `locked = true;` is a fact a later `if (locked)` can use.
-        const truth = value ? constantTruth(value.text) : undefined;
-        if (truth !== undefined) mutableFacts(state).set(variable, truth);
+        // `locked = true;`, `ret = -ENOSPC;`, `ret = err;` are facts a later branch or return can use.
+        if (assigned !== undefined) mutableFacts(state).set(variable, assigned);
         return;
       }
       case 'guard': {
@@ -557,7 +578,7 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
           if (releasedAt) addIssue({ kind: 'mismatched-release', node: releasedAt, lock: side.implicitBy, related: side.acquiredAt, detail: `taken with the ${side.variant} variant but released without restoring ${side.id === 'bh' ? 'bottom halves' : 'interrupts'}` });
         }
         const held = state.held.filter((h) => h.via !== 'guard' && !h.implicitBy);
-        result.returns.push({ reportAt: state.lastJump ?? event.node, returnNode: event.node, held, value: returnValue(event.node, state) });
+        result.returns.push({ reportAt: state.lastJump ?? event.node, returnNode: event.node, held, value: returnValue(event.node, state), merged: state.merged });
         return;
       }
     }
@@ -574,39 +595,60 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
       const whenFalse = cloneState(state);
       // Shared by both, owned by neither: the first to write copies it.
       whenTrue.pending = whenFalse.pending = state.pending.filter((p) => !decided.includes(p));
-      for (const pending of decided) acquire(pending.successWhen === 'nonzero' ? whenTrue : whenFalse, pending.lock);
-      // The result itself is known on each edge too: `return err;` later tells the caller which it was.
-      if (atom.correlationKey !== undefined) {
-        mutableFacts(whenTrue).set(atom.correlationKey, true);
-        mutableFacts(whenFalse).set(atom.correlationKey, false);
+      for (const pending of decided) {
+        const onSuccess = pending.successWhen === 'nonzero' ? whenTrue : whenFalse;
+        if (pending.op === 'acquire') acquire(onSuccess, pending.lock);
+        else release(onSuccess, pending.lock.id, pending.lock, pending.lock.acquiredAt);
       }
-      return [whenTrue, whenFalse];
+      // The result itself is known on each edge too: `return err;` later tells the caller which it was.
+      return [learn(whenTrue, atom, true), learn(whenFalse, atom, false)];
     }
-    if (atom.correlationKey !== undefined) {
-      const known = state.facts.get(atom.correlationKey);
-      if (known !== undefined) return known ? [state, null] : [null, state];
-      const whenTrue = cloneState(state);
-      const whenFalse = cloneState(state);
-      mutableFacts(whenTrue).set(atom.correlationKey, true);
-      mutableFacts(whenFalse).set(atom.correlationKey, false);
-      return [whenTrue, whenFalse];
-    }
-    return [state, cloneState(state)];
+    if (atom.correlationKey === undefined) return [state, cloneState(state)];
+    const known = state.facts.get(atom.correlationKey);
+    const truth = truthOf(known);
+    if (truth !== undefined) return truth ? [learn(state, atom, true), null] : [null, state];
+    return [learn(cloneState(state), atom, true), learn(cloneState(state), atom, false)];
+  };
+
+  /** The state on the edge where `atom` tested `truth`, with what that tells of its operand; null if infeasible. */
+  const learn = (state: State, atom: Atom, truth: boolean): State | null => {
+    if (atom.correlationKey === undefined) return state;
+    const known = state.facts.get(atom.correlationKey);
+    const next = refine(known, truth, atom.negative);
+    if (next === null) return null;
+    if (next !== known) mutableFacts(state).set(atom.correlationKey, next);
+    return state;
   };
 
   const seen: Array<Set<string>> = cfg.nodes.map(() => new Set());
+  /** Per node, past the state bound: the merged state of each lock set. */
+  const widened: Array<Map<string, State> | undefined> = [];
   const worklist: Array<[number, State]> = [[cfg.entry, initial]];
   seen[cfg.entry]!.add(stateKey(initial));
   const push = (nodeId: number, state: State) => {
     const key = stateKey(state);
     const set = seen[nodeId]!;
     if (set.has(key)) return;
-    if (set.size >= MAX_STATES_PER_NODE) {
+    if (set.size < MAX_STATES_PER_NODE) {
+      set.add(key);
+      worklist.push([nodeId, state]);
+      return;
+    }
+    // Past the bound, states that hold the same locks are merged: only what they agree on is kept, so
+    // a big function still gets its findings instead of none.
+    const merged = (widened[nodeId] ??= new Map());
+    const locksKey = lockSetKey(state);
+    const previous = merged.get(locksKey);
+    if (!previous && merged.size >= MAX_LOCK_SETS_PER_NODE) {
       result.truncated = true;
       return;
     }
-    set.add(key);
-    worklist.push([nodeId, state]);
+    const next = previous ? mergeStates(previous, state) : { ...cloneState(state), merged: true };
+    const nextKey = stateKey(next);
+    if (previous && nextKey === stateKey(previous)) return;
+    merged.set(locksKey, next);
+    set.add(nextKey);
+    worklist.push([nodeId, next]);
   };
   let steps = 0;
   const maxSteps = Math.min(50_000, MAX_STEPS_PER_NODE * cfg.nodes.length);
@@ -680,9 +722,52 @@ function returnValue(node: Node, state: State): ReturnValue | undefined {
   while (value?.type === 'parenthesized_expression') value = value.namedChild(0);
   if (!value) return undefined;
   const text = value.text.replace(/\s+/g, '');
-  const error = /^-/.test(text) || /^ERR_PTR\(/.test(text);
-  const truth = constantTruth(text) ?? (value.type === 'identifier' ? state.facts.get(text) : undefined) ?? (error ? true : undefined);
-  return { text, truth, error };
+  const known = literalClass(text) ?? (value.type === 'identifier' ? state.facts.get(text) : undefined);
+  return { text, value: known, truth: truthOf(known) };
+}
+
+/** What an assignment tells of its variable: a literal's class, a copied variable's, or an untested call result. */
+function valueOfAssignment(value: Node | null, variable: string, state: State, trackedResults: ReadonlySet<string>): ValueClass | undefined {
+  if (!value) return undefined;
+  if (value.type === 'identifier') return state.facts.get(value.text) ?? literalClass(value.text);
+  if (value.type === 'call_expression') return literalClass(value.text) ?? (trackedResults.has(variable) ? 'result' : undefined);
+  return literalClass(value.text);
+}
+
+/** Variables both tested by a branch and returned: their call results tell a caller what happened. */
+function trackedResultVariables(cfg: Cfg, testedKeys: ReadonlySet<string>): Set<string> {
+  const tracked = new Set<string>();
+  for (const node of cfg.nodes) {
+    for (const event of node.events) {
+      if (event.kind !== 'return' || event.node.type !== 'return_statement') continue;
+      const value = event.node.namedChild(0);
+      if (value?.type === 'identifier' && testedKeys.has(value.text)) tracked.add(value.text);
+    }
+  }
+  return tracked;
+}
+
+/** The locks a state holds and may yet take: states past the bound merge only when these agree. */
+function lockSetKey(state: State): string {
+  const held = fragment(state.held, () => sortedJoin(state.held.map((h) => `${h.id}|${h.lockClass}|${h.mode}|${h.variant}|${h.scope ?? ''}`)));
+  const pending = fragment(state.pending, () => sortedJoin(state.pending.map((p) => `${p.op}${p.keys.join(',')}>${p.lock.id}`)));
+  return `${held}#${pending}`;
+}
+
+/**
+ * Two states holding the same locks, as one: facts both agree on, locks both released (a double release
+ * is certain only then), and everything either touched.
+ */
+function mergeStates(a: State, b: State): State {
+  const facts = new Map<string, ValueClass>();
+  for (const [key, value] of a.facts) {
+    const joined = joinClasses(value, b.facts.get(key));
+    if (joined !== undefined) facts.set(key, joined);
+  }
+  const released = new Map([...a.released].filter(([id]) => b.released.has(id)));
+  const touched = new Map(a.touched);
+  for (const [id, at] of b.touched) touched.set(id, Math.min(at, touched.get(id) ?? at));
+  return { ...a, facts, released, touched, owned: OWN_FACTS | OWN_RELEASED | OWN_TOUCHED, merged: true, lastJump: a.lastJump ?? b.lastJump };
 }
 
 function describeMismatch(held: HeldLock, op: { lockClass: LockClass; mode: LockMode; variant: LockVariant }): string {

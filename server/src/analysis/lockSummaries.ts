@@ -5,12 +5,13 @@
 // nothing changes (helpers of helpers), a few rounds at most.
 import type { Node } from 'web-tree-sitter';
 import { analyzeFunctionLocks, type FunctionAnalysis } from './functionAnalysis';
-import { normalizeLockExpression, type CallLockEffect, type HeldLock } from './lockState';
+import { normalizeLockExpression, type CallLockEffect, type HeldLock, type ReturnState } from './lockState';
+import { meaningOf } from './values';
 import type { ParsedFile } from './model';
 import { LOCK_OPERATIONS } from '../kernel-api/locks';
 
 interface EffectTemplate {
-  op: 'acquire' | 'release' | 'conditional';
+  op: CallLockEffect['op'];
   successWhen?: 'zero' | 'nonzero';
   lock: Omit<CallLockEffect, 'op' | 'id'>;
   /** The lock as the helper names it: `param` index plus the text after it, or a fixed id. */
@@ -77,21 +78,34 @@ function summarize(fn: FunctionAnalysis, globals: ReadonlySet<string>): EffectTe
   // not: radeon_ring_lock): the caller holds it when the result tests that way, like a trylock.
   const conditional = new Map<string, HeldLock>();
   for (const ret of locks.returns) for (const held of ret.held) if (held.via === 'call' && !locks.heldOnEntry.has(held.id)) conditional.set(held.id, held);
+  // A failure return that keeps the lock is a leak, not a signal to the caller.
   for (const [id, held] of conditional) {
     const holding = locks.returns.filter((r) => r.held.some((h) => h.id === id));
-    if (holding.length === locks.returns.length) continue;
-    const truth = holding[0]!.value?.truth;
-    if (truth === undefined || !locks.returns.every((r) => r.value?.truth !== undefined && (r.value.truth === truth) === holding.includes(r))) continue;
+    if (holding.length === locks.returns.length || holding.some((r) => meaningOf(r.value?.value, fn.returnKind) === 'failure')) continue;
+    const truth = partitionTruth(locks.returns, holding);
+    if (truth === undefined) continue;
     const effect = template('conditional', held, fn, globals);
     if (effect) effects.push({ ...effect, successWhen: truth ? 'nonzero' : 'zero' });
   }
-  // The caller's, and held at no return: the caller loses it. (Dropped and retaken: no effect.)
+  // The caller's, and held at no return: the caller loses it. Held at the returns of one truth only:
+  // the caller loses it when the result tests the other way (a wait helper that drops the caller's
+  // mutex and returns -ERESTARTSYS). (Dropped and retaken on every path: no effect.)
   for (const released of locks.releasesForCaller.values()) {
-    if (heldAt(released.id) > 0) continue;
-    const effect = template('release', released, fn, globals);
-    if (effect) effects.push(effect);
+    const holding = locks.returns.filter((r) => r.held.some((h) => h.id === released.id));
+    const releasing = locks.returns.filter((r) => !holding.includes(r));
+    const truth = holding.length === 0 ? undefined : partitionTruth(locks.returns, releasing);
+    if (holding.length > 0 && truth === undefined) continue;
+    const effect = template(holding.length === 0 ? 'release' : 'conditionalRelease', released, fn, globals);
+    if (effect) effects.push(truth === undefined ? effect : { ...effect, successWhen: truth ? 'nonzero' : 'zero' });
   }
   return effects;
+}
+
+/** The truth every return of `part` has and every other return lacks; undefined when values do not tell. */
+function partitionTruth(returns: readonly ReturnState[], part: readonly ReturnState[]): boolean | undefined {
+  const truth = part[0]?.value?.truth;
+  if (truth === undefined) return undefined;
+  return returns.every((r) => r.value?.truth !== undefined && (r.value.truth === truth) === part.includes(r)) ? truth : undefined;
 }
 
 /** Per parsed file: the editor re-lints a module on every keystroke, and only one of its files changed. */

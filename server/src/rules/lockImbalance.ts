@@ -5,6 +5,7 @@ import type { Node } from 'web-tree-sitter';
 import type { FunctionAnalysis } from '../analysis/functionAnalysis';
 import { displayLockId, type HeldLock, type LockAnalysisResult, type ReturnState } from '../analysis/lockState';
 import { rangeOf, type Fix } from '../analysis/model';
+import { meaningOf, type ReturnKind } from '../analysis/values';
 import { LOCK_OPERATIONS } from '../kernel-api/locks';
 import type { Rule } from './rule';
 
@@ -54,7 +55,7 @@ export const lockImbalance: Rule = {
         // So is a seq_file `.start`, whose locks `.stop` releases.
         const isCallback = !!node && node.registrations.some((r) => !/lock/i.test(r.via) && r.handsLocksTo === undefined);
         const acquiresByAnnotation = new Set(fn.annotations.filter((a) => a.kind === 'acquires').map((a) => a.lockExpression.replace(/\s+/g, '')));
-        for (const leak of leaks(locks, isCallback)) {
+        for (const leak of leaks(locks, isCallback, fn.returnKind)) {
           if (acquiresByAnnotation.has(leak.lock.id) || acquiresByAnnotation.has(leak.lock.id.replace(/^&/, ''))) continue;
           // A counting semaphore is not owned: a path that keeps its count may hand it to the function
           // that gives it back (usblcd's write throttle, up() in the URB completion).
@@ -67,7 +68,7 @@ export const lockImbalance: Rule = {
               ? `\`${fn.name}()\` returns with \`${displayLockId(leak.lock.id)}\` still held (taken at line ${takenLine}); as a callback it cannot hand the lock to a caller.`
               : `This path returns with \`${displayLockId(leak.lock.id)}\` still held (taken at line ${takenLine}), while other paths release it.`,
             related: [{ location: { file: path, range: rangeOf(leak.lock.acquiredAt) }, message: 'taken here' }],
-            fixes: leakFixes(path, fn, leak.at, leak.lock, file.parsed.text),
+            fixes: leak.certain ? leakFixes(path, fn, leak.at, leak.lock, file.parsed.text) : undefined,
           });
         }
       }
@@ -123,6 +124,8 @@ interface Leak {
   at: ReturnState;
   lock: HeldLock;
   consistent: boolean;
+  /** Every path through this exit holds the lock, none was merged, and no callee releases it: a fix cannot double-unlock. */
+  certain: boolean;
 }
 
 /**
@@ -132,25 +135,28 @@ interface Leak {
  *  - a lock the function never releases anywhere: a conditional lock helper
  *    (`if (dev->need_lock) spin_lock(&dev->lock);`), paired with an unlock helper;
  *  - a lock whose return value tells whether it was taken (`return 0` locked, `return -EBUSY` not; a
- *    pointer or NULL), unless a failure return (a negative error code) is the one that keeps it.
+ *    pointer or NULL), unless a failure return (an error code, NULL from a pointer function — literal
+ *    or carried by a variable) is the one that keeps it.
  */
-function leaks(locks: LockAnalysisResult, isCallback: boolean): Leak[] {
+function leaks(locks: LockAnalysisResult, isCallback: boolean, kind: ReturnKind): Leak[] {
   const returns = locks.returns;
   const result: Leak[] = [];
   const reported = new Set<string>();
   const heldAtAll = (id: string) => returns.every((r) => r.held.some((h) => h.id === id));
+  const meaning = (r: ReturnState) => meaningOf(r.value?.value, kind);
   /**
-   * This holding return's value differs from every releasing return's: it reports "locked". Also a
-   * success value against failures only (`return region;` locked, `return ERR_PTR(-EBUSY);` not).
+   * This holding return reports "locked": it is no failure while every releasing return is one
+   * (`return region;` against `return ERR_PTR(-EBUSY);`), or its truth differs from all of theirs.
    */
   const tellsByReturnValue = (ret: ReturnState, id: string) => {
     const releasing = returns.filter((r) => !r.held.some((h) => h.id === id));
-    if (!ret.value || ret.value.error) return false;
-    if (releasing.every((r) => r.value?.error)) return true;
-    // A pointer against NULLs (mlx5_vf_get_core_dev: the device locked, or NULL unlocked).
-    if (ret.value.text !== 'NULL' && releasing.every((r) => r.value?.text === 'NULL' || r.value?.error)) return true;
+    if (!ret.value || meaning(ret) === 'failure') return false;
+    if (releasing.every((r) => meaning(r) === 'failure')) return true;
     return ret.value.truth !== undefined && releasing.every((r) => r.value?.truth !== undefined && r.value.truth !== ret.value!.truth);
   };
+  const sameExit = (ret: ReturnState) => returns.filter((r) => r.reportAt.id === ret.reportAt.id);
+  const isCertain = (ret: ReturnState, id: string) =>
+    !locks.releasedByCallees.has(id) && sameExit(ret).every((r) => !r.merged && r.held.some((h) => h.id === id));
   for (const ret of returns) {
     for (const lock of ret.held) {
       // The caller's lock (held on entry), even when dropped and retaken here: the caller gets it back
@@ -163,7 +169,7 @@ function leaks(locks: LockAnalysisResult, isCallback: boolean): Leak[] {
       const key = `${ret.reportAt.id}:${lock.id}`;
       if (reported.has(key)) continue;
       reported.add(key);
-      result.push({ at: ret, lock, consistent });
+      result.push({ at: ret, lock, consistent, certain: isCertain(ret, lock.id) });
     }
   }
   return result;
