@@ -7,6 +7,7 @@ import {
   ATOMIC_LOCK_CLASSES, GUARD_CLASSES, LOCK_OPERATIONS,
   type LockClass, type LockMode, type LockOperation, type LockVariant,
 } from '../kernel-api/locks';
+import { canonicalLockId, singleAssignmentAliases } from './aliases';
 import type { Atom, Cfg, CfgEvent } from './cfg';
 import { joinClasses, literalClass, refine, truthOf, type ValueClass } from './values';
 
@@ -276,8 +277,16 @@ export interface LockAnalysisOptions {
   callEffects?: (callee: string, args: Node[]) => CallLockEffect[] | undefined;
 }
 
+/** The options a pass works with: the annotations resolved, and the function's aliases. */
+interface PassOptions extends LockAnalysisOptions {
+  /** A lock id as written through this function's single-assignment aliases (see aliases.ts). */
+  canonical: (id: string) => string;
+}
+
 export function analyzeLocks(cfg: Cfg, givenOptions: LockAnalysisOptions): LockAnalysisResult {
-  const options = { ...givenOptions, heldOnEntry: annotationIds(cfg, givenOptions) };
+  const aliases = singleAssignmentAliases(cfg, givenOptions.textOf);
+  const canonical = (id: string) => canonicalLockId(id, aliases);
+  const options: PassOptions = { ...givenOptions, canonical, heldOnEntry: annotationIds(cfg, givenOptions).map(canonical) };
   const first = analyzePass(cfg, options, new Map());
   // A lock released before this function touched it may be the caller's (an unlock helper, or a
   // function that drops and retakes its caller's lock, in a loop too): analyse again with it held on
@@ -337,7 +346,7 @@ interface PassResult {
   contradicted: Set<string>;
 }
 
-function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: ReadonlyMap<string, LockOperationShape>): PassResult {
+function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<string, LockOperationShape>): PassResult {
   const contradicted = new Set<string>();
   const result: LockAnalysisResult = {
     atomicAtCall: new Map(), callsWithCallerLockDropped: new Set(), issues: [], returns: [], acquiredIds: new Set(), releasedIds: new Set(),
@@ -457,7 +466,8 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
         const dropped = effects?.filter((e) => e.op === 'release').flatMap((e) => [e.id, sideStateOf(e) ?? e.id]);
         recordAtomic(state, event.node, new Set(dropped));
         if (entryHeld.size > 0 && [...entryHeld].some((id) => !state.held.some((h) => h.id === id))) result.callsWithCallerLockDropped.add(event.node.startIndex);
-        for (const effect of effects ?? []) {
+        for (const given of effects ?? []) {
+          const effect = { ...given, id: options.canonical(given.id) };
           const lock: HeldLock = { id: effect.id, lockClass: effect.lockClass, mode: effect.mode, variant: effect.variant, acquiredAt: event.node, via: 'call' };
           if (effect.op === 'release' || effect.op === 'conditionalRelease') result.releasedByCallees.add(effect.id);
           if (effect.op === 'acquire') acquire(state, lock);
@@ -470,8 +480,9 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
           }
         }
         for (const op of lockOperations(event.callee) ?? []) {
-          const id = lockIdOf(op, event.args, options.textOf);
-          if (id === undefined) continue;
+          const named = lockIdOf(op, event.args, options.textOf);
+          if (named === undefined) continue;
+          const id = options.canonical(named);
           const lock: HeldLock = { id, lockClass: op.lockClass, mode: op.mode, variant: op.variant, acquiredAt: event.node, via: 'call' };
           if (op.op === 'acquire') acquire(state, lock);
           else if (op.op === 'release') release(state, id, op, event.node);
@@ -555,8 +566,9 @@ function analyzePass(cfg: Cfg, options: LockAnalysisOptions, callerLocks: Readon
       case 'guard': {
         const guard = GUARD_CLASSES[event.guardClass];
         if (!guard) return;
-        const id = guard.hasLockArg ? (event.lockArg ? normalizeLockExpression(options.textOf(event.lockArg)) : undefined) : guard.lockClass;
-        if (id === undefined) return;
+        const named = guard.hasLockArg ? (event.lockArg ? normalizeLockExpression(options.textOf(event.lockArg)) : undefined) : guard.lockClass;
+        if (named === undefined) return;
+        const id = options.canonical(named);
         acquire(state, { id, lockClass: guard.lockClass, mode: guard.mode, variant: guard.variant, acquiredAt: event.node, via: 'guard', scope: event.scope });
         return;
       }
