@@ -117,4 +117,17 @@ describe('lock state', () => {
     const otherMember = only('int f(struct ring *rx, struct priv *p) { spin_lock(&rx->lock); spin_unlock(&rx_ring(p)->other_lock); return 0; }');
     assert.deepEqual(heldAtReturns(otherMember), ['&rx->lock']);
   });
+
+  test('a local variable that shares a member name is not that member', () => {
+    const fn = only('void f(struct pt *pt) { struct pd *pd; spin_lock(&pt->pd->lock); pd = pt->other; spin_unlock(&pt->pd->lock); }');
+    assert.deepEqual(heldAtReturns(fn), ['']);
+    assert.deepEqual(fn.locks!.issues, []);
+  });
+
+  test('a lock taken on every round of a loop and never released keeps a bounded state', () => {
+    const fn = only('void f(struct d *d, int n) { int i; for (i = 0; i < n; i++) { spin_lock(&d->l); g(i); } }');
+    assert.equal(fn.locks!.truncated, false);
+    assert.ok(fn.locks!.returns.every((r) => r.held.length <= 2));
+    assert.equal(fn.locks!.issues.filter((i) => i.kind === 'double-acquire').length, 1);
+  });
 });

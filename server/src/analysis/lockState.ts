@@ -193,11 +193,14 @@ function stateKey(state: State): string {
 
 const wordPatterns = new Map<string, { word: RegExp; mentions: RegExp }>();
 
-/** `\bname\b`, and name as a whole operand of a lock expression, for an assigned variable. */
+/**
+ * `\bname\b`, and name as a whole operand of a lock expression, for an assigned variable: not a member
+ * of the same name (`&pt->pd->lock` does not change when a local `pd` is assigned).
+ */
 function patternsFor(variable: string): { word: RegExp; mentions: RegExp } {
   let patterns = wordPatterns.get(variable);
   if (!patterns) {
-    patterns = { word: new RegExp(`\\b${variable}\\b`), mentions: new RegExp(`(^|[^\\w])${variable}($|[^\\w])`) };
+    patterns = { word: new RegExp(`\\b${variable}\\b`), mentions: new RegExp(`(^|[^\\w.>])${variable}($|[^\\w])`) };
     wordPatterns.set(variable, patterns);
   }
   return patterns;
@@ -382,11 +385,12 @@ function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<st
   };
   const entryHeld = result.heldOnEntry;
 
-  const release = (state: State, namedId: string, op: LockOperationShape, node: Node) => {
+  /** `byCallee`: a module function's release, named through its parameters: its path may differ from ours. */
+  const release = (state: State, namedId: string, op: LockOperationShape, node: Node, byCallee = false) => {
     let id = namedId;
     let index = findLast(state.held, (h) => h.id === id);
     if (index < 0 && !state.touched.has(id) && !entryHeld.has(id)) {
-      index = accessorAlias(state.held, id, op);
+      index = accessorAlias(state.held, id, op, byCallee);
       if (index >= 0) id = state.held[index]!.id;
     }
     const touched = state.touched.has(id);
@@ -440,7 +444,9 @@ function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<st
       const already = state.held.find((h) => h.id === lock.id && h.mode === 'exclusive' && h.via !== 'entry');
       if (already) addIssue({ kind: 'double-acquire', node: lock.acquiredAt, lock: lock.id, related: already.acquiredAt, detail: 'already held on this path' });
     }
-    mutableHeld(state).push(lock);
+    // Two holds of one lock already say all there is (a deadlock, or a count that never returns to zero):
+    // a loop that keeps taking it must not grow the state forever.
+    if (state.held.filter((h) => h.id === lock.id).length < 2) mutableHeld(state).push(lock);
     if (state.released.has(lock.id)) mutableReleased(state).delete(lock.id);
     const side = lock.via === 'call' ? sideStateOf(lock) : undefined;
     if (side) mutableHeld(state).push({ id: side, lockClass: side, mode: 'shared', variant: lock.variant, acquiredAt: lock.acquiredAt, via: 'call', implicitBy: lock.id });
@@ -471,7 +477,7 @@ function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<st
           const lock: HeldLock = { id: effect.id, lockClass: effect.lockClass, mode: effect.mode, variant: effect.variant, acquiredAt: event.node, via: 'call' };
           if (effect.op === 'release' || effect.op === 'conditionalRelease') result.releasedByCallees.add(effect.id);
           if (effect.op === 'acquire') acquire(state, lock);
-          else if (effect.op === 'release') release(state, effect.id, effect, event.node);
+          else if (effect.op === 'release') release(state, effect.id, effect, event.node, true);
           else if (effect.op === 'conditionalRelease') mutablePending(state).push({ keys: [`call:${event.node.id}`], lock, op: 'release', successWhen: effect.successWhen ?? 'nonzero' });
           else {
             result.acquiredIds.add(effect.id);
@@ -610,7 +616,7 @@ function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<st
       for (const pending of decided) {
         const onSuccess = pending.successWhen === 'nonzero' ? whenTrue : whenFalse;
         if (pending.op === 'acquire') acquire(onSuccess, pending.lock);
-        else release(onSuccess, pending.lock.id, pending.lock, pending.lock.acquiredAt);
+        else release(onSuccess, pending.lock.id, pending.lock, pending.lock.acquiredAt, true);
       }
       // The result itself is known on each edge too: `return err;` later tells the caller which it was.
       return [learn(whenTrue, atom, true), learn(whenFalse, atom, false)];
@@ -701,14 +707,14 @@ const CALLS_ACCESSOR = /\w\s*\(/;
  * this function with the same member and class is that lock, rather than a leak plus a stray release.
  * -1 when there is no such single candidate.
  */
-function accessorAlias(held: readonly HeldLock[], id: string, op: LockOperationShape): number {
+function accessorAlias(held: readonly HeldLock[], id: string, op: LockOperationShape, byCallee: boolean): number {
   const member = FINAL_MEMBER.exec(id)?.[1];
   if (member === undefined || id.includes('@')) return -1;
   let found = -1;
   for (let i = 0; i < held.length; i++) {
     const h = held[i]!;
     if (h.via !== 'call' || h.implicitBy || h.id.includes('@') || h.lockClass !== op.lockClass || h.mode !== op.mode) continue;
-    if (FINAL_MEMBER.exec(h.id)?.[1] !== member || (!CALLS_ACCESSOR.test(id) && !CALLS_ACCESSOR.test(h.id))) continue;
+    if (FINAL_MEMBER.exec(h.id)?.[1] !== member || (!byCallee && !CALLS_ACCESSOR.test(id) && !CALLS_ACCESSOR.test(h.id))) continue;
     if (found >= 0) return -1;
     found = i;
   }
