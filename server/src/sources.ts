@@ -33,7 +33,7 @@ export function readTextFileBounded(file: string, maxBytes: number, encoding: Bu
     const changed = refusalFor(file, stat, maxBytes);
     if (changed) return changed;
     const bytes = readAtMost(fd, maxBytes + 1, stat.size);
-    return bytes.length > maxBytes ? tooLarge(file, bytes.length, maxBytes, 'grew while read, now over') : bytes.toString(encoding);
+    return bytes.length > maxBytes ? new FileRefused(file, `grew while read, over the ${size(maxBytes)} limit`) : bytes.toString(encoding);
   } finally {
     fs.closeSync(fd);
   }
@@ -54,12 +54,11 @@ export function readTextIfPresent(file: string, maxBytes = MAX_FILE_BYTES, onRef
 
 function refusalFor(file: string, stat: fs.Stats, maxBytes: number): FileRefused | undefined {
   if (!stat.isFile()) return new FileRefused(file, `not a regular file (${kindOf(stat)})`);
-  return stat.size > maxBytes ? tooLarge(file, stat.size, maxBytes, 'is over') : undefined;
+  return stat.size > maxBytes ? new FileRefused(file, `${size(stat.size)} is over the ${size(maxBytes)} limit`) : undefined;
 }
 
-function tooLarge(file: string, size: number, maxBytes: number, what: string): FileRefused {
-  const mb = (bytes: number) => `${+(bytes / 1048576).toFixed(1)} MB`;
-  return new FileRefused(file, `${mb(size)} ${what} the ${mb(maxBytes)} limit`);
+function size(bytes: number): string {
+  return bytes < 1048576 ? `${bytes} bytes` : `${+(bytes / 1048576).toFixed(1)} MB`;
 }
 
 /** What kind of non-regular file this is, for messages. */
