@@ -38,8 +38,16 @@ MODULE_DESCRIPTION("good");
 
 interface JsonFinding { file: string; line: number; rule: string }
 
+/** Removed when the file's tests end (the sparse file and the FIFOs with them). */
+const made: string[] = [];
+after(() => {
+  for (const file of made) fs.rmSync(file, { recursive: true, force: true });
+});
+
 function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-bad-input-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-bad-input-'));
+  made.push(dir);
+  return dir;
 }
 
 /** `dir/name` holding GOOD (folders made as needed). */
@@ -108,8 +116,10 @@ describe('hostile input: lkm-lint', { concurrency: true }, () => {
     fs.symlinkSync('..', path.join(dir, 'a', 'up'));
     fs.symlinkSync('good.c', path.join(dir, 'a', 'alias.c'));
     // The same folder given twice, once through a link, is still one folder.
-    fs.symlinkSync(dir, path.join(os.tmpdir(), `${path.basename(dir)}-link`));
-    const { findings } = await lint(['--no-kdir', dir, path.join(os.tmpdir(), `${path.basename(dir)}-link`)]);
+    const link = `${dir}-link`;
+    fs.symlinkSync(dir, link);
+    made.push(link);
+    const { findings } = await lint(['--no-kdir', dir, link]);
     assertGoodFilesLinted(findings, goods);
     assert.equal(findings.length, goods.length, JSON.stringify(findings));
   });
