@@ -1,6 +1,5 @@
 // The analysis pipeline shared by the language server, the CLI and the tests:
 // text → normalise → parse → per-file facts (symbols, functions) → module call graph → rules → findings.
-import * as fs from 'node:fs';
 import type { Parser, Tree } from 'web-tree-sitter';
 import { ModuleCallGraph } from './analysis/callGraph';
 import { analyzeFunctions } from './analysis/functionAnalysis';
@@ -14,6 +13,7 @@ import { getParser, parseWith } from './parsing/parser';
 import type { PreprocessorEnv } from './parsing/preprocessor';
 import { RULES } from './rules';
 import type { AnalyzedFile, ModuleContext, WorkspaceSymbolIndex } from './rules/rule';
+import { FileRefused, MAX_FILE_BYTES, readTextFileBounded } from './sources';
 
 export type SeveritySetting = Severity | 'off';
 
@@ -23,24 +23,22 @@ export interface LintSettings {
 }
 
 /** Files larger than this are not linted (a clear note instead): generated tables, firmware blobs. */
-export const MAX_FILE_BYTES = 8 * 1024 * 1024;
+export { MAX_FILE_BYTES };
 
 export class SourceRejected extends Error {}
 
-/** Reads a source file as text, refusing binary and oversized files with a clear reason. */
+/** Reads a source file as text, refusing what is not a regular file, oversized and binary files with a clear reason. */
 export function readSource(path: string): string {
-  const stat = fs.statSync(path);
-  if (stat.size > MAX_FILE_BYTES) {
-    throw new SourceRejected(`not linted: ${(stat.size / 1048576).toFixed(1)} MB is over the ${MAX_FILE_BYTES / 1048576} MB limit`);
-  }
-  const bytes = fs.readFileSync(path);
-  return decodeSource(bytes);
+  const text = readTextFileBounded(path, MAX_FILE_BYTES);
+  if (text instanceof FileRefused) throw new SourceRejected(`not linted: ${text.reason}`);
+  const binary = binaryReason(text);
+  if (binary) throw new SourceRejected(binary);
+  return text;
 }
 
-export function decodeSource(bytes: Uint8Array): string {
-  const probe = bytes.subarray(0, 8192);
-  if (probe.includes(0)) throw new SourceRejected('not linted: binary file (contains NUL bytes)');
-  return Buffer.from(bytes).toString('utf8');
+/** Why `text` is not linted as C when it is binary (NUL bytes near the start). */
+export function binaryReason(text: string): string | undefined {
+  return text.slice(0, 8192).includes('\0') ? 'not linted: binary file (contains NUL bytes)' : undefined;
 }
 
 export function preprocessorEnv(target: KernelTarget | undefined): PreprocessorEnv {

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KconfigIndex } from './kconfig';
+import { readTextIfPresent } from '../sources';
 
 export interface ModuleSpec {
   /** The module's name (`foo` for `foo.ko`). */
@@ -76,13 +77,8 @@ export function isBuiltIn(module: ModuleSpec, config: ReadonlyMap<string, string
 /** Reads a file; undefined when it does not exist or cannot be read. */
 export type ReadFile = (file: string) => string | undefined;
 
-export const readFileIfPresent: ReadFile = (file) => {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-};
+/** Only regular files, and at most MAX_FILE_BYTES of them (sources.ts: a FIFO or /dev/zero cannot hang the scan). */
+export const readFileIfPresent: ReadFile = (file) => readTextIfPresent(file);
 
 /** How many directories above a `.c` file may hold the Kbuild that lists it (`obj-m += x.o; x-y := sub/a.o`). */
 const KBUILD_SEARCH_LEVELS = 2;

@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { normalize } from '../parsing/normalize';
 import { evaluateCondition, kernelVersion, type PreprocessorEnv } from '../parsing/preprocessor';
+import { FileRefused, readTextFileBounded, readTextIfPresent } from '../sources';
 
 export interface KernelExport {
   gplOnly: boolean;
@@ -57,6 +58,8 @@ export interface KernelTarget {
   exports: Map<string, KernelExport>;
   headers: HeaderIndex;
   resolveCall(name: string): CallResolution;
+  /** Why exports are not checked although the kdir loaded (a Module.symvers that is empty, garbage or not read). */
+  exportsUnchecked?: string;
 }
 
 /** How far `resolveCall` follows inlines and macros. */
@@ -89,10 +92,10 @@ export function loadKernelTarget(kdir: string, options: LoadOptions = {}): Kerne
   }
   if (!stat.isDirectory()) throw new Error(`kernel build directory ${kdir} is not a directory`);
   const symversPath = path.join(root, 'Module.symvers');
-  let symvers: string;
+  let symvers: string | FileRefused;
   let symversMtime: number;
   try {
-    symvers = fs.readFileSync(symversPath, 'utf8');
+    symvers = readTextFileBounded(symversPath, MAX_SYMVERS_BYTES);
     symversMtime = fs.statSync(symversPath).mtimeMs;
   } catch {
     throw new Error(
@@ -100,7 +103,10 @@ export function loadKernelTarget(kdir: string, options: LoadOptions = {}): Kerne
         '(install the headers package of the target kernel, e.g. linux-headers-$(uname -r), or build the kernel there)',
     );
   }
-  const exports = parseSymvers(symvers);
+  const listed = typeof symvers === 'string' ? parseSymvers(symvers) : new Map<string, KernelExport>();
+  const exportsUnchecked = typeof symvers === 'string' ? symversProblem(symvers, listed) : `was not read: ${symvers.reason}`;
+  // Half an export list would call every symbol it lacks "not exported": better none.
+  const exports = exportsUnchecked ? new Map<string, KernelExport>() : listed;
   const release = readRelease(root);
   const versionCode = readVersionCode(root, release);
   const config = readConfig(root);
@@ -115,6 +121,7 @@ export function loadKernelTarget(kdir: string, options: LoadOptions = {}): Kerne
     ...(config ? { config } : {}),
     exports,
     headers,
+    ...(exportsUnchecked ? { exportsUnchecked: `${symversPath} ${exportsUnchecked}, so exports of the target kernel are not checked` } : {}),
     resolveCall: (name) => {
       let resolution = resolutions.get(name);
       if (!resolution) resolutions.set(name, (resolution = resolve(target, name, 0, new Set())));
@@ -152,7 +159,7 @@ function resolve(target: KernelTarget, name: string, depth: number, visiting: Se
     return reached ?? { kind: 'header-only' };
   }
   if (target.headers.macros.has(name) || target.headers.undecidedInlines.has(name)) return { kind: 'header-only' };
-  if (functions.has(name)) return { kind: 'not-exported', symbol: name };
+  if (functions.has(name)) return target.exportsUnchecked ? { kind: 'unknown' } : { kind: 'not-exported', symbol: name };
   return { kind: 'unknown' };
 }
 
@@ -166,8 +173,9 @@ function restrictiveness(resolution: CallResolution): number {
 export function parseSymvers(text: string): Map<string, KernelExport> {
   const exports = new Map<string, KernelExport>();
   for (const line of text.split('\n')) {
-    const [, symbol, module, exportType, namespace] = line.split('\t');
-    if (!symbol || !module || !exportType) continue;
+    const fields = symversFields(line);
+    if (!fields) continue;
+    const [symbol, module, exportType, namespace] = fields;
     exports.set(symbol, {
       gplOnly: exportType.endsWith('_GPL') || exportType.endsWith('_GPL_FUTURE'),
       module,
@@ -177,12 +185,33 @@ export function parseSymvers(text: string): Map<string, KernelExport> {
   return exports;
 }
 
+/** symbol, module, export type, namespace of a Module.symvers line; undefined when it is not one. */
+function symversFields(line: string): [string, string, string, string | undefined] | undefined {
+  const [, symbol, module, exportType, namespace] = line.split('\t');
+  return symbol && module && exportType ? [symbol, module, exportType, namespace] : undefined;
+}
+
+/** Only regular files, and at most MAX_FILE_BYTES of them (sources.ts). */
 function readIfPresent(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
+  return readTextIfPresent(file);
+}
+
+/** The header index cache of one kdir. */
+const MAX_CACHE_BYTES = 512 * 1024 * 1024;
+/** A real Module.symvers is a few MB (Debian's 6.1: 1.7 MB); far more is not one. */
+const MAX_SYMVERS_BYTES = 64 * 1024 * 1024;
+/** Exported by every kernel that loads modules (mm/slab_common.c): a Module.symvers without it is cut short or not the kernel's. */
+const ALWAYS_EXPORTED = 'kfree';
+
+/** Why a Module.symvers cannot be trusted as the kernel's export list ("is empty"), if it cannot. */
+export function symversProblem(text: string, exports: ReadonlyMap<string, KernelExport>): string | undefined {
+  const lines = text.split('\n').filter((line) => line.trim() !== '');
+  if (lines.length === 0) return 'is empty';
+  const valid = lines.filter((line) => symversFields(line)).length;
+  // modpost writes every line the same way: a stray line is damage, mostly other lines are another format.
+  if (valid < lines.length / 2) return `is malformed (${lines.length - valid} of ${lines.length} lines are not \`0xCRC<TAB>symbol<TAB>module<TAB>EXPORT_SYMBOL…\`)`;
+  if (!exports.has(ALWAYS_EXPORTED)) return `is incomplete (${valid} exports, not even \`${ALWAYS_EXPORTED}\`)`;
+  return undefined;
 }
 
 function readRelease(kdir: string): string | undefined {
@@ -290,7 +319,8 @@ function cacheDirectory(options: LoadOptions): string {
 function loadHeaderIndex(kdir: string, symversMtime: number, env: PreprocessorEnv, config: Map<string, string> | undefined, options: LoadOptions): HeaderIndex {
   const cacheFile = path.join(cacheDirectory(options), `${crypto.createHash('sha256').update(kdir).digest('hex').slice(0, 16)}.json`);
   if (!options.noCache) {
-    const cached = readIfPresent(cacheFile);
+    // Our own file, larger than a source (8.7 MB for Debian's 6.1 headers).
+    const cached = readTextIfPresent(cacheFile, MAX_CACHE_BYTES);
     if (cached) {
       try {
         const data = JSON.parse(cached) as CachedIndex;

@@ -13,23 +13,34 @@ import { RULES } from '../rules';
 import { formatSarif, formatText, toJson, type OutputFormat } from './format';
 import { lintModuleFromDisk, type ModuleResult } from './lintRun';
 import type { WorkerInit } from './lintWorker';
-import { findSources, isModuleSource } from '../sources';
+import { FileRefused, findSources, isModuleSource, kindOf, MAX_FILE_BYTES, readTextIfPresent, realPath } from '../sources';
 
 const VERSION = '0.1.0';
 
 class UsageError extends Error {}
 
-/** Every module source under the given files and folders (recursively, skipping hidden and build folders). */
-export function collectSources(inputs: string[]): string[] {
+/**
+ * Every module source under the given files and folders (recursively, skipping hidden and build
+ * folders), each real file once; `.c` names that are not regular files go to `skipped`, with why.
+ */
+export function collectSources(inputs: string[], skipped: FileRefused[] = []): string[] {
   const files: string[] = [];
   for (const input of inputs) {
     if (!fs.existsSync(input)) throw new UsageError(`no such file or folder: ${input}`);
     const stat = fs.statSync(input);
     if (stat.isFile() && !input.endsWith('.c')) throw new UsageError(`not a C source file: ${input}`);
-    if (stat.isDirectory()) files.push(...findSources(path.resolve(input)));
+    if (stat.isDirectory()) files.push(...findSources(path.resolve(input), { skipped }));
+    else if (!stat.isFile()) skipped.push(new FileRefused(path.resolve(input), `not a regular file (${kindOf(stat)})`));
     else if (isModuleSource(input)) files.push(path.resolve(input));
   }
-  return files;
+  // Overlapping inputs (a folder and a file in it, a link to a folder) name a file more than once.
+  const seen = new Set<string>();
+  return files.filter((file) => {
+    const real = realPath(file) ?? file;
+    if (seen.has(real)) return false;
+    seen.add(real);
+    return true;
+  });
 }
 
 function parseSeverity(value: string, previous: Record<string, SeveritySetting> = {}): Record<string, SeveritySetting> {
@@ -63,8 +74,24 @@ async function lintInWorkers(modules: ModuleSpec[], init: WorkerInit, jobs: numb
   })));
 }
 
+/**
+ * Prints a file that was not read (not a regular file, too large) once, the way lint problems are
+ * printed; not the sources to lint, whose refusals the lint reports.
+ */
+function refusalReporter(sources: string[]): (refusal: FileRefused) => void {
+  const told = new Set<string>(sources);
+  return (refusal) => {
+    if (told.has(refusal.file)) return;
+    told.add(refusal.file);
+    process.stderr.write(`${path.relative(process.cwd(), refusal.file)}: not read: ${refusal.reason}\n`);
+  };
+}
+
 async function run(inputs: string[], options: Options): Promise<number> {
-  const files = collectSources(inputs);
+  const skipped: FileRefused[] = [];
+  const files = collectSources(inputs, skipped);
+  const refused = refusalReporter(files);
+  for (const refusal of skipped) refused(refusal);
   if (files.length === 0) throw new UsageError(`no .c files under ${inputs.join(', ')}`);
   const kdir = options.kdir === false ? undefined : options.kdir ?? defaultKdir();
   let target: KernelTarget | undefined;
@@ -77,17 +104,17 @@ async function run(inputs: string[], options: Options): Promise<number> {
   } else {
     process.stderr.write('lkm-lint: no kernel build dir (--kdir, or /lib/modules/$(uname -r)/build): exports of the target kernel were not checked.\n');
   }
-  const modules = discoverModules(files);
+  if (target?.exportsUnchecked) process.stderr.write(`lkm-lint: ${target.exportsUnchecked}.\n`);
+  // Kbuild files, Makefiles and their includes that are not regular files (a FIFO, /dev/zero) are named, not read.
+  const modules = discoverModules(files, (file) => readTextIfPresent(file, MAX_FILE_BYTES, refused));
   const workspace = new TextWorkspaceIndex();
   for (const module of modules) {
+    // Code the target does not build defines nothing other modules could link against.
+    if (linkage(module, target?.config) === 'absent') continue;
     for (const file of module.files) {
-      try {
-        // Code the target does not build defines nothing other modules could link against.
-        if (linkage(module, target?.config) === 'absent') continue;
-        workspace.addModuleFile(module.name, file, fs.readFileSync(file, 'latin1'), isBuiltIn(module, target?.config));
-      } catch {
-        // Unreadable files are reported when linted.
-      }
+      // Unreadable and refused files are reported when linted.
+      const text = readTextIfPresent(file, MAX_FILE_BYTES, undefined, 'latin1');
+      if (text !== undefined) workspace.addModuleFile(module.name, file, text, isBuiltIn(module, target?.config));
     }
   }
   const settings: LintSettings = { severity: options.severity };

@@ -6,15 +6,16 @@ import {
   ProposedFeatures, TextDocuments, TextDocumentSyncKind,
   type CodeAction, type Diagnostic, type Hover, type InitializeParams,
 } from 'vscode-languageserver/node';
-import { TextDocument } from 'vscode-languageserver-textdocument';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { Finding, Severity } from '../analysis/model';
 import { Analyzer } from '../engine';
 import { describeApi } from '../kernel-api/apiDocs';
 import { ruleById } from '../rules';
+import { ClampedTextDocument } from './documents';
 import { LintWorkspace, type ServerSettings } from './workspace';
 
 const connection = createConnection(ProposedFeatures.all);
-const documents = new TextDocuments(TextDocument);
+const documents = new TextDocuments(ClampedTextDocument);
 let workspace: LintWorkspace | undefined;
 let workspaceFolders: string[] = [];
 let configurationSupport = false;

@@ -5,12 +5,12 @@
 import * as fs from 'node:fs';
 import { Edit, type Tree } from 'web-tree-sitter';
 import { defaultKdir, loadKernelTarget, type KernelTarget } from '../analysis/kernelTarget';
-import { discoverModules, forgetLocalHeaders, isBuiltIn, moduleOf as kbuildModuleOf, type ModuleSpec } from '../analysis/kbuild';
+import { discoverModules, forgetLocalHeaders, isBuiltIn, moduleOf as kbuildModuleOf, type ModuleSpec, type ReadFile } from '../analysis/kbuild';
 import type { Finding } from '../analysis/model';
-import { Analyzer, decodeSource, MAX_FILE_BYTES, preprocessorEnv, SourceRejected, TextWorkspaceIndex, type LintSettings } from '../engine';
+import { Analyzer, MAX_FILE_BYTES, preprocessorEnv, binaryReason, readSource, SourceRejected, TextWorkspaceIndex, type LintSettings } from '../engine';
 import { renormalize, type NormalizedSource, type TextChange } from '../parsing/normalize';
 import { positionAt } from '../analysis/model';
-import { findSources } from '../sources';
+import { FileRefused, findSources, readTextIfPresent } from '../sources';
 import type { SummaryMemo } from '../analysis/lockSummaries';
 import type { AnalyzedFile } from '../rules/rule';
 
@@ -33,6 +33,7 @@ export class LintWorkspace {
   private readonly files = new Map<string, FileState>();
   private target: KernelTarget | undefined;
   private targetKey: string | undefined;
+  /** What is wrong with the target kernel, for the user (shown once): it could not be loaded, or its exports are not checked. */
   targetError: string | undefined;
   private workspaceIndex = new TextWorkspaceIndex();
   /** Module of each file, until the layout on disk changes. */
@@ -42,6 +43,10 @@ export class LintWorkspace {
   /** Per module (by Kbuild dir and name): the lock-helper summaries of its last lint. */
   private readonly summaryMemos = new Map<string, SummaryMemo>();
   settings: ServerSettings = { enable: true, debounceMs: 150 };
+  /** Files not read (a FIFO, a link to /dev/zero, too large), logged once each. */
+  private readonly refusalsLogged = new Set<string>();
+  /** Reads Kbuild files, Makefiles and their includes for module discovery, logging what it refuses. */
+  private readonly readBuildFile: ReadFile = (file) => readTextIfPresent(file, MAX_FILE_BYTES, (refusal) => this.logRefusal(refusal));
 
   constructor(private readonly analyzer: Analyzer, private readonly log: (message: string) => void) {}
 
@@ -57,6 +62,8 @@ export class LintWorkspace {
       try {
         this.target = loadKernelTarget(kdir);
         this.log(`target kernel: ${this.target.release ?? kdir}`);
+        // Loaded, but its export list is unusable: say why exports are not checked.
+        if (this.target.exportsUnchecked) this.targetError = `LKM: ${this.target.exportsUnchecked}.`;
       } catch (error) {
         this.targetError = `LKM: cannot use kernel build dir ${kdir}: ${(error as Error).message}`;
       }
@@ -74,14 +81,14 @@ export class LintWorkspace {
   /** Indexes non-static definitions of the workspace's modules (for unexported-symbol across modules). */
   indexFolders(folders: string[], limit = 5000): void {
     const index = new TextWorkspaceIndex();
-    const sources = folders.flatMap((folder) => findSources(folder, 6, limit));
-    for (const module of discoverModules(sources)) {
+    const skipped: FileRefused[] = [];
+    const sources = folders.flatMap((folder) => findSources(folder, { depth: 6, limit, skipped }));
+    for (const refusal of skipped) this.logRefusal(refusal);
+    for (const module of discoverModules(sources, this.readBuildFile)) {
       for (const file of module.files) {
-        try {
-          if (fs.statSync(file).size <= MAX_FILE_BYTES) index.addModuleFile(module.name, file, fs.readFileSync(file, 'latin1'), isBuiltIn(module, this.target?.config));
-        } catch {
-          // Vanished or unreadable: nothing to index.
-        }
+        // Vanished, unreadable or refused (too large, not a regular file): nothing to index.
+        const text = readTextIfPresent(file, MAX_FILE_BYTES, undefined, 'latin1');
+        if (text !== undefined) index.addModuleFile(module.name, file, text, isBuiltIn(module, this.target?.config));
       }
     }
     this.workspaceIndex = index;
@@ -129,7 +136,7 @@ export class LintWorkspace {
   moduleOf(file: string): ModuleSpec {
     let module = this.modules.get(file);
     if (!module) {
-      module = kbuildModuleOf(file);
+      module = kbuildModuleOf(file, this.readBuildFile);
       this.modules.set(file, module);
     }
     return module;
@@ -167,6 +174,12 @@ export class LintWorkspace {
     return result;
   }
 
+  private logRefusal(refusal: FileRefused): void {
+    if (this.refusalsLogged.has(refusal.file)) return;
+    this.refusalsLogged.add(refusal.file);
+    this.log(`${refusal.file}: not read: ${refusal.reason}`);
+  }
+
   private load(file: string): FileState | undefined {
     let state = this.files.get(file);
     if (state && !state.open) {
@@ -182,13 +195,11 @@ export class LintWorkspace {
     }
     if (!state) {
       try {
-        const stat = fs.statSync(file);
-        state = { text: '', open: false, mtimeMs: stat.mtimeMs };
-        if (stat.size > MAX_FILE_BYTES) state.rejected = `not linted: ${(stat.size / 1048576).toFixed(1)} MB is over the ${MAX_FILE_BYTES / 1048576} MB limit`;
-        else state.text = decodeSource(fs.readFileSync(file));
+        state = { text: '', open: false, mtimeMs: fs.statSync(file).mtimeMs };
+        state.text = readSource(file);
       } catch (error) {
-        if (!(error instanceof SourceRejected)) return undefined;
-        state = { text: '', open: false, rejected: error.message };
+        if (!state || !(error instanceof SourceRejected)) return undefined;
+        state.rejected = error.message;
       }
       this.files.set(file, state);
     }
@@ -197,10 +208,8 @@ export class LintWorkspace {
         state.rejected = `not linted: ${(state.text.length / 1048576).toFixed(1)} MB is over the ${MAX_FILE_BYTES / 1048576} MB limit`;
         return state;
       }
-      if (state.text.slice(0, 8192).includes('\0')) {
-        state.rejected = 'not linted: binary file (contains NUL bytes)';
-        return state;
-      }
+      state.rejected = binaryReason(state.text);
+      if (state.rejected) return state;
       try {
         state.analyzed = this.analyzer.analyze(this.analyzer.parse(file, state.text, preprocessorEnv(this.target)));
         this.freshlyAnalyzed.add(file);
@@ -220,7 +229,7 @@ export class LintWorkspace {
     const old = previous?.parsed;
     state.text = text;
     state.rejected = undefined;
-    if (!previous || !old || text.length > MAX_FILE_BYTES || text.slice(0, 8192).includes('\0')) {
+    if (!previous || !old || text.length > MAX_FILE_BYTES || binaryReason(text)) {
       this.dropAnalysis(state);
       return;
     }
