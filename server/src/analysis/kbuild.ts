@@ -73,6 +73,9 @@ export function isBuiltIn(module: ModuleSpec, config: ReadonlyMap<string, string
   return linkage(module, config) === 'builtin';
 }
 
+/** The target's .config (CONFIG_X → y, m or a value; unset options absent), or undefined when not known. */
+export type TargetConfig = ReadonlyMap<string, string> | undefined;
+
 /** Reads a file; undefined when it does not exist or cannot be read. */
 export type ReadFile = (file: string) => string | undefined;
 
@@ -117,10 +120,10 @@ class KbuildTree {
   private readonly roots = new Map<string, string | undefined>();
   private readonly kconfigs = new Map<string, KconfigIndex>();
 
-  constructor(readonly readFile: ReadFile) {}
+  constructor(readonly readFile: ReadFile, readonly config: TargetConfig) {}
 
   kbuildIn(dir: string): KbuildModules | undefined {
-    if (!this.kbuilds.has(dir)) this.kbuilds.set(dir, readKbuild(dir, this.rootOf(dir) ?? dir, this.readFile));
+    if (!this.kbuilds.has(dir)) this.kbuilds.set(dir, readKbuild(dir, this.rootOf(dir) ?? dir, this.readFile, this.config));
     return this.kbuilds.get(dir);
   }
 
@@ -169,16 +172,17 @@ function subdirectories(dir: string): string[] {
 /**
  * Groups C files into modules. Returns only modules that contain at least one of `cFiles`; a module's
  * other files are included when they exist (checked with `readFile`). A `.c` file another `.c` file
- * `#include`s belongs to the includer's module.
+ * `#include`s belongs to the includer's module. `config`, the target's .config, decides the Makefiles'
+ * conditional directives; without it, those on `CONFIG_*` are unknown and all their branches are read.
  */
-export function discoverModules(cFiles: string[], readFile: ReadFile = readFileIfPresent): ModuleSpec[] {
-  return discover(cFiles, readFile, true);
+export function discoverModules(cFiles: string[], readFile: ReadFile = readFileIfPresent, config?: TargetConfig): ModuleSpec[] {
+  return discover(cFiles, readFile, true, config);
 }
 
 /** `findIncluders`: look up the module of an including file that is not among `cFiles` (one level deep). */
-function discover(cFiles: string[], readFile: ReadFile, findIncluders: boolean): ModuleSpec[] {
+function discover(cFiles: string[], readFile: ReadFile, findIncluders: boolean, config: TargetConfig): ModuleSpec[] {
   const wanted = new Set(cFiles.map((file) => path.resolve(file)));
-  const tree = new KbuildTree(readFile);
+  const tree = new KbuildTree(readFile, config);
   const dirs = new Set<string>();
   for (const file of wanted) {
     let dir = path.dirname(file);
@@ -237,7 +241,7 @@ function discover(cFiles: string[], readFile: ReadFile, findIncluders: boolean):
     for (let hops = 0; includers.has(outermost) && hops < includers.size; hops++) outermost = includers.get(outermost)!;
     let module = modules.find((candidate) => candidate.files.includes(outermost));
     if (!module && findIncluders) {
-      module = discover([outermost], readFile, false).find((candidate) => candidate.files.includes(outermost));
+      module = discover([outermost], readFile, false, config).find((candidate) => candidate.files.includes(outermost));
       if (module) modules.push(module);
     }
     if (module && !module.files.includes(file)) module.files.push(file);
@@ -324,7 +328,7 @@ class IncludedSources {
 }
 
 /** The module a C file belongs to, considering the `.c` files of its directory (for the editor). */
-export function moduleOf(file: string, readFile: ReadFile = readFileIfPresent): ModuleSpec {
+export function moduleOf(file: string, readFile: ReadFile = readFileIfPresent, config?: TargetConfig): ModuleSpec {
   const absolute = path.resolve(file);
   const dir = path.dirname(absolute);
   let siblings: string[] = [];
@@ -333,16 +337,16 @@ export function moduleOf(file: string, readFile: ReadFile = readFileIfPresent): 
   } catch {
     // An unsaved or vanished directory: the file alone.
   }
-  const modules = discoverModules([absolute, ...siblings], readFile);
+  const modules = discoverModules([absolute, ...siblings], readFile, config);
   return modules.find((module) => module.files.includes(absolute)) ?? { name: path.basename(absolute, '.c'), dir, files: [absolute] };
 }
 
-function readKbuild(dir: string, srctree: string, readFile: ReadFile): KbuildModules | undefined {
+function readKbuild(dir: string, srctree: string, readFile: ReadFile, config: TargetConfig): KbuildModules | undefined {
   for (const name of ['Kbuild', 'Makefile']) {
     const file = path.join(dir, name);
     const text = readFile(file);
     if (text === undefined) continue;
-    const make = new MakeEvaluator(dir, srctree, readFile);
+    const make = new MakeEvaluator(dir, srctree, readFile, config);
     make.evaluate(text);
     return { file, modules: kbuildModules(make), included: make.included, listsObjects: make.listsObjects() };
   }
@@ -360,8 +364,8 @@ const NOT_COMPOSITES = new Set(['obj', 'lib', 'subdir', 'ccflags', 'asflags', 'l
  * Parses a Kbuild/Makefile into module name → objects, evaluating it as make would (see MakeEvaluator);
  * `dir` is the Makefile's directory, for `$(src)` and relative includes.
  */
-export function parseKbuild(text: string, dir = process.cwd(), readFile: ReadFile = readFileIfPresent): Map<string, string[]> {
-  const make = new MakeEvaluator(path.resolve(dir), path.resolve(dir), readFile);
+export function parseKbuild(text: string, dir = process.cwd(), readFile: ReadFile = readFileIfPresent, config?: TargetConfig): Map<string, string[]> {
+  const make = new MakeEvaluator(path.resolve(dir), path.resolve(dir), readFile, config);
   make.evaluate(text);
   return new Map([...kbuildModules(make)].map(([name, module]) => [name, module.objects]));
 }
@@ -435,9 +439,9 @@ const WORDWISE_FUNCTIONS = new Set(['patsubst', 'strip', 'sort', 'dir', 'notdir'
  * `$(srctree)`, `$(src)`, `$(obj)` are set. `$(shell …)` is never run (it yields nothing).
  *
  * What is unknown stays visible: an undefined `CONFIG_*` variable expands to its own text (so
- * `obj-$(CONFIG_FOO)` keeps that name), and so does a function applied to one (`$(subst m,y,$(CONFIG_X))`).
- * Conditionals are not evaluated: every branch is read (out-of-tree Makefiles put the kbuild part in one
- * branch of `ifneq ($(KERNELRELEASE),)`; in-tree ones add optional objects under `ifdef CONFIG_…`).
+ * `obj-$(CONFIG_FOO)` keeps that name, and linkage() decides it later), and so does a function applied to
+ * one (`$(subst m,y,$(CONFIG_X))`). Conditional directives are evaluated (see Conditionals), their
+ * `CONFIG_*` against the target's .config when one is given.
  */
 class MakeEvaluator {
   readonly variables = new Map<string, MakeVariable>();
@@ -446,8 +450,15 @@ class MakeEvaluator {
   private readonly including = new Set<string>();
   private readonly expanding = new Set<string>();
   private expansionDepth = 0;
+  private readonly conditionals = new Conditionals((keyword, text) => this.decide(keyword, text));
+  /** Expanding a conditional directive's text: an undefined variable is unknown there, not empty. */
+  private inCondition = false;
 
-  constructor(private readonly dir: string, private readonly srctree: string, private readonly readFile: ReadFile) {
+  /** `config`: the target's .config (CONFIG_X → y/m/value; unset options absent); without it, CONFIG_* are unknown. */
+  constructor(
+    private readonly dir: string, private readonly srctree: string, private readonly readFile: ReadFile,
+    private readonly config?: ReadonlyMap<string, string>,
+  ) {
     const src = path.relative(srctree, dir) || '.';
     for (const [name, value] of [['srctree', srctree], ['objtree', srctree], ['src', src], ['obj', src]] as const) this.variables.set(name, { value, recursive: false });
   }
@@ -476,7 +487,8 @@ class MakeEvaluator {
       const line = rawLine.replace(/(^|[^\\])#.*$/, '$1').trim();
       if (!line) continue;
       inRecipe = false;
-      if (/^(?:else|endif|ifeq|ifneq|ifdef|ifndef)\b/.test(line)) continue;
+      if (this.conditionals.directive(line)) continue;
+      if (!this.conditionals.active) continue;
       const include = /^(?:-?include|sinclude)\s+(.*)$/.exec(line);
       if (include) {
         for (const target of splitWords(this.expand(include[1]!))) this.include(target, includeDepth);
@@ -605,8 +617,53 @@ class MakeEvaluator {
       for (const [other, value] of this.variables) if (other.startsWith(conditional)) values.push(this.valueOfVariable(other, value));
     }
     if (values.length > 0) return values.join(' ');
-    // Configuration we do not know keeps its name.
-    return /^CONFIG_\w+$/.test(name) ? literal : '';
+    return this.undefinedValue(name, literal);
+  }
+
+  /**
+   * A variable no line of the Makefile sets. In a condition, a `CONFIG_*` option is the target's (unset:
+   * empty); anything else may come from make's command line or environment (`KERNELRELEASE`, `ARCH`), so it
+   * keeps its text and the condition is unknown. Elsewhere, configuration keeps its name and the rest is empty.
+   */
+  private undefinedValue(name: string, literal: string): string {
+    const isOption = /^CONFIG_\w+$/.test(name);
+    if (isOption && this.inCondition && this.config) return this.config.get(name) ?? '';
+    return isOption || this.inCondition ? literal : '';
+  }
+
+  /**
+   * A conditional directive's truth: true, false, or undefined when it depends on something unknown (see
+   * undefinedValue). `ifdef` tests a variable's unexpanded value for being non-empty, as make does.
+   */
+  private decide(keyword: ConditionKeyword, text: string): boolean | undefined {
+    const wanted = keyword === 'ifeq' || keyword === 'ifdef';
+    if (keyword === 'ifdef' || keyword === 'ifndef') {
+      const defined = this.isDefined(this.expandInCondition(text).trim());
+      return defined === undefined ? undefined : defined === wanted;
+    }
+    const operands = conditionOperands(text);
+    if (!operands) return undefined;
+    const [left, right] = operands.map((operand) => this.expandInCondition(operand).trim());
+    if (isOpaque(left!) || isOpaque(right!)) return undefined;
+    return (left === right) === wanted;
+  }
+
+  private isDefined(name: string): boolean | undefined {
+    if (isOpaque(name)) return undefined;
+    const variable = this.variables.get(name);
+    if (variable) return variable.value.trim() !== '';
+    if (/^CONFIG_\w+$/.test(name) && this.config) return (this.config.get(name) ?? '') !== '';
+    return undefined;
+  }
+
+  private expandInCondition(text: string): string {
+    const outer = this.inCondition;
+    this.inCondition = true;
+    try {
+      return this.expand(text);
+    } finally {
+      this.inCondition = outer;
+    }
   }
 
   private call(name: string, argumentText: string, literal: string): string {
@@ -725,6 +782,82 @@ class MakeEvaluator {
       }
     }
   }
+}
+
+type ConditionKeyword = 'ifeq' | 'ifneq' | 'ifdef' | 'ifndef';
+
+/** One `if…`/`else`/`endif` block: whether its branch now read is taken, and whether an earlier one was. */
+interface ConditionalBlock {
+  /** Whether the lines around the block are read at all. */
+  outerActive: boolean;
+  /** The branch now read: taken (true), not taken (false), or unknown (undefined). */
+  current: boolean | undefined;
+  /** Whether an earlier branch of the block was taken, in the same three values. */
+  earlier: boolean | undefined;
+}
+
+/**
+ * make's conditional directives, nested, with `else if…` chains. A branch whose condition is unknown is
+ * read as taken: its objects stay listed (a module rule then runs on them) rather than silently vanishing,
+ * and an out-of-tree Makefile's kbuild half (`ifneq ($(KERNELRELEASE),)`) is found without make's
+ * command line. The `else` of an unknown branch is read too, for the same reason.
+ */
+class Conditionals {
+  private readonly blocks: ConditionalBlock[] = [];
+
+  constructor(private readonly decide: (keyword: ConditionKeyword, text: string) => boolean | undefined) {}
+
+  /** Whether lines are read here: every enclosing branch is taken or unknown. */
+  get active(): boolean {
+    const block = this.blocks.at(-1);
+    return !block || (block.outerActive && block.current !== false);
+  }
+
+  /** Applies `line` if it is a conditional directive; returns whether it was one. */
+  directive(line: string): boolean {
+    const opening = /^(ifeq|ifneq|ifdef|ifndef)\b\s*(.*)$/.exec(line);
+    if (opening) {
+      const outerActive = this.active;
+      const current = outerActive ? this.decide(opening[1] as ConditionKeyword, opening[2]!) : false;
+      this.blocks.push({ outerActive, current, earlier: current });
+      return true;
+    }
+    const otherwise = /^else\b\s*(?:(ifeq|ifneq|ifdef|ifndef)\b\s*(.*))?$/.exec(line);
+    if (otherwise) {
+      this.otherwise(otherwise[1] as ConditionKeyword | undefined, otherwise[2] ?? '');
+      return true;
+    }
+    if (/^endif\b/.test(line)) {
+      this.blocks.pop();
+      return true;
+    }
+    return false;
+  }
+
+  /** `else` or `else if… condition`: taken when no earlier branch was and its own condition holds. */
+  private otherwise(keyword: ConditionKeyword | undefined, text: string): void {
+    const block = this.blocks.at(-1);
+    if (!block || !block.outerActive) return;
+    const { earlier } = block;
+    if (earlier === true) {
+      block.current = false;
+      return;
+    }
+    const own = keyword ? this.decide(keyword, text) : true;
+    block.current = earlier === false ? own : own === false ? false : undefined;
+    block.earlier = earlier === false ? own : own === true ? true : undefined;
+  }
+}
+
+/** The two operands of `ifeq (a,b)`, `ifeq "a" "b"`, `ifeq 'a' "b"`; undefined when malformed. */
+function conditionOperands(text: string): [string, string] | undefined {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('(') && closingParen(trimmed, 0) === trimmed.length - 1) {
+    const [left, right] = splitArguments(trimmed.slice(1, -1), 2);
+    return right === undefined ? undefined : [left!, right];
+  }
+  const quoted = /^(["'])(.*?)\1\s+(["'])(.*?)\3$/.exec(trimmed);
+  return quoted ? [quoted[2]!, quoted[4]!] : undefined;
 }
 
 /** Text still holding a reference we could not resolve (an unknown `CONFIG_*`). */
