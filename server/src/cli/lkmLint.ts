@@ -77,7 +77,7 @@ async function run(inputs: string[], options: Options): Promise<number> {
   } else {
     process.stderr.write('lkm-lint: no kernel build dir (--kdir, or /lib/modules/$(uname -r)/build): exports of the target kernel were not checked.\n');
   }
-  const modules = discoverModules(files);
+  const modules = discoverModules(files, undefined, target?.config);
   const workspace = new TextWorkspaceIndex();
   for (const module of modules) {
     for (const file of module.files) {

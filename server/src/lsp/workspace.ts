@@ -61,8 +61,10 @@ export class LintWorkspace {
         this.targetError = `LKM: cannot use kernel build dir ${kdir}: ${(error as Error).message}`;
       }
     }
-    // The target decides which #if branches are live: every tree is stale.
+    // The target decides which #if branches are live: every tree is stale; its .config decides the
+    // Makefiles' conditionals: every module grouping too.
     for (const state of this.files.values()) this.dropAnalysis(state);
+    this.modules.clear();
     this.summaryMemos.clear();
     return true;
   }
@@ -75,7 +77,7 @@ export class LintWorkspace {
   indexFolders(folders: string[], limit = 5000): void {
     const index = new TextWorkspaceIndex();
     const sources = folders.flatMap((folder) => findSources(folder, 6, limit));
-    for (const module of discoverModules(sources)) {
+    for (const module of discoverModules(sources, undefined, this.target?.config)) {
       for (const file of module.files) {
         try {
           if (fs.statSync(file).size <= MAX_FILE_BYTES) index.addModuleFile(module.name, file, fs.readFileSync(file, 'latin1'), isBuiltIn(module, this.target?.config));
@@ -129,7 +131,7 @@ export class LintWorkspace {
   moduleOf(file: string): ModuleSpec {
     let module = this.modules.get(file);
     if (!module) {
-      module = kbuildModuleOf(file);
+      module = kbuildModuleOf(file, undefined, this.target?.config);
       this.modules.set(file, module);
     }
     return module;
