@@ -112,14 +112,18 @@ describe('lib- lists and unlisted files of a kernel tree', () => {
     assert.equal(linkage(stub!, new Map([['CONFIG_ARM', 'y']])), 'absent');
   });
 
-  test('a kernel-tree file no Makefile lists (a host program, an example) is never built; outside a kernel tree it is a module', () => {
+  test('a kernel-tree file no Makefile lists (a host program, an example) is never built; outside a kernel tree too when its folder\'s Kbuild lists other objects', () => {
     const [tool] = discoverModules([path.join(LIBSTUB, 'mktable.c')]);
     const [skeleton] = discoverModules([path.join(TIMER, 'skeleton.c')]);
     assert.deepEqual([tool?.unlisted, skeleton?.unlisted], [true, true]);
     assert.equal(linkage(tool!, undefined), 'absent');
-    const outside = outOfTreeModule('obj-m += listed.o\n', 'tool.c');
-    assert.equal(outside?.unlisted, undefined);
-    assert.equal(linkage(outside!, undefined), 'module');
+    const leftOut = outOfTreeModule('obj-m += listed.o\n', 'tool.c');
+    assert.equal(leftOut?.unlisted, true);
+    assert.equal(linkage(leftOut!, undefined), 'absent');
+    // A Makefile listing no objects (a userspace build, or none written yet) governs nothing: a module of its own.
+    const lone = outOfTreeModule('all:\n\tcc -o prog prog.c\n', 'mod.c');
+    assert.deepEqual([lone?.unlisted, lone?.kbuildFile], [undefined, undefined]);
+    assert.equal(linkage(lone!, undefined), 'module');
   });
 });
 

@@ -15,13 +15,16 @@ export interface ModuleSpec {
   dir: string;
   /** Absolute paths of its `.c` files. */
   files: string[];
-  /** The Kbuild or Makefile that defines it; absent for a lone `.c` file. */
+  /** The Kbuild or Makefile that defines it, or (for an unlisted file) that lists the other objects of its folder; absent for a lone `.c` file. */
   kbuildFile?: string;
   /** The list that names it there: `obj-m`, `obj-y`, `obj-$(CONFIG_FOO)`. */
   listedBy?: string;
   /** The Kconfig type of the option in `listedBy`, when a Kconfig of the tree declares it. */
   optionType?: 'bool' | 'tristate';
-  /** A `.c` file of a kernel tree that no Kbuild lists (a host tool, an example, dead code): never built as kernel code. */
+  /**
+   * A `.c` file that no Kbuild lists, in a folder whose Kbuild lists other objects or in a kernel tree (a host
+   * tool, an example, dead code, a file left out of the Kbuild): never built as kernel code.
+   */
   unlisted?: true;
   /**
    * A `lib-*` object outside the kernel image's libraries (lib/, arch/<arch>/lib/): kbuild's lib.a of such a
@@ -183,6 +186,40 @@ export function discoverModules(cFiles: string[], readFile: ReadFile = readFileI
 function discover(cFiles: string[], readFile: ReadFile, findIncluders: boolean, config: TargetConfig): ModuleSpec[] {
   const wanted = new Set(cFiles.map((file) => path.resolve(file)));
   const tree = new KbuildTree(readFile, config);
+  const dirs = searchDirectories(wanted, tree);
+  const modules = listedModules(dirs, wanted, tree);
+  // A file no Kbuild above it lists may be named through a path by a neighbour's (`foo-y += ../common/x.o`).
+  const neighbours = new Set([...unclaimed(wanted, modules)].flatMap((file) => neighbourDirectories(path.dirname(file))).filter((dir) => !dirs.has(dir)));
+  modules.push(...listedModules(neighbours, new Set(unclaimed(wanted, modules)), tree));
+  const claimed = new Set(modules.flatMap((module) => module.files));
+  const includedSources = new IncludedSources(readFile);
+  const includers = new Map<string, string>();
+  for (const file of [...wanted].sort()) {
+    if (claimed.has(file)) continue;
+    // Part of the file that includes it, not a module of its own.
+    const includer = includedSources.includerOf(file, (dir) => tree.sourcesListedIn(dir));
+    if (includer) {
+      includers.set(file, includer);
+      continue;
+    }
+    modules.push(unlistedModule(file, tree));
+  }
+  for (const [file, includer] of includers) {
+    // The outermost includer (selftests may include further .c files), then its module.
+    let outermost = includer;
+    for (let hops = 0; includers.has(outermost) && hops < includers.size; hops++) outermost = includers.get(outermost)!;
+    let module = modules.find((candidate) => candidate.files.includes(outermost));
+    if (!module && findIncluders) {
+      module = discover([outermost], readFile, false, config).find((candidate) => candidate.files.includes(outermost));
+      if (module) modules.push(module);
+    }
+    if (module && !module.files.includes(file)) module.files.push(file);
+  }
+  return modules;
+}
+
+/** Directories whose Kbuild may list `wanted` files: theirs and KBUILD_SEARCH_LEVELS above, and the includers of fragments among them. */
+function searchDirectories(wanted: ReadonlySet<string>, tree: KbuildTree): Set<string> {
   const dirs = new Set<string>();
   for (const file of wanted) {
     let dir = path.dirname(file);
@@ -197,8 +234,12 @@ function discover(cFiles: string[], readFile: ReadFile, findIncluders: boolean, 
     const kbuild = tree.kbuildIn(dir);
     if (kbuild && !kbuild.listsObjects) for (const includer of includersOf(kbuild.file, dir, tree)) dirs.add(includer);
   }
+  return dirs;
+}
+
+/** The modules the Kbuilds of `dirs` list that hold at least one `wanted` file, with their other existing files. */
+function listedModules(dirs: ReadonlySet<string>, wanted: ReadonlySet<string>, tree: KbuildTree): ModuleSpec[] {
   const modules: ModuleSpec[] = [];
-  const claimed = new Set<string>();
   for (const dir of [...dirs].sort()) {
     const kbuild = tree.kbuildIn(dir);
     if (!kbuild) continue;
@@ -206,9 +247,8 @@ function discover(cFiles: string[], readFile: ReadFile, findIncluders: boolean, 
       const sourceOf = (object: string) => path.resolve(dir, object.replace(/\.o$/, '.c'));
       const files = objects
         .map(sourceOf)
-        .filter((file) => wanted.has(file) || readFile(file) !== undefined);
+        .filter((file) => wanted.has(file) || tree.readFile(file) !== undefined);
       if (!files.some((file) => wanted.has(file))) continue;
-      files.forEach((file) => claimed.add(file));
       const option = listOption(listedBy)?.option;
       const optionType = option ? tree.optionType(option, dir) : undefined;
       const outsideImage = listedBy.startsWith('lib-') && !tree.inImageLibrary(dir);
@@ -219,34 +259,31 @@ function discover(cFiles: string[], readFile: ReadFile, findIncluders: boolean, 
       });
     }
   }
-  const includedSources = new IncludedSources(readFile);
-  const includers = new Map<string, string>();
-  for (const file of [...wanted].sort()) {
-    if (claimed.has(file)) continue;
-    // Part of the file that includes it, not a module of its own.
-    const includer = includedSources.includerOf(file, (dir) => tree.sourcesListedIn(dir));
-    if (includer) {
-      includers.set(file, includer);
-      continue;
-    }
-    const dir = path.dirname(file);
-    const kbuild = tree.kbuildIn(dir);
-    // Outside a kernel tree (an out-of-tree module) an unlisted file is still one of the user's modules.
-    const unlisted = tree.rootOf(dir) !== undefined;
-    modules.push({ name: path.basename(file, '.c'), dir, files: [file], ...(kbuild ? { kbuildFile: kbuild.file } : {}), ...(unlisted ? { unlisted } : {}) });
-  }
-  for (const [file, includer] of includers) {
-    // The outermost includer (selftests may include further .c files), then its module.
-    let outermost = includer;
-    for (let hops = 0; includers.has(outermost) && hops < includers.size; hops++) outermost = includers.get(outermost)!;
-    let module = modules.find((candidate) => candidate.files.includes(outermost));
-    if (!module && findIncluders) {
-      module = discover([outermost], readFile, false, config).find((candidate) => candidate.files.includes(outermost));
-      if (module) modules.push(module);
-    }
-    if (module && !module.files.includes(file)) module.files.push(file);
-  }
   return modules;
+}
+
+function unclaimed(wanted: ReadonlySet<string>, modules: readonly ModuleSpec[]): string[] {
+  const claimed = new Set(modules.flatMap((module) => module.files));
+  return [...wanted].filter((file) => !claimed.has(file));
+}
+
+/** The subdirectories of `dir` and of its parent: where a Kbuild naming a file of `dir` by a relative path sits. */
+function neighbourDirectories(dir: string): string[] {
+  return [...subdirectories(dir), ...subdirectories(path.dirname(dir))];
+}
+
+/**
+ * A file no Kbuild lists, as a module of its own. It is not built (`unlisted`) when its folder's Kbuild
+ * lists other objects (the user's module folder: kbuild ignores a `.c` its Kbuild does not name) or it
+ * lies in a kernel tree. In a folder without a Kbuild listing objects (a new module, a plain C project)
+ * it is a module of its own; sourceKind decides whether it is kernel code at all.
+ */
+function unlistedModule(file: string, tree: KbuildTree): ModuleSpec {
+  const dir = path.dirname(file);
+  const kbuild = tree.kbuildIn(dir);
+  const governing = kbuild?.listsObjects ? kbuild : undefined;
+  const unlisted = governing !== undefined || tree.rootOf(dir) !== undefined;
+  return { name: path.basename(file, '.c'), dir, files: [file], ...(governing ? { kbuildFile: governing.file } : {}), ...(unlisted ? { unlisted } : {}) };
 }
 
 /**

@@ -14,6 +14,7 @@ import { formatSarif, formatText, toJson, type OutputFormat } from './format';
 import { lintModuleFromDisk, type ModuleResult } from './lintRun';
 import type { WorkerInit } from './lintWorker';
 import { findSources, isModuleSource } from '../sources';
+import { isKernelSource, kbuildViewOf } from '../analysis/sourceKind';
 
 const VERSION = '0.1.0';
 
@@ -84,7 +85,9 @@ async function run(inputs: string[], options: Options): Promise<number> {
       try {
         // Code the target does not build defines nothing other modules could link against.
         if (linkage(module, target?.config) === 'absent') continue;
-        workspace.addModuleFile(module.name, file, fs.readFileSync(file, 'latin1'), isBuiltIn(module, target?.config));
+        const text = fs.readFileSync(file, 'latin1');
+        if (!isKernelSource(file, text, kbuildViewOf(module))) continue;
+        workspace.addModuleFile(module.name, file, text, isBuiltIn(module, target?.config));
       } catch {
         // Unreadable files are reported when linted.
       }
@@ -93,11 +96,13 @@ async function run(inputs: string[], options: Options): Promise<number> {
   const settings: LintSettings = { severity: options.severity };
   const findings: Finding[] = [];
   let done = 0;
+  let notKernel = 0;
   const progress = process.stderr.isTTY && files.length > 50;
   const onResult = (result: ModuleResult) => {
     findings.push(...result.findings);
+    notKernel += result.notKernel;
     for (const problem of result.problems) process.stderr.write(`${progress ? '\r\x1b[K' : ''}${path.relative(process.cwd(), problem.file)}: ${problem.message}\n`);
-    done += result.files + result.problems.length;
+    done += result.files + result.problems.length + result.notKernel;
     if (progress) process.stderr.write(`\r\x1b[Klkm-lint: ${done}/${files.length} files`);
   };
   const jobs = Math.max(1, Math.min(options.jobs, modules.length));
@@ -114,7 +119,8 @@ async function run(inputs: string[], options: Options): Promise<number> {
   else if (options.format === 'sarif') process.stdout.write(`${JSON.stringify(formatSarif(findings, cwd, VERSION), null, 2)}\n`);
   else if (findings.length > 0) process.stdout.write(`${formatText(findings, cwd)}\n`);
   if (options.format === 'text') {
-    process.stderr.write(`lkm-lint: ${findings.length} finding(s) in ${files.length} file(s), ${modules.length} module(s)${target ? ` against ${target.release ?? target.kdir}` : ''}.\n`);
+    const skipped = notKernel > 0 ? ` (${notKernel} not kernel code, not linted)` : '';
+    process.stderr.write(`lkm-lint: ${findings.length} finding(s) in ${files.length} file(s)${skipped}, ${modules.length} module(s)${target ? ` against ${target.release ?? target.kdir}` : ''}.\n`);
   }
   return findings.some((f) => f.severity === 'error') ? 1 : 0;
 }

@@ -11,6 +11,7 @@ import { Analyzer, decodeSource, MAX_FILE_BYTES, preprocessorEnv, SourceRejected
 import { renormalize, type NormalizedSource, type TextChange } from '../parsing/normalize';
 import { positionAt } from '../analysis/model';
 import { findSources } from '../sources';
+import { isKernelSource, kbuildViewOf } from '../analysis/sourceKind';
 import type { SummaryMemo } from '../analysis/lockSummaries';
 import type { AnalyzedFile } from '../rules/rule';
 
@@ -80,7 +81,10 @@ export class LintWorkspace {
     for (const module of discoverModules(sources, undefined, this.target?.config)) {
       for (const file of module.files) {
         try {
-          if (fs.statSync(file).size <= MAX_FILE_BYTES) index.addModuleFile(module.name, file, fs.readFileSync(file, 'latin1'), isBuiltIn(module, this.target?.config));
+          if (fs.statSync(file).size > MAX_FILE_BYTES) continue;
+          const text = fs.readFileSync(file, 'latin1');
+          // A userspace program's definitions are nothing a module could link against.
+          if (isKernelSource(file, text, kbuildViewOf(module))) index.addModuleFile(module.name, file, text, isBuiltIn(module, this.target?.config));
         } catch {
           // Vanished or unreadable: nothing to index.
         }
@@ -148,6 +152,7 @@ export class LintWorkspace {
     const result = new Map<string, Finding[]>(module.files.map((f) => [f, []]));
     if (!this.settings.enable) return result;
     const analyzed: AnalyzedFile[] = [];
+    const kbuild = kbuildViewOf(module);
     for (const member of module.files) {
       const state = this.load(member);
       if (state?.rejected && state.open) {
@@ -156,7 +161,8 @@ export class LintWorkspace {
           range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
         });
       }
-      if (state?.analyzed) analyzed.push(state.analyzed);
+      // Kernel rules say nothing of a userspace program (decided from the text as it is now).
+      if (state?.analyzed && isKernelSource(member, state.text, kbuild)) analyzed.push(state.analyzed);
     }
     if (analyzed.length === 0) return result;
     const key = `${module.dir}\0${module.name}`;
