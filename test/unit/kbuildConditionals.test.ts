@@ -1,8 +1,9 @@
 // make's conditional directives in Kbuild files: ifeq/ifneq (both spellings), ifdef/ifndef, else,
 // `else if…` chains, nesting; decided against the target's .config, read as taken when unknown.
 import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { parseKbuild } from '../../server/src/analysis/kbuild';
+import { discoverModules, linkage, moduleOf, parseKbuild } from '../../server/src/analysis/kbuild';
 
 /** Module name → objects of a Kbuild text evaluated against `config` (undefined: no .config known). */
 function modules(lines: string[], config?: Record<string, string>): Record<string, string[]> {
@@ -69,5 +70,37 @@ describe('conditional directives', () => {
 
   test('an `endif` without a block is ignored', () => {
     assert.deepEqual(Object.keys(modules(['endif', 'obj-m += a.o'], {})), ['a']);
+  });
+});
+
+describe('module discovery against the target\'s .config', () => {
+  const files: Record<string, string> = {
+    '/w/md/Makefile': 'obj-$(CONFIG_BLK_DEV_MD) += md-mod.o\nmd-mod-y := md.o\nifeq ($(CONFIG_BLK_DEV_MD),y)\nobj-y += md-autodetect.o\nendif\n',
+    '/w/md/md.c': '', '/w/md/md-autodetect.c': '',
+  };
+  const read = (file: string) => files[file];
+  const autodetect = (config?: Map<string, string>) => discoverModules(['/w/md/md.c', '/w/md/md-autodetect.c'], read, config).find((m) => m.name === 'md-autodetect')!;
+
+  test('a file only a branch the target does not take lists is not built (md-autodetect.c with CONFIG_BLK_DEV_MD=m)', () => {
+    const config = new Map([['CONFIG_BLK_DEV_MD', 'm']]);
+    assert.deepEqual([autodetect(config).unlisted, linkage(autodetect(config), config)], [true, 'absent']);
+  });
+
+  test('with the branch taken, or no .config known, it is built into the image', () => {
+    const config = new Map([['CONFIG_BLK_DEV_MD', 'y']]);
+    assert.deepEqual([autodetect(config).listedBy, linkage(autodetect(config), config)], ['obj-y', 'builtin']);
+    assert.deepEqual([autodetect().listedBy, linkage(autodetect(), undefined)], ['obj-y', 'builtin']);
+  });
+});
+
+describe('objects named by a path', () => {
+  const BY_PATH = path.join(__dirname, '..', 'fixtures', 'kbuild-modules', 'by-path');
+  const members = ['mod/main.c', 'mod/shared/helper.c', 'common/extra.c'].map((file) => path.join(BY_PATH, file));
+
+  test('`foo-objs := main.o shared/helper.o ../common/extra.o`: each file, found from any of them, is part of foo', () => {
+    for (const file of members) {
+      const module = moduleOf(file);
+      assert.deepEqual([module.name, [...module.files].sort()], ['foo', [...members].sort()], path.relative(BY_PATH, file));
+    }
   });
 });

@@ -14,6 +14,7 @@ import type { Finding } from '../../server/src/analysis/model';
 import { extractSymbols } from '../../server/src/analysis/symbols';
 import { normalize } from '../../server/src/parsing/normalize';
 import { getParser, parseWith } from '../../server/src/parsing/parser';
+import { missingModuleDescription } from '../../server/src/rules/missingModuleDescription';
 import { missingModuleLicense } from '../../server/src/rules/missingModuleLicense';
 import type { AnalyzedFile, Rule, WorkspaceSymbolIndex } from '../../server/src/rules/rule';
 import { unexportedSymbol } from '../../server/src/rules/unexportedSymbol';
@@ -147,11 +148,14 @@ describe('module rules on bool-listed code', () => {
     return findings;
   }
 
-  test('missing-module-license: nothing for bool-listed files (timer-sprd.c, Space.c), both findings for a tristate one', () => {
+  test('missing-module-license and -description: nothing for bool-listed files (timer-sprd.c, Space.c), both for a tristate one', () => {
     const modules = modulesByName();
-    assert.deepEqual(run(missingModuleLicense, modules.get('timer-sprd')!), []);
-    assert.deepEqual(run(missingModuleLicense, modules.get('Space')!), []);
-    assert.deepEqual(run(missingModuleLicense, modules.get('modular')!).map((f) => f.severity), ['error', 'warning']);
+    for (const rule of [missingModuleLicense, missingModuleDescription]) {
+      assert.deepEqual(run(rule, modules.get('timer-sprd')!), []);
+      assert.deepEqual(run(rule, modules.get('Space')!), []);
+    }
+    assert.deepEqual(run(missingModuleLicense, modules.get('modular')!).map((f) => f.severity), ['error']);
+    assert.deepEqual(run(missingModuleDescription, modules.get('modular')!).map((f) => f.severity), ['info']);
   });
 
   test('unexported-symbol: bool-listed code links freely with other built-in code, a tristate module does not', () => {
