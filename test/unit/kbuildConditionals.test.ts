@@ -3,7 +3,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { discoverModules, linkage, moduleOf, parseKbuild } from '../../server/src/analysis/kbuild';
+import { discoverModules, fileIsBuilt, linkage, moduleOf, parseKbuild } from '../../server/src/analysis/kbuild';
 
 /** Module name → objects of a Kbuild text evaluated against `config` (undefined: no .config known). */
 function modules(lines: string[], config?: Record<string, string>): Record<string, string[]> {
@@ -81,9 +81,22 @@ describe('module discovery against the target\'s .config', () => {
   const read = (file: string) => files[file];
   const autodetect = (config?: Map<string, string>) => discoverModules(['/w/md/md.c', '/w/md/md-autodetect.c'], read, config).find((m) => m.name === 'md-autodetect')!;
 
-  test('a file only a branch the target does not take lists is not built (md-autodetect.c with CONFIG_BLK_DEV_MD=m)', () => {
+  test('a module only a branch the target does not take lists is not built (md-autodetect.c with CONFIG_BLK_DEV_MD=m)', () => {
     const config = new Map([['CONFIG_BLK_DEV_MD', 'm']]);
-    assert.deepEqual([autodetect(config).unlisted, linkage(autodetect(config), config)], [true, 'absent']);
+    assert.deepEqual([autodetect(config).branchNotTaken, linkage(autodetect(config), config)], [true, 'absent']);
+  });
+
+  test('a part of a module only a branch not taken lists stays in the module (for its call graph) but is not built', () => {
+    const dwc: Record<string, string> = {
+      '/w/dwc/Makefile': 'obj-m += dwc.o\ndwc-y := core.o\nifneq ($(filter y,$(CONFIG_DWC_HOST)),)\ndwc-y += hcd.o\nendif\n',
+      '/w/dwc/core.c': '', '/w/dwc/hcd.c': '',
+    };
+    const config = new Map([['CONFIG_DWC_HOST', 'm']]);
+    const [module, ...others] = discoverModules(['/w/dwc/hcd.c'], (file) => dwc[file], config);
+    assert.deepEqual([module?.name, module?.files, module?.filesNotBuilt, others], ['dwc', ['/w/dwc/core.c', '/w/dwc/hcd.c'], ['/w/dwc/hcd.c'], []]);
+    assert.deepEqual([fileIsBuilt(module!, '/w/dwc/hcd.c', config), fileIsBuilt(module!, '/w/dwc/core.c', config)], [false, true]);
+    const [withHost] = discoverModules(['/w/dwc/hcd.c'], (file) => dwc[file], new Map([['CONFIG_DWC_HOST', 'y']]));
+    assert.equal(withHost?.filesNotBuilt, undefined);
   });
 
   test('with the branch taken, or no .config known, it is built into the image', () => {

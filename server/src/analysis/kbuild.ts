@@ -33,6 +33,10 @@ export interface ModuleSpec {
   outsideImage?: true;
   /** Files the module has only when an option is set (`foo-$(CONFIG_FOO_DEBUG) += debug.o`), with that option. */
   conditionalFiles?: Record<string, string>;
+  /** Listed only in a Makefile conditional branch the target's .config does not take (md-autodetect.o under `ifeq ($(CONFIG_BLK_DEV_MD),y)` with MD=m). */
+  branchNotTaken?: true;
+  /** Files listed only in conditional branches the target does not take: part of the module, never built for this target. */
+  filesNotBuilt?: string[];
 }
 
 /**
@@ -40,6 +44,7 @@ export interface ModuleSpec {
  * list and the target's .config leaves X unset (without a .config, it may).
  */
 export function fileIsBuilt(module: ModuleSpec, file: string, config: ReadonlyMap<string, string> | undefined): boolean {
+  if (module.filesNotBuilt?.includes(file)) return false;
   const option = module.conditionalFiles?.[file];
   if (!option || !config) return true;
   const value = config.get(option);
@@ -60,7 +65,7 @@ function listOption(listedBy: string | undefined): { option: string; moduleMeans
  * is a Kconfig `bool` (y or n, never m). `lib-*` objects go into the image's lib.a, never a module.
  */
 export function linkage(module: ModuleSpec, config: ReadonlyMap<string, string> | undefined): 'builtin' | 'module' | 'absent' {
-  if (module.unlisted || module.outsideImage) return 'absent';
+  if (module.unlisted || module.outsideImage || module.branchNotTaken) return 'absent';
   if (module.listedBy === 'obj-y' || module.listedBy === 'lib-y') return 'builtin';
   const list = listOption(module.listedBy);
   if (!list) return 'module';
@@ -115,6 +120,10 @@ interface KbuildModule {
   listedBy: string;
   /** Objects listed only under `<mod>-$(CONFIG_X)`, with X. */
   conditional: Map<string, string>;
+  /** The module is listed only in a conditional branch the target's .config does not take. */
+  branchNotTaken?: true;
+  /** Objects listed only in conditional branches the target's .config does not take. */
+  objectsNotTaken?: Set<string>;
 }
 
 /** Directories and their Kbuilds, kernel tree roots and Kconfig indexes, read once per discovery. */
@@ -243,7 +252,7 @@ function listedModules(dirs: ReadonlySet<string>, wanted: ReadonlySet<string>, t
   for (const dir of [...dirs].sort()) {
     const kbuild = tree.kbuildIn(dir);
     if (!kbuild) continue;
-    for (const [name, { objects, listedBy, conditional }] of kbuild.modules) {
+    for (const [name, { objects, listedBy, conditional, branchNotTaken, objectsNotTaken }] of kbuild.modules) {
       const sourceOf = (object: string) => path.resolve(dir, object.replace(/\.o$/, '.c'));
       const files = objects
         .map(sourceOf)
@@ -253,9 +262,11 @@ function listedModules(dirs: ReadonlySet<string>, wanted: ReadonlySet<string>, t
       const optionType = option ? tree.optionType(option, dir) : undefined;
       const outsideImage = listedBy.startsWith('lib-') && !tree.inImageLibrary(dir);
       const conditionalFiles = Object.fromEntries([...conditional].map(([object, fileOption]) => [sourceOf(object), fileOption]).filter(([file]) => files.includes(file!)));
+      const filesNotBuilt = [...(objectsNotTaken ?? [])].map(sourceOf).filter((file) => files.includes(file));
       modules.push({
         name, dir, files: [...new Set(files)], kbuildFile: kbuild.file, listedBy, ...(optionType ? { optionType } : {}), ...(outsideImage ? { outsideImage } : {}),
-        ...(Object.keys(conditionalFiles).length > 0 ? { conditionalFiles } : {}),
+        ...(Object.keys(conditionalFiles).length > 0 ? { conditionalFiles } : {}), ...(branchNotTaken ? { branchNotTaken } : {}),
+        ...(filesNotBuilt.length > 0 ? { filesNotBuilt } : {}),
       });
     }
   }
@@ -385,9 +396,32 @@ function readKbuild(dir: string, srctree: string, readFile: ReadFile, config: Ta
     if (text === undefined) continue;
     const make = new MakeEvaluator(dir, srctree, readFile, config);
     make.evaluate(text);
-    return { file, modules: kbuildModules(make), included: make.included, listsObjects: make.listsObjects() };
+    let modules = kbuildModules(make);
+    if (config) {
+      // The branches the target does not take, read as without a .config: their files stay in their
+      // module (function-level rules need the module's other files for its call graph) but are marked not built.
+      const everyBranch = new MakeEvaluator(dir, srctree, readFile);
+      everyBranch.evaluate(text);
+      modules = withBranchesNotTaken(modules, kbuildModules(everyBranch));
+    }
+    return { file, modules, included: make.included, listsObjects: make.listsObjects() };
   }
   return undefined;
+}
+
+/** `taken` (the target's modules) with what only `everyBranch` lists added as not taken. */
+function withBranchesNotTaken(taken: Map<string, KbuildModule>, everyBranch: Map<string, KbuildModule>): Map<string, KbuildModule> {
+  const merged = new Map(taken);
+  for (const [name, module] of everyBranch) {
+    const built = taken.get(name);
+    if (!built) {
+      merged.set(name, { ...module, branchNotTaken: true });
+      continue;
+    }
+    const extra = module.objects.filter((object) => !built.objects.includes(object));
+    if (extra.length > 0) merged.set(name, { ...built, objects: [...built.objects, ...extra], objectsNotTaken: new Set(extra) });
+  }
+  return merged;
 }
 
 // `$(CONFIG_FOO)`, also with a substitution: `ixgbe-$(CONFIG_FCOE:m=y) += ixgbe_fcoe.o`,

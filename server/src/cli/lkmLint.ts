@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultKdir, loadKernelTarget, type KernelTarget } from '../analysis/kernelTarget';
-import { discoverModules, isBuiltIn, linkage, type ModuleSpec } from '../analysis/kbuild';
+import { discoverModules, fileIsBuilt, isBuiltIn, linkage, type ModuleSpec } from '../analysis/kbuild';
 import type { Finding } from '../analysis/model';
 import { Analyzer, TextWorkspaceIndex, type LintSettings, type SeveritySetting } from '../engine';
 import { RULES } from '../rules';
@@ -84,7 +84,7 @@ async function run(inputs: string[], options: Options): Promise<number> {
     for (const file of module.files) {
       try {
         // Code the target does not build defines nothing other modules could link against.
-        if (linkage(module, target?.config) === 'absent') continue;
+        if (linkage(module, target?.config) === 'absent' || !fileIsBuilt(module, file, target?.config)) continue;
         const text = fs.readFileSync(file, 'latin1');
         if (!isKernelSource(file, text, kbuildViewOf(module))) continue;
         workspace.addModuleFile(module.name, file, text, isBuiltIn(module, target?.config));
