@@ -54,7 +54,7 @@ describe('lkm-lint CLI', () => {
     assert.equal(sarif.version, '2.1.0');
     assert.match(sarif.$schema, /sarif-2\.1\.0/);
     const [sarifRun] = sarif.runs;
-    assert.deepEqual(sarifRun.tool.driver.rules.map((r: { id: string }) => r.id).sort(), ['lock-imbalance', 'missing-module-license', 'sleep-in-atomic', 'unexported-symbol']);
+    assert.deepEqual(sarifRun.tool.driver.rules.map((r: { id: string }) => r.id).sort(), ['lock-imbalance', 'missing-module-description', 'missing-module-license', 'sleep-in-atomic', 'unexported-symbol']);
     assert.equal(sarifRun.results.length, json.length);
     for (const result of sarifRun.results) {
       assert.equal(sarifRun.tool.driver.rules[result.ruleIndex].id, result.ruleId);

@@ -14,6 +14,7 @@ import type { Finding } from '../../server/src/analysis/model';
 import { extractSymbols } from '../../server/src/analysis/symbols';
 import { normalize } from '../../server/src/parsing/normalize';
 import { getParser, parseWith } from '../../server/src/parsing/parser';
+import { missingModuleDescription } from '../../server/src/rules/missingModuleDescription';
 import { missingModuleLicense } from '../../server/src/rules/missingModuleLicense';
 import type { AnalyzedFile, Rule, WorkspaceSymbolIndex } from '../../server/src/rules/rule';
 import { unexportedSymbol } from '../../server/src/rules/unexportedSymbol';
@@ -112,14 +113,18 @@ describe('lib- lists and unlisted files of a kernel tree', () => {
     assert.equal(linkage(stub!, new Map([['CONFIG_ARM', 'y']])), 'absent');
   });
 
-  test('a kernel-tree file no Makefile lists (a host program, an example) is never built; outside a kernel tree it is a module', () => {
+  test('a kernel-tree file no Makefile lists (a host program, an example) is never built; outside a kernel tree too when its folder\'s Kbuild lists other objects', () => {
     const [tool] = discoverModules([path.join(LIBSTUB, 'mktable.c')]);
     const [skeleton] = discoverModules([path.join(TIMER, 'skeleton.c')]);
     assert.deepEqual([tool?.unlisted, skeleton?.unlisted], [true, true]);
     assert.equal(linkage(tool!, undefined), 'absent');
-    const outside = outOfTreeModule('obj-m += listed.o\n', 'tool.c');
-    assert.equal(outside?.unlisted, undefined);
-    assert.equal(linkage(outside!, undefined), 'module');
+    const leftOut = outOfTreeModule('obj-m += listed.o\n', 'tool.c');
+    assert.equal(leftOut?.unlisted, true);
+    assert.equal(linkage(leftOut!, undefined), 'absent');
+    // A Makefile listing no objects (a userspace build, or none written yet) governs nothing: a module of its own.
+    const lone = outOfTreeModule('all:\n\tcc -o prog prog.c\n', 'mod.c');
+    assert.deepEqual([lone?.unlisted, lone?.kbuildFile], [undefined, undefined]);
+    assert.equal(linkage(lone!, undefined), 'module');
   });
 });
 
@@ -143,11 +148,14 @@ describe('module rules on bool-listed code', () => {
     return findings;
   }
 
-  test('missing-module-license: nothing for bool-listed files (timer-sprd.c, Space.c), both findings for a tristate one', () => {
+  test('missing-module-license and -description: nothing for bool-listed files (timer-sprd.c, Space.c), both for a tristate one', () => {
     const modules = modulesByName();
-    assert.deepEqual(run(missingModuleLicense, modules.get('timer-sprd')!), []);
-    assert.deepEqual(run(missingModuleLicense, modules.get('Space')!), []);
-    assert.deepEqual(run(missingModuleLicense, modules.get('modular')!).map((f) => f.severity), ['error', 'warning']);
+    for (const rule of [missingModuleLicense, missingModuleDescription]) {
+      assert.deepEqual(run(rule, modules.get('timer-sprd')!), []);
+      assert.deepEqual(run(rule, modules.get('Space')!), []);
+    }
+    assert.deepEqual(run(missingModuleLicense, modules.get('modular')!).map((f) => f.severity), ['error']);
+    assert.deepEqual(run(missingModuleDescription, modules.get('modular')!).map((f) => f.severity), ['info']);
   });
 
   test('unexported-symbol: bool-listed code links freely with other built-in code, a tristate module does not', () => {

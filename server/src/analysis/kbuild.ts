@@ -16,13 +16,16 @@ export interface ModuleSpec {
   dir: string;
   /** Absolute paths of its `.c` files. */
   files: string[];
-  /** The Kbuild or Makefile that defines it; absent for a lone `.c` file. */
+  /** The Kbuild or Makefile that defines it, or (for an unlisted file) that lists the other objects of its folder; absent for a lone `.c` file. */
   kbuildFile?: string;
   /** The list that names it there: `obj-m`, `obj-y`, `obj-$(CONFIG_FOO)`. */
   listedBy?: string;
   /** The Kconfig type of the option in `listedBy`, when a Kconfig of the tree declares it. */
   optionType?: 'bool' | 'tristate';
-  /** A `.c` file of a kernel tree that no Kbuild lists (a host tool, an example, dead code): never built as kernel code. */
+  /**
+   * A `.c` file that no Kbuild lists, in a folder whose Kbuild lists other objects or in a kernel tree (a host
+   * tool, an example, dead code, a file left out of the Kbuild): never built as kernel code.
+   */
   unlisted?: true;
   /**
    * A `lib-*` object outside the kernel image's libraries (lib/, arch/<arch>/lib/): kbuild's lib.a of such a
@@ -31,6 +34,10 @@ export interface ModuleSpec {
   outsideImage?: true;
   /** Files the module has only when an option is set (`foo-$(CONFIG_FOO_DEBUG) += debug.o`), with that option. */
   conditionalFiles?: Record<string, string>;
+  /** Listed only in a Makefile conditional branch the target's .config does not take (md-autodetect.o under `ifeq ($(CONFIG_BLK_DEV_MD),y)` with MD=m). */
+  branchNotTaken?: true;
+  /** Files listed only in conditional branches the target does not take: part of the module, never built for this target. */
+  filesNotBuilt?: string[];
 }
 
 /**
@@ -38,6 +45,7 @@ export interface ModuleSpec {
  * list and the target's .config leaves X unset (without a .config, it may).
  */
 export function fileIsBuilt(module: ModuleSpec, file: string, config: ReadonlyMap<string, string> | undefined): boolean {
+  if (module.filesNotBuilt?.includes(file)) return false;
   const option = module.conditionalFiles?.[file];
   if (!option || !config) return true;
   const value = config.get(option);
@@ -58,7 +66,7 @@ function listOption(listedBy: string | undefined): { option: string; moduleMeans
  * is a Kconfig `bool` (y or n, never m). `lib-*` objects go into the image's lib.a, never a module.
  */
 export function linkage(module: ModuleSpec, config: ReadonlyMap<string, string> | undefined): 'builtin' | 'module' | 'absent' {
-  if (module.unlisted || module.outsideImage) return 'absent';
+  if (module.unlisted || module.outsideImage || module.branchNotTaken) return 'absent';
   if (module.listedBy === 'obj-y' || module.listedBy === 'lib-y') return 'builtin';
   const list = listOption(module.listedBy);
   if (!list) return 'module';
@@ -73,6 +81,9 @@ export function linkage(module: ModuleSpec, config: ReadonlyMap<string, string> 
 export function isBuiltIn(module: ModuleSpec, config: ReadonlyMap<string, string> | undefined): boolean {
   return linkage(module, config) === 'builtin';
 }
+
+/** The target's .config (CONFIG_X → y, m or a value; unset options absent), or undefined when not known. */
+export type TargetConfig = ReadonlyMap<string, string> | undefined;
 
 /** Reads a file; undefined when it does not exist or cannot be read. */
 export type ReadFile = (file: string) => string | undefined;
@@ -105,6 +116,10 @@ interface KbuildModule {
   listedBy: string;
   /** Objects listed only under `<mod>-$(CONFIG_X)`, with X. */
   conditional: Map<string, string>;
+  /** The module is listed only in a conditional branch the target's .config does not take. */
+  branchNotTaken?: true;
+  /** Objects listed only in conditional branches the target's .config does not take. */
+  objectsNotTaken?: Set<string>;
 }
 
 /** Directories and their Kbuilds, kernel tree roots and Kconfig indexes, read once per discovery. */
@@ -113,10 +128,10 @@ class KbuildTree {
   private readonly roots = new Map<string, string | undefined>();
   private readonly kconfigs = new Map<string, KconfigIndex>();
 
-  constructor(readonly readFile: ReadFile) {}
+  constructor(readonly readFile: ReadFile, readonly config: TargetConfig) {}
 
   kbuildIn(dir: string): KbuildModules | undefined {
-    if (!this.kbuilds.has(dir)) this.kbuilds.set(dir, readKbuild(dir, this.rootOf(dir) ?? dir, this.readFile));
+    if (!this.kbuilds.has(dir)) this.kbuilds.set(dir, readKbuild(dir, this.rootOf(dir) ?? dir, this.readFile, this.config));
     return this.kbuilds.get(dir);
   }
 
@@ -165,16 +180,51 @@ function subdirectories(dir: string): string[] {
 /**
  * Groups C files into modules. Returns only modules that contain at least one of `cFiles`; a module's
  * other files are included when they exist (checked with `readFile`). A `.c` file another `.c` file
- * `#include`s belongs to the includer's module.
+ * `#include`s belongs to the includer's module. `config`, the target's .config, decides the Makefiles'
+ * conditional directives; without it, those on `CONFIG_*` are unknown and all their branches are read.
  */
-export function discoverModules(cFiles: string[], readFile: ReadFile = readFileIfPresent): ModuleSpec[] {
-  return discover(cFiles, readFile, true);
+export function discoverModules(cFiles: string[], readFile: ReadFile = readFileIfPresent, config?: TargetConfig): ModuleSpec[] {
+  return discover(cFiles, readFile, true, config);
 }
 
 /** `findIncluders`: look up the module of an including file that is not among `cFiles` (one level deep). */
-function discover(cFiles: string[], readFile: ReadFile, findIncluders: boolean): ModuleSpec[] {
+function discover(cFiles: string[], readFile: ReadFile, findIncluders: boolean, config: TargetConfig): ModuleSpec[] {
   const wanted = new Set(cFiles.map((file) => path.resolve(file)));
-  const tree = new KbuildTree(readFile);
+  const tree = new KbuildTree(readFile, config);
+  const dirs = searchDirectories(wanted, tree);
+  const modules = listedModules(dirs, wanted, tree);
+  // A file no Kbuild above it lists may be named through a path by a neighbour's (`foo-y += ../common/x.o`).
+  const neighbours = new Set([...unclaimed(wanted, modules)].flatMap((file) => neighbourDirectories(path.dirname(file))).filter((dir) => !dirs.has(dir)));
+  modules.push(...listedModules(neighbours, new Set(unclaimed(wanted, modules)), tree));
+  const claimed = new Set(modules.flatMap((module) => module.files));
+  const includedSources = new IncludedSources(readFile);
+  const includers = new Map<string, string>();
+  for (const file of [...wanted].sort()) {
+    if (claimed.has(file)) continue;
+    // Part of the file that includes it, not a module of its own.
+    const includer = includedSources.includerOf(file, (dir) => tree.sourcesListedIn(dir));
+    if (includer) {
+      includers.set(file, includer);
+      continue;
+    }
+    modules.push(unlistedModule(file, tree));
+  }
+  for (const [file, includer] of includers) {
+    // The outermost includer (selftests may include further .c files), then its module.
+    let outermost = includer;
+    for (let hops = 0; includers.has(outermost) && hops < includers.size; hops++) outermost = includers.get(outermost)!;
+    let module = modules.find((candidate) => candidate.files.includes(outermost));
+    if (!module && findIncluders) {
+      module = discover([outermost], readFile, false, config).find((candidate) => candidate.files.includes(outermost));
+      if (module) modules.push(module);
+    }
+    if (module && !module.files.includes(file)) module.files.push(file);
+  }
+  return modules;
+}
+
+/** Directories whose Kbuild may list `wanted` files: theirs and KBUILD_SEARCH_LEVELS above, and the includers of fragments among them. */
+function searchDirectories(wanted: ReadonlySet<string>, tree: KbuildTree): Set<string> {
   const dirs = new Set<string>();
   for (const file of wanted) {
     let dir = path.dirname(file);
@@ -189,56 +239,58 @@ function discover(cFiles: string[], readFile: ReadFile, findIncluders: boolean):
     const kbuild = tree.kbuildIn(dir);
     if (kbuild && !kbuild.listsObjects) for (const includer of includersOf(kbuild.file, dir, tree)) dirs.add(includer);
   }
+  return dirs;
+}
+
+/** The modules the Kbuilds of `dirs` list that hold at least one `wanted` file, with their other existing files. */
+function listedModules(dirs: ReadonlySet<string>, wanted: ReadonlySet<string>, tree: KbuildTree): ModuleSpec[] {
   const modules: ModuleSpec[] = [];
-  const claimed = new Set<string>();
   for (const dir of [...dirs].sort()) {
     const kbuild = tree.kbuildIn(dir);
     if (!kbuild) continue;
-    for (const [name, { objects, listedBy, conditional }] of kbuild.modules) {
+    for (const [name, { objects, listedBy, conditional, branchNotTaken, objectsNotTaken }] of kbuild.modules) {
       const sourceOf = (object: string) => path.resolve(dir, object.replace(/\.o$/, '.c'));
       const files = objects
         .map(sourceOf)
-        .filter((file) => wanted.has(file) || readFile(file) !== undefined);
+        .filter((file) => wanted.has(file) || tree.readFile(file) !== undefined);
       if (!files.some((file) => wanted.has(file))) continue;
-      files.forEach((file) => claimed.add(file));
       const option = listOption(listedBy)?.option;
       const optionType = option ? tree.optionType(option, dir) : undefined;
       const outsideImage = listedBy.startsWith('lib-') && !tree.inImageLibrary(dir);
       const conditionalFiles = Object.fromEntries([...conditional].map(([object, fileOption]) => [sourceOf(object), fileOption]).filter(([file]) => files.includes(file!)));
+      const filesNotBuilt = [...(objectsNotTaken ?? [])].map(sourceOf).filter((file) => files.includes(file));
       modules.push({
         name, dir, files: [...new Set(files)], kbuildFile: kbuild.file, listedBy, ...(optionType ? { optionType } : {}), ...(outsideImage ? { outsideImage } : {}),
-        ...(Object.keys(conditionalFiles).length > 0 ? { conditionalFiles } : {}),
+        ...(Object.keys(conditionalFiles).length > 0 ? { conditionalFiles } : {}), ...(branchNotTaken ? { branchNotTaken } : {}),
+        ...(filesNotBuilt.length > 0 ? { filesNotBuilt } : {}),
       });
     }
   }
-  const includedSources = new IncludedSources(readFile);
-  const includers = new Map<string, string>();
-  for (const file of [...wanted].sort()) {
-    if (claimed.has(file)) continue;
-    // Part of the file that includes it, not a module of its own.
-    const includer = includedSources.includerOf(file, (dir) => tree.sourcesListedIn(dir));
-    if (includer) {
-      includers.set(file, includer);
-      continue;
-    }
-    const dir = path.dirname(file);
-    const kbuild = tree.kbuildIn(dir);
-    // Outside a kernel tree (an out-of-tree module) an unlisted file is still one of the user's modules.
-    const unlisted = tree.rootOf(dir) !== undefined;
-    modules.push({ name: path.basename(file, '.c'), dir, files: [file], ...(kbuild ? { kbuildFile: kbuild.file } : {}), ...(unlisted ? { unlisted } : {}) });
-  }
-  for (const [file, includer] of includers) {
-    // The outermost includer (selftests may include further .c files), then its module.
-    let outermost = includer;
-    for (let hops = 0; includers.has(outermost) && hops < includers.size; hops++) outermost = includers.get(outermost)!;
-    let module = modules.find((candidate) => candidate.files.includes(outermost));
-    if (!module && findIncluders) {
-      module = discover([outermost], readFile, false).find((candidate) => candidate.files.includes(outermost));
-      if (module) modules.push(module);
-    }
-    if (module && !module.files.includes(file)) module.files.push(file);
-  }
   return modules;
+}
+
+function unclaimed(wanted: ReadonlySet<string>, modules: readonly ModuleSpec[]): string[] {
+  const claimed = new Set(modules.flatMap((module) => module.files));
+  return [...wanted].filter((file) => !claimed.has(file));
+}
+
+/** The subdirectories of `dir` and of its parent: where a Kbuild naming a file of `dir` by a relative path sits. */
+function neighbourDirectories(dir: string): string[] {
+  return [...subdirectories(dir), ...subdirectories(path.dirname(dir))];
+}
+
+/**
+ * A file no Kbuild lists, as a module of its own. It is not built (`unlisted`) when its folder's Kbuild
+ * lists other objects (the user's module folder: kbuild ignores a `.c` its Kbuild does not name) or it
+ * lies in a kernel tree. In a folder without a Kbuild listing objects (a new module, a plain C project)
+ * it is a module of its own; sourceKind decides whether it is kernel code at all.
+ */
+function unlistedModule(file: string, tree: KbuildTree): ModuleSpec {
+  const dir = path.dirname(file);
+  const kbuild = tree.kbuildIn(dir);
+  const governing = kbuild?.listsObjects ? kbuild : undefined;
+  const unlisted = governing !== undefined || tree.rootOf(dir) !== undefined;
+  return { name: path.basename(file, '.c'), dir, files: [file], ...(governing ? { kbuildFile: governing.file } : {}), ...(unlisted ? { unlisted } : {}) };
 }
 
 /**
@@ -320,7 +372,7 @@ class IncludedSources {
 }
 
 /** The module a C file belongs to, considering the `.c` files of its directory (for the editor). */
-export function moduleOf(file: string, readFile: ReadFile = readFileIfPresent): ModuleSpec {
+export function moduleOf(file: string, readFile: ReadFile = readFileIfPresent, config?: TargetConfig): ModuleSpec {
   const absolute = path.resolve(file);
   const dir = path.dirname(absolute);
   let siblings: string[] = [];
@@ -329,20 +381,43 @@ export function moduleOf(file: string, readFile: ReadFile = readFileIfPresent): 
   } catch {
     // An unsaved or vanished directory: the file alone.
   }
-  const modules = discoverModules([absolute, ...siblings], readFile);
+  const modules = discoverModules([absolute, ...siblings], readFile, config);
   return modules.find((module) => module.files.includes(absolute)) ?? { name: path.basename(absolute, '.c'), dir, files: [absolute] };
 }
 
-function readKbuild(dir: string, srctree: string, readFile: ReadFile): KbuildModules | undefined {
+function readKbuild(dir: string, srctree: string, readFile: ReadFile, config: TargetConfig): KbuildModules | undefined {
   for (const name of ['Kbuild', 'Makefile']) {
     const file = path.join(dir, name);
     const text = readFile(file);
     if (text === undefined) continue;
-    const make = new MakeEvaluator(dir, srctree, readFile);
+    const make = new MakeEvaluator(dir, srctree, readFile, config);
     make.evaluate(text);
-    return { file, modules: kbuildModules(make), included: make.included, listsObjects: make.listsObjects() };
+    let modules = kbuildModules(make);
+    if (config) {
+      // The branches the target does not take, read as without a .config: their files stay in their
+      // module (function-level rules need the module's other files for its call graph) but are marked not built.
+      const everyBranch = new MakeEvaluator(dir, srctree, readFile);
+      everyBranch.evaluate(text);
+      modules = withBranchesNotTaken(modules, kbuildModules(everyBranch));
+    }
+    return { file, modules, included: make.included, listsObjects: make.listsObjects() };
   }
   return undefined;
+}
+
+/** `taken` (the target's modules) with what only `everyBranch` lists added as not taken. */
+function withBranchesNotTaken(taken: Map<string, KbuildModule>, everyBranch: Map<string, KbuildModule>): Map<string, KbuildModule> {
+  const merged = new Map(taken);
+  for (const [name, module] of everyBranch) {
+    const built = taken.get(name);
+    if (!built) {
+      merged.set(name, { ...module, branchNotTaken: true });
+      continue;
+    }
+    const extra = module.objects.filter((object) => !built.objects.includes(object));
+    if (extra.length > 0) merged.set(name, { ...built, objects: [...built.objects, ...extra], objectsNotTaken: new Set(extra) });
+  }
+  return merged;
 }
 
 // `$(CONFIG_FOO)`, also with a substitution: `ixgbe-$(CONFIG_FCOE:m=y) += ixgbe_fcoe.o`,
@@ -356,8 +431,8 @@ const NOT_COMPOSITES = new Set(['obj', 'lib', 'subdir', 'ccflags', 'asflags', 'l
  * Parses a Kbuild/Makefile into module name → objects, evaluating it as make would (see MakeEvaluator);
  * `dir` is the Makefile's directory, for `$(src)` and relative includes.
  */
-export function parseKbuild(text: string, dir = process.cwd(), readFile: ReadFile = readFileIfPresent): Map<string, string[]> {
-  const make = new MakeEvaluator(path.resolve(dir), path.resolve(dir), readFile);
+export function parseKbuild(text: string, dir = process.cwd(), readFile: ReadFile = readFileIfPresent, config?: TargetConfig): Map<string, string[]> {
+  const make = new MakeEvaluator(path.resolve(dir), path.resolve(dir), readFile, config);
   make.evaluate(text);
   return new Map([...kbuildModules(make)].map(([name, module]) => [name, module.objects]));
 }
@@ -431,9 +506,9 @@ const WORDWISE_FUNCTIONS = new Set(['patsubst', 'strip', 'sort', 'dir', 'notdir'
  * `$(srctree)`, `$(src)`, `$(obj)` are set. `$(shell …)` is never run (it yields nothing).
  *
  * What is unknown stays visible: an undefined `CONFIG_*` variable expands to its own text (so
- * `obj-$(CONFIG_FOO)` keeps that name), and so does a function applied to one (`$(subst m,y,$(CONFIG_X))`).
- * Conditionals are not evaluated: every branch is read (out-of-tree Makefiles put the kbuild part in one
- * branch of `ifneq ($(KERNELRELEASE),)`; in-tree ones add optional objects under `ifdef CONFIG_…`).
+ * `obj-$(CONFIG_FOO)` keeps that name, and linkage() decides it later), and so does a function applied to
+ * one (`$(subst m,y,$(CONFIG_X))`). Conditional directives are evaluated (see Conditionals), their
+ * `CONFIG_*` against the target's .config when one is given.
  */
 class MakeEvaluator {
   readonly variables = new Map<string, MakeVariable>();
@@ -442,8 +517,15 @@ class MakeEvaluator {
   private readonly including = new Set<string>();
   private readonly expanding = new Set<string>();
   private expansionDepth = 0;
+  private readonly conditionals = new Conditionals((keyword, text) => this.decide(keyword, text));
+  /** Expanding a conditional directive's text: an undefined variable is unknown there, not empty. */
+  private inCondition = false;
 
-  constructor(private readonly dir: string, private readonly srctree: string, private readonly readFile: ReadFile) {
+  /** `config`: the target's .config (CONFIG_X → y/m/value; unset options absent); without it, CONFIG_* are unknown. */
+  constructor(
+    private readonly dir: string, private readonly srctree: string, private readonly readFile: ReadFile,
+    private readonly config?: ReadonlyMap<string, string>,
+  ) {
     const src = path.relative(srctree, dir) || '.';
     for (const [name, value] of [['srctree', srctree], ['objtree', srctree], ['src', src], ['obj', src]] as const) this.variables.set(name, { value, recursive: false });
   }
@@ -472,7 +554,8 @@ class MakeEvaluator {
       const line = rawLine.replace(/(^|[^\\])#.*$/, '$1').trim();
       if (!line) continue;
       inRecipe = false;
-      if (/^(?:else|endif|ifeq|ifneq|ifdef|ifndef)\b/.test(line)) continue;
+      if (this.conditionals.directive(line)) continue;
+      if (!this.conditionals.active) continue;
       const include = /^(?:-?include|sinclude)\s+(.*)$/.exec(line);
       if (include) {
         for (const target of splitWords(this.expand(include[1]!))) this.include(target, includeDepth);
@@ -601,8 +684,53 @@ class MakeEvaluator {
       for (const [other, value] of this.variables) if (other.startsWith(conditional)) values.push(this.valueOfVariable(other, value));
     }
     if (values.length > 0) return values.join(' ');
-    // Configuration we do not know keeps its name.
-    return /^CONFIG_\w+$/.test(name) ? literal : '';
+    return this.undefinedValue(name, literal);
+  }
+
+  /**
+   * A variable no line of the Makefile sets. In a condition, a `CONFIG_*` option is the target's (unset:
+   * empty); anything else may come from make's command line or environment (`KERNELRELEASE`, `ARCH`), so it
+   * keeps its text and the condition is unknown. Elsewhere, configuration keeps its name and the rest is empty.
+   */
+  private undefinedValue(name: string, literal: string): string {
+    const isOption = /^CONFIG_\w+$/.test(name);
+    if (isOption && this.inCondition && this.config) return this.config.get(name) ?? '';
+    return isOption || this.inCondition ? literal : '';
+  }
+
+  /**
+   * A conditional directive's truth: true, false, or undefined when it depends on something unknown (see
+   * undefinedValue). `ifdef` tests a variable's unexpanded value for being non-empty, as make does.
+   */
+  private decide(keyword: ConditionKeyword, text: string): boolean | undefined {
+    const wanted = keyword === 'ifeq' || keyword === 'ifdef';
+    if (keyword === 'ifdef' || keyword === 'ifndef') {
+      const defined = this.isDefined(this.expandInCondition(text).trim());
+      return defined === undefined ? undefined : defined === wanted;
+    }
+    const operands = conditionOperands(text);
+    if (!operands) return undefined;
+    const [left, right] = operands.map((operand) => this.expandInCondition(operand).trim());
+    if (isOpaque(left!) || isOpaque(right!)) return undefined;
+    return (left === right) === wanted;
+  }
+
+  private isDefined(name: string): boolean | undefined {
+    if (isOpaque(name)) return undefined;
+    const variable = this.variables.get(name);
+    if (variable) return variable.value.trim() !== '';
+    if (/^CONFIG_\w+$/.test(name) && this.config) return (this.config.get(name) ?? '') !== '';
+    return undefined;
+  }
+
+  private expandInCondition(text: string): string {
+    const outer = this.inCondition;
+    this.inCondition = true;
+    try {
+      return this.expand(text);
+    } finally {
+      this.inCondition = outer;
+    }
   }
 
   private call(name: string, argumentText: string, literal: string): string {
@@ -721,6 +849,82 @@ class MakeEvaluator {
       }
     }
   }
+}
+
+type ConditionKeyword = 'ifeq' | 'ifneq' | 'ifdef' | 'ifndef';
+
+/** One `if…`/`else`/`endif` block: whether its branch now read is taken, and whether an earlier one was. */
+interface ConditionalBlock {
+  /** Whether the lines around the block are read at all. */
+  outerActive: boolean;
+  /** The branch now read: taken (true), not taken (false), or unknown (undefined). */
+  current: boolean | undefined;
+  /** Whether an earlier branch of the block was taken, in the same three values. */
+  earlier: boolean | undefined;
+}
+
+/**
+ * make's conditional directives, nested, with `else if…` chains. A branch whose condition is unknown is
+ * read as taken: its objects stay listed (a module rule then runs on them) rather than silently vanishing,
+ * and an out-of-tree Makefile's kbuild half (`ifneq ($(KERNELRELEASE),)`) is found without make's
+ * command line. The `else` of an unknown branch is read too, for the same reason.
+ */
+class Conditionals {
+  private readonly blocks: ConditionalBlock[] = [];
+
+  constructor(private readonly decide: (keyword: ConditionKeyword, text: string) => boolean | undefined) {}
+
+  /** Whether lines are read here: every enclosing branch is taken or unknown. */
+  get active(): boolean {
+    const block = this.blocks.at(-1);
+    return !block || (block.outerActive && block.current !== false);
+  }
+
+  /** Applies `line` if it is a conditional directive; returns whether it was one. */
+  directive(line: string): boolean {
+    const opening = /^(ifeq|ifneq|ifdef|ifndef)\b\s*(.*)$/.exec(line);
+    if (opening) {
+      const outerActive = this.active;
+      const current = outerActive ? this.decide(opening[1] as ConditionKeyword, opening[2]!) : false;
+      this.blocks.push({ outerActive, current, earlier: current });
+      return true;
+    }
+    const otherwise = /^else\b\s*(?:(ifeq|ifneq|ifdef|ifndef)\b\s*(.*))?$/.exec(line);
+    if (otherwise) {
+      this.otherwise(otherwise[1] as ConditionKeyword | undefined, otherwise[2] ?? '');
+      return true;
+    }
+    if (/^endif\b/.test(line)) {
+      this.blocks.pop();
+      return true;
+    }
+    return false;
+  }
+
+  /** `else` or `else if… condition`: taken when no earlier branch was and its own condition holds. */
+  private otherwise(keyword: ConditionKeyword | undefined, text: string): void {
+    const block = this.blocks.at(-1);
+    if (!block || !block.outerActive) return;
+    const { earlier } = block;
+    if (earlier === true) {
+      block.current = false;
+      return;
+    }
+    const own = keyword ? this.decide(keyword, text) : true;
+    block.current = earlier === false ? own : own === false ? false : undefined;
+    block.earlier = earlier === false ? own : own === true ? true : undefined;
+  }
+}
+
+/** The two operands of `ifeq (a,b)`, `ifeq "a" "b"`, `ifeq 'a' "b"`; undefined when malformed. */
+function conditionOperands(text: string): [string, string] | undefined {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('(') && closingParen(trimmed, 0) === trimmed.length - 1) {
+    const [left, right] = splitArguments(trimmed.slice(1, -1), 2);
+    return right === undefined ? undefined : [left!, right];
+  }
+  const quoted = /^(["'])(.*?)\1\s+(["'])(.*?)\3$/.exec(trimmed);
+  return quoted ? [quoted[2]!, quoted[4]!] : undefined;
 }
 
 /** Text still holding a reference we could not resolve (an unknown `CONFIG_*`). */

@@ -4,6 +4,7 @@ import type { ModuleSpec } from '../analysis/kbuild';
 import type { Finding } from '../analysis/model';
 import { Analyzer, preprocessorEnv, readSource, SourceRejected, type LintSettings } from '../engine';
 import type { AnalyzedFile, WorkspaceSymbolIndex } from '../rules/rule';
+import { isKernelSource, kbuildViewOf } from '../analysis/sourceKind';
 
 export interface FileProblem {
   file: string;
@@ -15,12 +16,15 @@ export interface ModuleResult {
   problems: FileProblem[];
   files: number;
   bytes: number;
+  /** Files left out as not kernel code (a userspace program, plain C): see sourceKind. */
+  notKernel: number;
 }
 
 export function lintModuleFromDisk(
   analyzer: Analyzer, module: ModuleSpec, target: KernelTarget | undefined, workspace: WorkspaceSymbolIndex, settings: LintSettings,
 ): ModuleResult {
-  const result: ModuleResult = { findings: [], problems: [], files: 0, bytes: 0 };
+  const result: ModuleResult = { findings: [], problems: [], files: 0, bytes: 0, notKernel: 0 };
+  const kbuild = kbuildViewOf(module);
   const env = preprocessorEnv(target);
   const analyzed: AnalyzedFile[] = [];
   try {
@@ -30,6 +34,10 @@ export function lintModuleFromDisk(
         text = readSource(path);
       } catch (error) {
         result.problems.push({ file: path, message: error instanceof SourceRejected ? error.message : `cannot read: ${(error as Error).message}` });
+        continue;
+      }
+      if (!isKernelSource(path, text, kbuild)) {
+        result.notKernel++;
         continue;
       }
       result.files++;

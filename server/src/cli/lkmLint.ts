@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { defaultKdir, loadKernelTarget, type KernelTarget } from '../analysis/kernelTarget';
-import { discoverModules, isBuiltIn, linkage, type ModuleSpec } from '../analysis/kbuild';
+import { discoverModules, fileIsBuilt, isBuiltIn, linkage, type ModuleSpec } from '../analysis/kbuild';
 import type { Finding } from '../analysis/model';
 import { Analyzer, TextWorkspaceIndex, type LintSettings, type SeveritySetting } from '../engine';
 import { RULES } from '../rules';
@@ -14,6 +14,7 @@ import { formatSarif, formatText, toJson, type OutputFormat } from './format';
 import { lintModuleFromDisk, type ModuleResult } from './lintRun';
 import type { WorkerInit } from './lintWorker';
 import { FileRefused, findSources, isModuleSource, kindOf, MAX_FILE_BYTES, readTextIfPresent, realPath } from '../sources';
+import { isKernelSource, kbuildViewOf } from '../analysis/sourceKind';
 
 const VERSION = '0.1.0';
 
@@ -106,25 +107,28 @@ async function run(inputs: string[], options: Options): Promise<number> {
   }
   if (target?.exportsUnchecked) process.stderr.write(`lkm-lint: ${target.exportsUnchecked}.\n`);
   // Kbuild files, Makefiles and their includes that are not regular files (a FIFO, /dev/zero) are named, not read.
-  const modules = discoverModules(files, (file) => readTextIfPresent(file, MAX_FILE_BYTES, refused));
+  const modules = discoverModules(files, (file) => readTextIfPresent(file, MAX_FILE_BYTES, refused), target?.config);
   const workspace = new TextWorkspaceIndex();
   for (const module of modules) {
     // Code the target does not build defines nothing other modules could link against.
     if (linkage(module, target?.config) === 'absent') continue;
     for (const file of module.files) {
+      if (!fileIsBuilt(module, file, target?.config)) continue;
       // Unreadable and refused files are reported when linted.
       const text = readTextIfPresent(file, MAX_FILE_BYTES, undefined, 'latin1');
-      if (text !== undefined) workspace.addModuleFile(module.name, file, text, isBuiltIn(module, target?.config));
+      if (text !== undefined && isKernelSource(file, text, kbuildViewOf(module))) workspace.addModuleFile(module.name, file, text, isBuiltIn(module, target?.config));
     }
   }
   const settings: LintSettings = { severity: options.severity };
   const findings: Finding[] = [];
   let done = 0;
+  let notKernel = 0;
   const progress = process.stderr.isTTY && files.length > 50;
   const onResult = (result: ModuleResult) => {
     findings.push(...result.findings);
+    notKernel += result.notKernel;
     for (const problem of result.problems) process.stderr.write(`${progress ? '\r\x1b[K' : ''}${path.relative(process.cwd(), problem.file)}: ${problem.message}\n`);
-    done += result.files + result.problems.length;
+    done += result.files + result.problems.length + result.notKernel;
     if (progress) process.stderr.write(`\r\x1b[Klkm-lint: ${done}/${files.length} files`);
   };
   const jobs = Math.max(1, Math.min(options.jobs, modules.length));
@@ -141,7 +145,8 @@ async function run(inputs: string[], options: Options): Promise<number> {
   else if (options.format === 'sarif') process.stdout.write(`${JSON.stringify(formatSarif(findings, cwd, VERSION), null, 2)}\n`);
   else if (findings.length > 0) process.stdout.write(`${formatText(findings, cwd)}\n`);
   if (options.format === 'text') {
-    process.stderr.write(`lkm-lint: ${findings.length} finding(s) in ${files.length} file(s), ${modules.length} module(s)${target ? ` against ${target.release ?? target.kdir}` : ''}.\n`);
+    const skipped = notKernel > 0 ? ` (${notKernel} not kernel code, not linted)` : '';
+    process.stderr.write(`lkm-lint: ${findings.length} finding(s) in ${files.length} file(s)${skipped}, ${modules.length} module(s)${target ? ` against ${target.release ?? target.kdir}` : ''}.\n`);
   }
   return findings.some((f) => f.severity === 'error') ? 1 : 0;
 }

@@ -11,6 +11,7 @@ import { Analyzer, MAX_FILE_BYTES, preprocessorEnv, binaryReason, readSource, So
 import { renormalize, type NormalizedSource, type TextChange } from '../parsing/normalize';
 import { positionAt } from '../analysis/model';
 import { FileRefused, findSources, readTextIfPresent } from '../sources';
+import { isKernelSource, kbuildViewOf } from '../analysis/sourceKind';
 import type { SummaryMemo } from '../analysis/lockSummaries';
 import type { AnalyzedFile } from '../rules/rule';
 
@@ -68,8 +69,10 @@ export class LintWorkspace {
         this.targetError = `LKM: cannot use kernel build dir ${kdir}: ${(error as Error).message}`;
       }
     }
-    // The target decides which #if branches are live: every tree is stale.
+    // The target decides which #if branches are live: every tree is stale; its .config decides the
+    // Makefiles' conditionals: every module grouping too.
     for (const state of this.files.values()) this.dropAnalysis(state);
+    this.modules.clear();
     this.summaryMemos.clear();
     return true;
   }
@@ -84,11 +87,12 @@ export class LintWorkspace {
     const skipped: FileRefused[] = [];
     const sources = folders.flatMap((folder) => findSources(folder, { depth: 6, limit, skipped }));
     for (const refusal of skipped) this.logRefusal(refusal);
-    for (const module of discoverModules(sources, this.readBuildFile)) {
+    for (const module of discoverModules(sources, this.readBuildFile, this.target?.config)) {
       for (const file of module.files) {
         // Vanished, unreadable or refused (too large, not a regular file): nothing to index.
         const text = readTextIfPresent(file, MAX_FILE_BYTES, undefined, 'latin1');
-        if (text !== undefined) index.addModuleFile(module.name, file, text, isBuiltIn(module, this.target?.config));
+        // A userspace program's definitions are nothing a module could link against.
+        if (text !== undefined && isKernelSource(file, text, kbuildViewOf(module))) index.addModuleFile(module.name, file, text, isBuiltIn(module, this.target?.config));
       }
     }
     this.workspaceIndex = index;
@@ -136,7 +140,7 @@ export class LintWorkspace {
   moduleOf(file: string): ModuleSpec {
     let module = this.modules.get(file);
     if (!module) {
-      module = kbuildModuleOf(file, this.readBuildFile);
+      module = kbuildModuleOf(file, this.readBuildFile, this.target?.config);
       this.modules.set(file, module);
     }
     return module;
@@ -153,6 +157,7 @@ export class LintWorkspace {
     const result = new Map<string, Finding[]>(module.files.map((f) => [f, []]));
     if (!this.settings.enable) return result;
     const analyzed: AnalyzedFile[] = [];
+    const kbuild = kbuildViewOf(module);
     for (const member of module.files) {
       const state = this.load(member);
       if (state?.rejected && state.open) {
@@ -161,7 +166,8 @@ export class LintWorkspace {
           range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
         });
       }
-      if (state?.analyzed) analyzed.push(state.analyzed);
+      // Kernel rules say nothing of a userspace program (decided from the text as it is now).
+      if (state?.analyzed && isKernelSource(member, state.text, kbuild)) analyzed.push(state.analyzed);
     }
     if (analyzed.length === 0) return result;
     const key = `${module.dir}\0${module.name}`;

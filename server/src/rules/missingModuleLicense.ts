@@ -1,10 +1,9 @@
 // `missing-module-license`: a module without MODULE_LICENSE taints the kernel and cannot use GPL-only
-// symbols; a license string the kernel does not know is treated as proprietary; and, like modpost (6.10+),
-// a module without MODULE_DESCRIPTION is flagged (warning).
+// symbols; a license string the kernel does not know is treated as proprietary. (MODULE_DESCRIPTION is
+// missing-module-description's.)
 import { KNOWN_LICENSES, knownLicense } from '../kernel-api/licenses';
 import { linkage } from '../analysis/kbuild';
-import type { Range } from '../analysis/model';
-import { insertModuleLine, lastModuleMacroLine, mainFileOf } from './moduleMacros';
+import { insertModuleLine, mainFileOf, moduleAnchor } from './moduleMacros';
 import type { Rule } from './rule';
 
 const KNOWN_LIST = KNOWN_LICENSES.map((license) => `"${license.value}"`).join(', ');
@@ -12,13 +11,12 @@ const KNOWN_LIST = KNOWN_LICENSES.map((license) => `"${license.value}"`).join(',
 export const missingModuleLicense: Rule = {
   id: 'missing-module-license',
   docs: {
-    summary: 'A module needs a MODULE_LICENSE the kernel knows, and a MODULE_DESCRIPTION.',
+    summary: 'A module needs a MODULE_LICENSE the kernel knows.',
     description:
       'Without MODULE_LICENSE, modpost warns, loading the module taints the kernel and the module cannot link ' +
       'against EXPORT_SYMBOL_GPL symbols. A license string not listed in include/linux/license.h ("GPL", "GPL v2", ' +
       '"GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL", "Proprietary") is treated as ' +
-      'proprietary. A missing MODULE_DESCRIPTION is a warning, as in modpost. Fix: add MODULE_LICENSE("GPL"); ' +
-      '(or the license that applies) and MODULE_DESCRIPTION("…") next to the other MODULE_* lines.',
+      'proprietary. Fix: add MODULE_LICENSE("GPL"); (or the license that applies) next to the other MODULE_* lines.',
   },
   defaultSeverity: 'error',
   check(context, report) {
@@ -28,8 +26,7 @@ export const missingModuleLicense: Rule = {
     if (!main || linkage(context.module, context.target?.config) !== 'module') return;
     const licensed = context.files.find((file) => file.symbols.license);
     const license = licensed?.symbols.license;
-    const anchorLine = lastModuleMacroLine(main) ?? 0;
-    const anchor: Range = { start: { line: anchorLine, character: 0 }, end: { line: anchorLine, character: lineLength(main.parsed.text, anchorLine) } };
+    const anchor = moduleAnchor(main);
     if (!licensed || !license) {
       report({
         message: `module \`${context.module.name}\` has no MODULE_LICENSE: loading it taints the kernel and it cannot use GPL-only symbols`,
@@ -44,24 +41,5 @@ export const missingModuleLicense: Rule = {
         range: license.range,
       });
     }
-    if (!context.files.some((file) => file.symbols.description)) {
-      report({
-        severity: 'warning',
-        message: `module \`${context.module.name}\` has no MODULE_DESCRIPTION (modpost reports "missing MODULE_DESCRIPTION()" with W=1 since Linux 6.5; modinfo shows none)`,
-        file: licensed?.parsed.path ?? main.parsed.path,
-        range: license?.range ?? anchor,
-      });
-    }
   },
 };
-
-function lineLength(text: string, line: number): number {
-  let start = 0;
-  for (let i = 0; i < line; i++) {
-    const next = text.indexOf('\n', start);
-    if (next < 0) return 0;
-    start = next + 1;
-  }
-  const end = text.indexOf('\n', start);
-  return (end < 0 ? text.length : end) - start;
-}

@@ -1,6 +1,6 @@
 // Where module-level macros (`MODULE_LICENSE`, `MODULE_IMPORT_NS`…) go in a module's files, shared by the
 // rules that add them as fixes and report their absence.
-import type { Position, TextEdit } from '../analysis/model';
+import type { Position, Range, TextEdit } from '../analysis/model';
 import type { AnalyzedFile } from './rule';
 
 const MODULE_LINE_MACRO = /^(?:MODULE_[A-Z_]+|module_init|module_exit|module_\w+_driver)$/;
@@ -37,6 +37,23 @@ export function insertModuleLine(file: AnalyzedFile, line: string): TextEdit {
   const lastLineLength = text.length - (text.lastIndexOf('\n') + 1);
   const end = { line: lastLine, character: lastLineLength };
   return { file: file.parsed.path, range: emptyRange(end), newText: lastLineLength === 0 ? `${line}\n` : `\n${line}\n` };
+}
+
+/** Where a finding about the module as a whole goes: the whole line of the file's last module-level macro (else line 1). */
+export function moduleAnchor(file: AnalyzedFile): Range {
+  const line = lastModuleMacroLine(file) ?? 0;
+  return { start: { line, character: 0 }, end: { line, character: lineLength(file.parsed.text, line) } };
+}
+
+function lineLength(text: string, line: number): number {
+  let start = 0;
+  for (let i = 0; i < line; i++) {
+    const next = text.indexOf('\n', start);
+    if (next < 0) return 0;
+    start = next + 1;
+  }
+  const end = text.indexOf('\n', start);
+  return (end < 0 ? text.length : end) - start;
 }
 
 function emptyRange(position: Position) {
