@@ -4,7 +4,7 @@
 // (MODULE_LICENSE, exports, the call graph) depend on every file of it.
 import * as fs from 'node:fs';
 import { Edit, type Tree } from 'web-tree-sitter';
-import { defaultKdir, loadKernelTarget, type KernelTarget } from '../analysis/kernelTarget';
+import { loadKernelTarget, type KernelTarget } from '../analysis/kernelTarget';
 import { discoverModules, forgetLocalHeaders, isBuiltIn, moduleOf as kbuildModuleOf, type ModuleSpec } from '../analysis/kbuild';
 import type { Finding } from '../analysis/model';
 import { Analyzer, decodeSource, MAX_FILE_BYTES, preprocessorEnv, SourceRejected, TextWorkspaceIndex, type LintSettings } from '../engine';
@@ -15,6 +15,7 @@ import type { SummaryMemo } from '../analysis/lockSummaries';
 import type { AnalyzedFile } from '../rules/rule';
 
 export interface ServerSettings extends LintSettings {
+  /** The kernel build dir to lint against, as resolveKdir chose it; none: export checks are off. */
   kdir?: string;
   enable: boolean;
   debounceMs: number;
@@ -48,8 +49,9 @@ export class LintWorkspace {
   /** Applies settings; returns true when the target kernel changed (everything must be re-linted). */
   configure(settings: ServerSettings): boolean {
     this.settings = settings;
-    const kdir = settings.kdir || defaultKdir();
-    if (kdir === this.targetKey) return false;
+    const kdir = settings.kdir;
+    // A kdir that failed to load is tried again: its headers may have been installed since.
+    if (kdir === this.targetKey && !this.targetError) return false;
     this.targetKey = kdir;
     this.target = undefined;
     this.targetError = undefined;
@@ -58,7 +60,7 @@ export class LintWorkspace {
         this.target = loadKernelTarget(kdir);
         this.log(`target kernel: ${this.target.release ?? kdir}`);
       } catch (error) {
-        this.targetError = `LKM: cannot use kernel build dir ${kdir}: ${(error as Error).message}`;
+        this.targetError = `cannot use ${kdir}: ${(error as Error).message}`;
       }
     }
     // The target decides which #if branches are live: every tree is stale.
