@@ -126,12 +126,19 @@ describe('language server: the target kernel follows the target', () => {
     assert.equal(statuses.length, count);
   });
 
-  test('a kdir without Module.symvers: the status names the reason, and the finding goes', async () => {
+  test('a kdir without Module.symvers: the status names the reason and the finding goes; once complete, the same kdir is tried again', async () => {
     const bare = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-bare-kdir-'));
     await useSettings(target({ kind: 'ssh', name: 'board', build: 'local', kdir: bare }));
     const status = await until('a status for the bare kdir', () => statuses.find((s) => s.kdir === bare));
     assert.match(status.problem ?? '', /Module\.symvers/);
     await until('the finding to go', () => (hasUnexported() ? undefined : true));
+
+    // The headers get installed (the editor's fix re-sends the settings when the install ends).
+    fs.cpSync(MINI_KDIR, bare, { recursive: true });
+    await useSettings(target({ kind: 'ssh', name: 'board', build: 'local', kdir: bare }));
+    const loaded = await until('the bare kdir to load once it is complete', () => statuses.find((s) => s.kdir === bare && !s.problem));
+    assert.equal(loaded.release, '6.1.0-mini');
+    await until('the unexported-symbol finding', () => (hasUnexported() ? true : undefined));
     fs.rmSync(bare, { recursive: true });
   });
 
