@@ -3,9 +3,13 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
+import type { KernelTargetStatus } from '../../server/src/lsp/protocol';
+import { describeKernelTarget } from './core/targets/kdir';
 import { pickTarget, TEST_VM_TARGET, validateModuleParams, validateTargets, type TargetConfig, type TargetSettings } from './core/targets/config';
 
 let statusItem: vscode.StatusBarItem | undefined;
+/** What the language server last said about its kernel (shown in the item's tooltip). */
+let linterKernel: KernelTargetStatus | undefined;
 
 export function targetSettings(): TargetSettings {
   const config = vscode.workspace.getConfiguration('lkm');
@@ -38,17 +42,25 @@ export function moduleFolder(): string | undefined {
   return workspace?.uri.fsPath;
 }
 
+/** The language server's kernel changed: the item says it, with a warning sign when export checks are off. */
+export function setLinterKernel(status: KernelTargetStatus): void {
+  linterKernel = status;
+  refreshStatus();
+}
+
 function refreshStatus(): void {
   if (!statusItem) return;
   let name: string;
+  let tooltip: string;
   try {
     name = activeTargetName();
+    tooltip = 'LKM target: click to switch';
   } catch (error) {
     name = 'invalid target settings';
-    statusItem.tooltip = error instanceof Error ? error.message : String(error);
+    tooltip = error instanceof Error ? error.message : String(error);
   }
-  statusItem.text = `$(server-environment) ${name}`;
-  statusItem.tooltip ??= 'LKM target: click to switch';
+  statusItem.text = `$(server-environment) ${name}${linterKernel?.problem ? ' $(warning)' : ''}`;
+  statusItem.tooltip = linterKernel ? `${tooltip}\n${describeKernelTarget(linterKernel)}` : tooltip;
 }
 
 async function selectTarget(): Promise<void> {

@@ -69,7 +69,66 @@ const CACHE_WORTHY_MS = 250;
 /** Bump when the index format or the way it is built changes: old cache files are then ignored. */
 const INDEX_FORMAT = 3;
 
-export function defaultKdir(): string | undefined {
+// ---- which kdir ----------------------------------------------------------------------------------
+
+/**
+ * What the editor knows about the active target's kernel (the client fills it in from lkm.targets /
+ * lkm.activeTarget; the CLI has no target). For the built-in test VM, `kdir` is the headers dir its
+ * modules are built against (or `problem` says why there is none).
+ */
+export type ActiveTargetKernel =
+  | { kind: 'test-vm'; name: string; kdir?: string; problem?: string }
+  | { kind: 'ssh'; name: string; build: 'local' | 'remote'; kdir?: string }
+  | { kind: 'invalid'; problem: string };
+
+/** What the user can do about a missing or unusable kdir (the editor turns these into actions). */
+export type KdirFix = 'install-guest-headers' | 'open-kdir-setting' | 'open-targets-setting';
+
+export interface KdirChoice {
+  /** The kernel build dir to lint against; absent: export checks are off. */
+  kdir?: string;
+  /** Where it comes from, in words ("lkm.kdir", "the test VM's kernel", …). */
+  source: string;
+  /** Why there is none, when there is none. */
+  problem?: string;
+  fixes: KdirFix[];
+}
+
+/**
+ * The one place that decides which kernel build dir the linter checks against, in this order:
+ *   1. an explicit kdir (`lkm.kdir`, `lkm-lint --kdir`) always wins;
+ *   2. the active target's kernel: the test VM's headers (the dir its modules are built against), an SSH
+ *      target's `kdir`; a target that builds remotely without a local `kdir` gets none, with the reason —
+ *      its kernel lives on the target, and this machine's headers would be a guess;
+ *   3. with no target known (the CLI, which must not depend on an editor's state): the running kernel's
+ *      `/lib/modules/$(uname -r)/build`, when it has a Module.symvers.
+ * Whether the chosen dir is usable (a readable Module.symvers) is for `loadKernelTarget` to say.
+ */
+export function resolveKdir(request: { explicit?: string; target?: ActiveTargetKernel }, hostKdir = runningKernelKdir): KdirChoice {
+  if (request.explicit) return { kdir: request.explicit, source: 'lkm.kdir', fixes: ['open-kdir-setting'] };
+  const target = request.target;
+  if (!target) {
+    const kdir = hostKdir();
+    return kdir
+      ? { kdir, source: "this machine's running kernel", fixes: ['open-kdir-setting'] }
+      : { source: "this machine's running kernel", problem: `no kernel build dir with a Module.symvers at /lib/modules/${os.release()}/build`, fixes: ['open-kdir-setting'] };
+  }
+  if (target.kind === 'invalid') return { source: 'the target settings', problem: target.problem, fixes: ['open-targets-setting'] };
+  if (target.kind === 'test-vm') {
+    const source = `the test VM (${target.name})`;
+    const fixes: KdirFix[] = ['install-guest-headers', 'open-kdir-setting'];
+    return target.kdir ? { kdir: target.kdir, source, fixes } : { source, problem: target.problem ?? 'its kernel headers were not found', fixes };
+  }
+  const source = `target ${target.name}`;
+  if (target.kdir) return { kdir: target.kdir, source, fixes: ['open-targets-setting'] };
+  return {
+    source,
+    problem: `it builds on the target ("build": "${target.build}") and has no local "kdir", so its kernel's exports are not known here`,
+    fixes: ['open-targets-setting', 'open-kdir-setting'],
+  };
+}
+
+function runningKernelKdir(): string | undefined {
   const candidate = `/lib/modules/${os.release()}/build`;
   return fs.existsSync(path.join(candidate, 'Module.symvers')) ? candidate : undefined;
 }

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { defaultKdir, loadKernelTarget, type KernelTarget } from '../analysis/kernelTarget';
+import { loadKernelTarget, resolveKdir, type KernelTarget } from '../analysis/kernelTarget';
 import { discoverModules, fileIsBuilt, isBuiltIn, linkage, type ModuleSpec } from '../analysis/kbuild';
 import type { Finding } from '../analysis/model';
 import { Analyzer, TextWorkspaceIndex, type LintSettings, type SeveritySetting } from '../engine';
@@ -94,7 +94,7 @@ async function run(inputs: string[], options: Options): Promise<number> {
   const refused = refusalReporter(files);
   for (const refusal of skipped) refused(refusal);
   if (files.length === 0) throw new UsageError(`no .c files under ${inputs.join(', ')}`);
-  const kdir = options.kdir === false ? undefined : options.kdir ?? defaultKdir();
+  const kdir = options.kdir === false ? undefined : resolveKdir({ explicit: options.kdir }).kdir;
   let target: KernelTarget | undefined;
   if (kdir) {
     try {

@@ -6,11 +6,13 @@ import {
   ProposedFeatures, TextDocuments, TextDocumentSyncKind,
   type CodeAction, type Diagnostic, type Hover, type InitializeParams,
 } from 'vscode-languageserver/node';
-import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { resolveKdir, type KdirChoice } from '../analysis/kernelTarget';
 import type { Finding, Severity } from '../analysis/model';
 import { Analyzer } from '../engine';
 import { describeApi } from '../kernel-api/apiDocs';
 import { ruleById } from '../rules';
+import { KERNEL_TARGET_NOTIFICATION, TARGET_KERNEL_SETTING, type ActiveTargetKernel, type KernelTargetStatus } from './protocol';
 import { ClampedTextDocument } from './documents';
 import { LintWorkspace, type ServerSettings } from './workspace';
 
@@ -30,7 +32,10 @@ function publish(file: string, diagnostics: Diagnostic[], always = false): void 
   void connection.sendDiagnostics({ uri: pathToFileURL(file).href, diagnostics });
 }
 const timers = new Map<string, NodeJS.Timeout>();
-const targetErrorsShown = new Set<string>();
+/** The kernel-target status last sent to the extension (as JSON): sent again only when it changes. */
+let kernelTargetSent: string | undefined;
+/** Set once the workspace's modules were first indexed (after the first settings). */
+let indexed = false;
 
 const SEVERITY: Record<Severity, DiagnosticSeverity> = {
   error: DiagnosticSeverity.Error,
@@ -80,34 +85,51 @@ connection.onInitialize(async (params: InitializeParams) => {
 connection.onInitialized(async () => {
   if (configurationSupport) await connection.client.register(DidChangeConfigurationNotification.type, { section: 'lkm' });
   await applySettings();
+  indexWorkspace();
+  relintOpenDocuments();
+});
+
+function indexWorkspace(): void {
+  indexed = true;
   try {
     workspace?.indexFolders(workspaceFolders);
   } catch (error) {
     connection.console.error(`indexing the workspace failed: ${(error as Error).message}`);
   }
-  relintOpenDocuments();
-});
+}
 
-async function readSettings(): Promise<ServerSettings> {
-  const defaults: ServerSettings = { enable: true, debounceMs: 150 };
-  if (!configurationSupport) return defaults;
-  const lkm = (await connection.workspace.getConfiguration('lkm')) as { kdir?: string; lint?: { enable?: boolean; debounceMs?: number; severity?: ServerSettings['severity'] } } | null;
-  return {
-    kdir: lkm?.kdir || undefined,
-    enable: lkm?.lint?.enable ?? true,
-    debounceMs: lkm?.lint?.debounceMs ?? 150,
-    severity: lkm?.lint?.severity ?? {},
-  };
+interface LkmSettings {
+  kdir?: string;
+  [TARGET_KERNEL_SETTING]?: ActiveTargetKernel;
+  lint?: { enable?: boolean; debounceMs?: number; severity?: ServerSettings['severity'] };
+}
+
+async function readSettings(): Promise<{ settings: ServerSettings; kdir: KdirChoice }> {
+  const lkm = configurationSupport ? ((await connection.workspace.getConfiguration('lkm')) as LkmSettings | null) : null;
+  const kdir = resolveKdir({ explicit: lkm?.kdir || undefined, target: lkm?.[TARGET_KERNEL_SETTING] });
+  const settings: ServerSettings = { kdir: kdir.kdir, enable: lkm?.lint?.enable ?? true, debounceMs: lkm?.lint?.debounceMs ?? 150 };
+  if (lkm) settings.severity = lkm.lint?.severity ?? {};
+  return { settings, kdir };
 }
 
 async function applySettings(): Promise<void> {
   if (!workspace) return;
-  workspace.configure(await readSettings());
-  const error = workspace.targetError;
-  if (error && !targetErrorsShown.has(error)) {
-    targetErrorsShown.add(error);
-    void connection.window.showWarningMessage(error);
-  }
+  const { settings, kdir } = await readSettings();
+  // Which modules are built in depends on the target's configuration.
+  if (workspace.configure(settings) && indexed) indexWorkspace();
+  reportKernelTarget(kdir);
+}
+
+/** Tells the extension which kernel the linter checks against, or why none: once per change. */
+function reportKernelTarget(choice: KdirChoice): void {
+  const release = workspace?.kernelTarget?.release;
+  const error = workspace?.targetError;
+  const status: KernelTargetStatus = { ...choice, ...(release ? { release } : {}), ...(error ? { problem: error } : {}) };
+  const json = JSON.stringify(status);
+  if (json === kernelTargetSent) return;
+  kernelTargetSent = json;
+  connection.console.log(status.problem ? `no target kernel (${status.source}): ${status.problem}` : `target kernel from ${status.source}: ${status.kdir}`);
+  void connection.sendNotification(KERNEL_TARGET_NOTIFICATION, status);
 }
 
 function relintOpenDocuments(): void {

@@ -4,7 +4,7 @@
 // (MODULE_LICENSE, exports, the call graph) depend on every file of it.
 import * as fs from 'node:fs';
 import { Edit, type Tree } from 'web-tree-sitter';
-import { defaultKdir, loadKernelTarget, type KernelTarget } from '../analysis/kernelTarget';
+import { loadKernelTarget, type KernelTarget } from '../analysis/kernelTarget';
 import { discoverModules, forgetLocalHeaders, isBuiltIn, moduleOf as kbuildModuleOf, type ModuleSpec, type ReadFile } from '../analysis/kbuild';
 import type { Finding } from '../analysis/model';
 import { Analyzer, MAX_FILE_BYTES, preprocessorEnv, binaryReason, readSource, SourceRejected, TextWorkspaceIndex, type LintSettings } from '../engine';
@@ -16,6 +16,7 @@ import type { SummaryMemo } from '../analysis/lockSummaries';
 import type { AnalyzedFile } from '../rules/rule';
 
 export interface ServerSettings extends LintSettings {
+  /** The kernel build dir to lint against, as resolveKdir chose it; none: export checks are off. */
   kdir?: string;
   enable: boolean;
   debounceMs: number;
@@ -54,8 +55,9 @@ export class LintWorkspace {
   /** Applies settings; returns true when the target kernel changed (everything must be re-linted). */
   configure(settings: ServerSettings): boolean {
     this.settings = settings;
-    const kdir = settings.kdir || defaultKdir();
-    if (kdir === this.targetKey) return false;
+    const kdir = settings.kdir;
+    // A kdir that failed to load is tried again: its headers may have been installed since.
+    if (kdir === this.targetKey && !this.targetError) return false;
     this.targetKey = kdir;
     this.target = undefined;
     this.targetError = undefined;
@@ -66,7 +68,7 @@ export class LintWorkspace {
         // Loaded, but its export list is unusable: say why exports are not checked.
         if (this.target.exportsUnchecked) this.targetError = `LKM: ${this.target.exportsUnchecked}.`;
       } catch (error) {
-        this.targetError = `LKM: cannot use kernel build dir ${kdir}: ${(error as Error).message}`;
+        this.targetError = `cannot use ${kdir}: ${(error as Error).message}`;
       }
     }
     // The target decides which #if branches are live: every tree is stale; its .config decides the
