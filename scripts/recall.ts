@@ -7,7 +7,8 @@
 //              statement or on the line of its call), that the fixed code does not also get;
 //   survives   found there, but the fixed code gets that finding too: it is not caused by the bug, so it is no
 //              detection;
-//   elsewhere  not at those lines, but the bug brings other new findings of the rule in the patched files;
+//   elsewhere  not at those lines, but the bug brings other new findings of the rule in the patched files (the
+//              detail marks those whose message names an expected line: the bug reported at its atomic caller);
 //   missed     nothing new of the rule.
 // Exit status 1 only when a case cannot be run (its patch no longer applies, the CLI fails), never for misses.
 //
@@ -136,9 +137,21 @@ function classify(recallCase: RecallCase, buggy: JsonFinding[], fixed: JsonFindi
   const hitTargets = targets.filter((t) => buggy.some((f) => near(f, t)));
   result.hits = hitTargets.map(where);
   const isNew = (f: JsonFinding) => !fixedMoved.some((g) => g.file === f.file && Math.abs(g.line - f.line) <= LINE_TOLERANCE);
-  result.elsewhere = buggy.filter((f) => patchedFiles.has(f.file) && isNew(f) && !targets.some((t) => near(f, t))).map(where);
+  result.elsewhere = buggy.filter((f) => patchedFiles.has(f.file) && isNew(f) && !targets.some((t) => near(f, t)))
+    .map((f) => where(f) + citedExpectation(recallCase, f));
   if (hitTargets.length === 0) result.status = result.elsewhere.length > 0 ? 'elsewhere' : 'missed';
   else result.status = hitTargets.some((t) => !fixedMoved.some((g) => near(g, t))) ? 'found' : 'survives';
+}
+
+/**
+ * A report elsewhere whose message names an expected line of its file ("… may sleep (kcalloc …, line 1070 via …)
+ * but runs in NAPI poll …") is the same bug reported at the atomic caller: say so beside it (the status stays
+ * `elsewhere`, as the message's wording is the CLI's, not a contract).
+ */
+function citedExpectation(recallCase: RecallCase, finding: JsonFinding): string {
+  const cited = [...finding.message.matchAll(/\bline (\d+)/g)].map((m) => Number(m[1]));
+  const hit = recallCase.expect.find((e) => e.file === finding.file && cited.includes(e.line));
+  return hit ? ` (names line ${hit.line})` : '';
 }
 
 /** Runs `task` over `items`, `limit` at a time, keeping the order of the results. */
