@@ -171,7 +171,7 @@ async function inPool<T, R>(items: T[], limit: number, task: (item: T) => Promis
 function printTable(results: CaseResult[], seconds: number): void {
   const rows = results.map((r) => [
     r.name, r.bugClass, r.status, r.hits.join(' ') || '-',
-    r.error ?? (r.elsewhere.length ? `new elsewhere: ${r.elsewhere.join(' ')}` : ''),
+    r.error ?? (r.elsewhere.length ? `new elsewhere: ${abbreviate(r.elsewhere)}` : ''),
   ]);
   const header = ['case', 'class', 'status', 'reported at', 'detail'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.slice().map((row) => (i < 4 ? row[i].length : 0))));
@@ -182,6 +182,11 @@ function printTable(results: CaseResult[], seconds: number): void {
   for (const bugClass of [...new Set(results.map((r) => r.bugClass))].sort()) printTotals(bugClass, results.filter((r) => r.bugClass === bugClass));
   printTotals('all', results);
   console.log(`(line tolerance ±${LINE_TOLERANCE}; ${results.length} cases in ${seconds.toFixed(0)} s, ${CONCURRENCY} at a time)`);
+}
+
+/** The first few items, and how many more (the full list is in the --json output). */
+function abbreviate(items: string[], shown = 3): string {
+  return items.slice(0, shown).join(', ') + (items.length > shown ? ` … ${items.length - shown} more` : '');
 }
 
 function printTotals(label: string, results: CaseResult[]): void {
