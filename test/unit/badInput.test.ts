@@ -271,6 +271,11 @@ async function startServer(dir: string, kdir = '') {
     notify();
     return null;
   });
+  // Which kernel the linter checks against, or why none: the extension shows the problem once.
+  connection.onNotification('lkm/kernelTarget', (params: { problem?: string }) => {
+    if (params.problem) messages.push(params.problem);
+    notify();
+  });
   connection.onNotification('window/logMessage', (params: { message: string }) => {
     logs.push(params.message);
     notify();

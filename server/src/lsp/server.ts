@@ -6,7 +6,7 @@ import {
   ProposedFeatures, TextDocuments, TextDocumentSyncKind,
   type CodeAction, type Diagnostic, type Hover, type InitializeParams,
 } from 'vscode-languageserver/node';
-import { TextDocument } from 'vscode-languageserver-textdocument';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { resolveKdir, type KdirChoice } from '../analysis/kernelTarget';
 import type { Finding, Severity } from '../analysis/model';
 import { Analyzer } from '../engine';
