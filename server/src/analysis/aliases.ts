@@ -61,3 +61,21 @@ function substitute(id: string, path: string): string {
   if (rest.startsWith('->') || rest.startsWith('[')) return `${address}${path}${rest}`;
   return id;
 }
+
+/**
+ * Locals declared at the top of the body from an access path (`struct drm_device *dev = obj->dev;`),
+ * reassigned later or not: on entry they name that path, which is how a caller names the lock a
+ * function releases for it.
+ */
+export function entryNames(cfg: Cfg, body: Node, textOf: (node: Node) => string): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const node of cfg.nodes) {
+    for (const event of node.events) {
+      if (event.kind !== 'assign' || event.node.type !== 'init_declarator' || !event.value) continue;
+      if (event.node.parent?.parent?.id !== body.id) continue;
+      const path = textOf(event.value).replace(/\s+/g, '');
+      if (ACCESS_PATH.test(path) && !names.has(event.variable)) names.set(event.variable, path);
+    }
+  }
+  return names;
+}

@@ -275,6 +275,7 @@ export function analyzeFunctionLocks(file: ParsedFile, fn: FunctionAnalysis, cal
   fn.locks = analyzeLocks(cfg, {
     heldOnEntry,
     entryNode: fn.nameNode,
+    body,
     textOf: (node) => file.text.slice(node.startIndex, node.endIndex),
     callEffects,
   });

@@ -7,7 +7,7 @@ import {
   ATOMIC_LOCK_CLASSES, GUARD_CLASSES, LOCK_OPERATIONS,
   type LockClass, type LockMode, type LockOperation, type LockVariant,
 } from '../kernel-api/locks';
-import { canonicalLockId, singleAssignmentAliases } from './aliases';
+import { canonicalLockId, entryNames, singleAssignmentAliases } from './aliases';
 import type { Atom, Cfg, CfgEvent } from './cfg';
 import { joinClasses, literalClass, refine, truthOf, type ValueClass } from './values';
 
@@ -51,6 +51,8 @@ interface State {
   merged?: boolean;
   /** Which collections this state may mutate (copy-on-write: a clone shares them until it writes). */
   owned: number;
+  /** The path took an exclusive lock it already held: it deadlocks there and goes no further. */
+  deadlocked?: boolean;
 }
 
 export type LockIssueKind = 'double-release' | 'release-not-held' | 'mismatched-release' | 'double-acquire';
@@ -102,6 +104,8 @@ export interface LockAnalysisResult {
   signalled: Set<string>;
   /** Locks a called module function releases (always or depending on its result): no unlock fix for them here. */
   releasedByCallees: Set<string>;
+  /** Locals declared from an access path at the top of the body: what they name on entry (see aliases.ts). */
+  entryNames: ReadonlyMap<string, string>;
   /** The state cap was hit: results may be imprecise, so leak reports are suppressed. */
   truncated: boolean;
 }
@@ -276,6 +280,8 @@ export interface LockAnalysisOptions {
   entryNode: Node;
   /** The text a node's source is read from for lock expressions (the original text). */
   textOf: (node: Node) => string;
+  /** The function's body, whose top-level declarations name things on entry. */
+  body?: Node;
   /** Lock effects of calls to module functions (lock helpers), when known. */
   callEffects?: (callee: string, args: Node[]) => CallLockEffect[] | undefined;
 }
@@ -284,12 +290,13 @@ export interface LockAnalysisOptions {
 interface PassOptions extends LockAnalysisOptions {
   /** A lock id as written through this function's single-assignment aliases (see aliases.ts). */
   canonical: (id: string) => string;
+  entryNames: ReadonlyMap<string, string>;
 }
 
 export function analyzeLocks(cfg: Cfg, givenOptions: LockAnalysisOptions): LockAnalysisResult {
   const aliases = singleAssignmentAliases(cfg, givenOptions.textOf);
   const canonical = (id: string) => canonicalLockId(id, aliases);
-  const options: PassOptions = { ...givenOptions, canonical, heldOnEntry: annotationIds(cfg, givenOptions).map(canonical) };
+  const options: PassOptions = { ...givenOptions, canonical, entryNames: givenOptions.body ? entryNames(cfg, givenOptions.body, givenOptions.textOf) : new Map(), heldOnEntry: annotationIds(cfg, givenOptions).map(canonical) };
   const first = analyzePass(cfg, options, new Map());
   // A lock released before this function touched it may be the caller's (an unlock helper, or a
   // function that drops and retakes its caller's lock, in a loop too): analyse again with it held on
@@ -354,7 +361,7 @@ function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<st
   const result: LockAnalysisResult = {
     atomicAtCall: new Map(), callsWithCallerLockDropped: new Set(), issues: [], returns: [], acquiredIds: new Set(), releasedIds: new Set(),
     heldOnEntry: new Set([...options.heldOnEntry, ...callerLocks.keys()]), releasesForCaller: new Map(), signalled: new Set(),
-    releasedByCallees: new Set(), truncated: false,
+    releasedByCallees: new Set(), entryNames: options.entryNames, truncated: false,
   };
   /** Conditions the CFG tests and keeps facts for. */
   const testedKeys = new Set(cfg.nodes.flatMap((node) => (node.branch?.correlationKey === undefined ? [] : [node.branch.correlationKey])));
@@ -442,7 +449,10 @@ function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<st
     if (callerLocks.has(lock.id) && state.held.some((h) => h.id === lock.id && h.via === 'entry')) contradicted.add(lock.id);
     if (exclusive && !lock.id.includes('[')) {
       const already = state.held.find((h) => h.id === lock.id && h.mode === 'exclusive' && h.via !== 'entry');
-      if (already) addIssue({ kind: 'double-acquire', node: lock.acquiredAt, lock: lock.id, related: already.acquiredAt, detail: 'already held on this path' });
+      if (already) {
+        addIssue({ kind: 'double-acquire', node: lock.acquiredAt, lock: lock.id, related: already.acquiredAt, detail: 'already held on this path' });
+        state.deadlocked = true;
+      }
     }
     // Two holds of one lock already say all there is (a deadlock, or a count that never returns to zero):
     // a loop that keeps taking it must not grow the state forever.
@@ -538,7 +548,10 @@ function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<st
         // `virtio_mem_sbm_for_each_mb_rev(vm, mb_id, …)`).
         // CPU-wide states are named by their class, not through variables: `irq = vdev->irq;` leaves
         // interrupts as they were (hvcs).
-        const renamed = (h: HeldLock) => mentions.test(h.id) && !h.id.includes('@') && !CPU_WIDE_IDS.has(h.id)
+        // A declaration gives a local its first value: the caller's lock named through it (an annotation,
+        // or a release before any acquisition) is named by that value, not an earlier one.
+        const declares = event.node.type === 'init_declarator';
+        const renamed = (h: HeldLock) => mentions.test(h.id) && !h.id.includes('@') && !CPU_WIDE_IDS.has(h.id) && !(declares && h.via === 'entry')
           && (!within || (inLoop(h.acquiredAt.startIndex) && inLoop(state.touched.get(h.id) ?? h.acquiredAt.startIndex)));
         if (state.held.some(renamed)) {
           // One renamed entry per lock name and loop: taking `&res->lock` on every round of
@@ -679,6 +692,7 @@ function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<st
     const node = cfg.nodes[nodeId]!;
     const state = cloneState(incoming);
     for (const event of node.events) apply(state, event);
+    if (state.deadlocked) continue;
     if (node.branch) {
       const [whenTrue, whenFalse] = split(state, node.branch);
       if (whenTrue && node.succ[0] !== undefined) push(node.succ[0], whenTrue);

@@ -28,7 +28,7 @@ const FIXED_LOCK_NAMES = new Set(LOCK_OPERATIONS.flatMap((op) => (op.lockName ==
 /** `&dev->lock` with param `dev` → prefix `&`, param, suffix `->lock`. */
 function template(op: EffectTemplate['op'], held: HeldLock, fn: FunctionAnalysis, globals: ReadonlySet<string>): EffectTemplate | undefined {
   const lock = { lockClass: held.lockClass, mode: held.mode, variant: held.variant };
-  const match = /^(&?)([A-Za-z_]\w*)(.*)$/.exec(held.id);
+  const match = /^(&?)([A-Za-z_]\w*)(.*)$/.exec(op === 'release' || op === 'conditionalRelease' ? entryName(held.id, fn) : held.id);
   if (!match) return undefined;
   const [, prefix = '', base = '', suffix = ''] = match;
   const param = fn.params.findIndex((p) => p.name === base);
@@ -37,6 +37,14 @@ function template(op: EffectTemplate['op'], held: HeldLock, fn: FunctionAnalysis
   // helper's local pointer (`spinlock_t *lock = &pd->driver->lock;` in gma500), unknown to callers.
   if (CPU_WIDE.has(held.id) || globals.has(base) || FIXED_LOCK_NAMES.has(held.id)) return { op, lock, prefix, suffix, fixedId: held.id };
   return undefined;
+}
+
+/** The caller's lock as named on entry: through a local declared from a parameter's path, that path. */
+function entryName(id: string, fn: FunctionAnalysis): string {
+  const match = /^(&?)([A-Za-z_]\w*)(->.*)$/.exec(id);
+  const path = match ? fn.locks?.entryNames.get(match[2]!) : undefined;
+  if (path === undefined || fn.params.some((p) => p.name === match![2])) return id;
+  return normalizeLockExpression(path.startsWith('&') ? `&${path.slice(1)}.${match![3]!.slice(2)}` : `${match![1]}${path}${match![3]}`);
 }
 
 function instantiate(effect: EffectTemplate, args: Node[], textOf: (node: Node) => string): CallLockEffect | undefined {
