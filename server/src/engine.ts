@@ -6,6 +6,7 @@ import { ModuleCallGraph } from './analysis/callGraph';
 import { analyzeFunctions } from './analysis/functionAnalysis';
 import { applyLockSummaries, type SummaryMemo } from './analysis/lockSummaries';
 import type { KernelTarget } from './analysis/kernelTarget';
+import { macroPresenceFor } from './analysis/macroScope';
 import type { ModuleSpec } from './analysis/kbuild';
 import type { Finding, ParsedFile, Severity } from './analysis/model';
 import { extractSymbols, updateSymbols } from './analysis/symbols';
@@ -43,8 +44,9 @@ export function decodeSource(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
-export function preprocessorEnv(target: KernelTarget | undefined): PreprocessorEnv {
-  return { versionCode: target?.versionCode, config: target?.config };
+/** What `#if` conditions of `file` are decided by: the target's version and configuration, the macros its compilation may see. */
+export function preprocessorEnv(target: KernelTarget | undefined, file: string): PreprocessorEnv {
+  return { versionCode: target?.versionCode, config: target?.config, macroPresence: macroPresenceFor(file, target) };
 }
 
 export class Analyzer {

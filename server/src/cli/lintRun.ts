@@ -21,7 +21,6 @@ export function lintModuleFromDisk(
   analyzer: Analyzer, module: ModuleSpec, target: KernelTarget | undefined, workspace: WorkspaceSymbolIndex, settings: LintSettings,
 ): ModuleResult {
   const result: ModuleResult = { findings: [], problems: [], files: 0, bytes: 0 };
-  const env = preprocessorEnv(target);
   const analyzed: AnalyzedFile[] = [];
   try {
     for (const path of module.files) {
@@ -35,7 +34,7 @@ export function lintModuleFromDisk(
       result.files++;
       result.bytes += text.length;
       try {
-        analyzed.push(analyzer.analyze(analyzer.parse(path, text, env)));
+        analyzed.push(analyzer.analyze(analyzer.parse(path, text, preprocessorEnv(target, path))));
       } catch (error) {
         result.problems.push({ file: path, message: `internal error while analysing (please report): ${(error as Error).stack ?? error}` });
       }

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import { Edit, type Tree } from 'web-tree-sitter';
 import { defaultKdir, loadKernelTarget, type KernelTarget } from '../analysis/kernelTarget';
+import { forgetMacroScopes } from '../analysis/macroScope';
 import { discoverModules, forgetLocalHeaders, isBuiltIn, moduleOf as kbuildModuleOf, type ModuleSpec } from '../analysis/kbuild';
 import type { Finding } from '../analysis/model';
 import { Analyzer, decodeSource, MAX_FILE_BYTES, preprocessorEnv, SourceRejected, TextWorkspaceIndex, type LintSettings } from '../engine';
@@ -111,6 +112,7 @@ export class LintWorkspace {
   fileChangedOnDisk(file: string): void {
     this.modules.clear();
     forgetLocalHeaders();
+    forgetMacroScopes();
     const state = this.files.get(file);
     if (state && !state.open) {
       this.dropAnalysis(state);
@@ -202,7 +204,7 @@ export class LintWorkspace {
         return state;
       }
       try {
-        state.analyzed = this.analyzer.analyze(this.analyzer.parse(file, state.text, preprocessorEnv(this.target)));
+        state.analyzed = this.analyzer.analyze(this.analyzer.parse(file, state.text, preprocessorEnv(this.target, file)));
         this.freshlyAnalyzed.add(file);
       } catch (error) {
         this.log(`analysis of ${file} failed: ${(error as Error).stack ?? error}`);
@@ -225,7 +227,7 @@ export class LintWorkspace {
       return;
     }
     try {
-      const { normalized, window } = renormalize(old.normalized, text, changeBetween(old.text, text), preprocessorEnv(this.target));
+      const { normalized, window } = renormalize(old.normalized, text, changeBetween(old.text, text), preprocessorEnv(this.target, file));
       const tree: Tree = old.tree;
       tree.edit(treeEdit(old.normalized, normalized, window));
       const parsed = this.analyzer.parseNormalized(file, text, normalized, tree);

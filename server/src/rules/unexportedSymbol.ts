@@ -4,6 +4,7 @@
 import type { CallResolution } from '../analysis/kernelTarget';
 import { kernelVersion } from '../parsing/preprocessor';
 import { fileIsBuilt, isBuiltIn, linkage, localHeaders, type LocalHeaders } from '../analysis/kbuild';
+import { ownHeaderNames } from '../analysis/macroScope';
 import { isGplCompatible } from '../kernel-api/licenses';
 import { DECLARED_FOR_TYPE_CHECKING } from '../kernel-api/linkTime';
 import { insertModuleLine, mainFileOf } from './moduleMacros';
@@ -44,7 +45,10 @@ export const unexportedSymbol: Rule = {
     // Everything outside a file its verdicts depend on (the editor re-lints the module on every keystroke).
     const inputs = [license?.value, [...imported].sort().join(), builtIn, identity(target), identity(context.workspace), ...context.files.map((file) => definedNames(file.symbols))].join('\0');
 
-    const headersOfModule = () => (moduleHeaders ??= localHeaders(context.module, context.files.map((f) => f.parsed)));
+    const headersOfModule = () => {
+      const sources = context.files.map((f) => f.parsed);
+      return (moduleHeaders ??= withOwnNames(localHeaders(context.module, sources), ownHeaderNames(sources, target)));
+    };
     for (const file of context.files) {
       // Code the target's configuration leaves out of the module links against nothing there.
       if (!fileIsBuilt(context.module, file.parsed.path, target?.config)) continue;
@@ -111,6 +115,17 @@ export const unexportedSymbol: Rule = {
     }
   },
 };
+
+const merged = new WeakMap<LocalHeaders, WeakMap<Set<string>, LocalHeaders>>();
+
+/** The local headers' names with those only include paths and enumerators give (the same object for the same two). */
+function withOwnNames(headers: LocalHeaders, own: Set<string>): LocalHeaders {
+  let byOwn = merged.get(headers);
+  if (!byOwn) merged.set(headers, (byOwn = new WeakMap()));
+  let result = byOwn.get(own);
+  if (!result) byOwn.set(own, (result = own.size === 0 ? headers : { names: new Set([...headers.names, ...own]), imports: headers.imports }));
+  return result;
+}
 
 /** A file's reports and what they were derived from besides the file itself. */
 interface Verdict {
