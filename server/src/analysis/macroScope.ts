@@ -260,8 +260,23 @@ export function forgetMacroScopes(): void {
 
 /** Headers followed per module at most. */
 const MAX_MODULE_HEADERS = 1000;
-const recentOwnNames = new Map<string, Set<string>>();
-const headerNames = new Map<string, { names: string[]; quoted: string[]; angled: string[] }>();
+const recentOwnNames = new Map<string, OwnHeaders>();
+const headerNames = new Map<string, HeaderFacts>();
+
+interface HeaderFacts {
+  /** Macro, static function and enumerator names (enumerators marked with a leading NUL). */
+  names: string[];
+  /** Object-like macros whose body is a name or a string: name, body. */
+  values: Array<[string, string]>;
+  quoted: string[];
+  angled: string[];
+}
+
+export interface OwnHeaders {
+  names: Set<string>;
+  /** The object-like name and string macros of every header the module includes (`#define DRV_LICENSE "GPL"`). */
+  valueMacros: Map<string, string>;
+}
 
 /**
  * Names the module's own headers give it that `localHeaders` (quoted includes, kbuild.ts) does not see:
@@ -269,12 +284,13 @@ const headerNames = new Map<string, { names: string[]; quoted: string[]; angled:
  * `#include <…>` (rtl8723bs's `ccflags-y += -I$(src)/include`), and the enumerators of every header of
  * the module (`enum { i2c_read, i2c_write }`), transitively. The same object while no include changes.
  */
-export function ownHeaderNames(sources: ReadonlyArray<{ path: string; text: string }>, target: KernelTarget | undefined): Set<string> {
+export function ownHeaders(sources: ReadonlyArray<{ path: string; text: string }>, target: KernelTarget | undefined): OwnHeaders {
   const starts = sources.map((source) => ({ from: source.path, ...includesOf(source.text) }));
   const key = starts.map((start) => `${start.from}:${start.quoted.join()}<${start.angled.join()}`).join('\n');
   const known = recentOwnNames.get(key);
   if (known) return known;
   const names = new Set<string>();
+  const valueMacros = new Map<string, string>();
   const seen = new Set<string>();
   const queue: Array<{ header: string; viaIncludePath: boolean }> = [];
   const enqueue = (from: string, quoted: string[], angled: string[], viaIncludePath: boolean) => {
@@ -293,12 +309,14 @@ export function ownHeaderNames(sources: ReadonlyArray<{ path: string; text: stri
     const facts = headerNamesOf(header);
     if (!facts) continue;
     for (const name of viaIncludePath ? facts.names : facts.names.filter((name) => name.startsWith('\0'))) names.add(name.replace(/^\0/, ''));
+    for (const [name, body] of facts.values) if (!valueMacros.has(name)) valueMacros.set(name, body);
     enqueue(header, facts.quoted, facts.angled, viaIncludePath);
   }
-  recentOwnNames.set(key, names);
+  const own = { names, valueMacros };
+  recentOwnNames.set(key, own);
   // A few modules' worth: the editor's; the CLI visits each module once.
   if (recentOwnNames.size > 8) recentOwnNames.delete(recentOwnNames.keys().next().value!);
-  return names;
+  return own;
 }
 
 function includesOf(text: string): { quoted: string[]; angled: string[] } {
@@ -311,8 +329,7 @@ function includesOf(text: string): { quoted: string[]; angled: string[] } {
   return { quoted, angled };
 }
 
-/** A header's macro, static function and enumerator names (enumerators marked with a leading NUL) and includes. */
-function headerNamesOf(header: string): { names: string[]; quoted: string[]; angled: string[] } | undefined {
+function headerNamesOf(header: string): HeaderFacts | undefined {
   let facts = headerNames.get(header);
   if (facts) return facts;
   const text = readBounded(header);
@@ -322,7 +339,8 @@ function headerNamesOf(header: string): { names: string[]; quoted: string[]; ang
   for (const match of code.matchAll(/^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)/gm)) names.add(match[1]!);
   for (const match of code.matchAll(/\bstatic\b[^;{}()=]*?\b([A-Za-z_]\w*)\s*\([^;{}]*\)[^;{}()]*\{/g)) names.add(match[1]!);
   for (const name of enumeratorsIn(code)) names.add(`\0${name}`);
-  facts = { names: [...names], ...includesOf(text) };
+  const values = [...code.matchAll(/^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+("[^"\n]*"[^\n]*?|[A-Za-z_]\w*)[ \t]*$/gm)].map((match): [string, string] => [match[1]!, match[2]!]);
+  facts = { names: [...names], values, ...includesOf(text) };
   headerNames.set(header, facts);
   return facts;
 }

@@ -1,15 +1,15 @@
 // `unexported-symbol`: a module can only link against what the kernel (or another module) exports to it.
 // modpost finds these after a full build ("undefined!", "GPL-incompatible module uses GPL-only symbol",
 // "uses symbol from namespace X, but does not import it"); this rule says so at the call while typing.
-import type { CallResolution } from '../analysis/kernelTarget';
+import type { CallResolution, KernelTarget } from '../analysis/kernelTarget';
 import { kernelVersion } from '../parsing/preprocessor';
 import { fileIsBuilt, isBuiltIn, linkage, localHeaders, type LocalHeaders } from '../analysis/kbuild';
-import { ownHeaderNames } from '../analysis/macroScope';
+import { ownHeaders } from '../analysis/macroScope';
 import { isGplCompatible } from '../kernel-api/licenses';
 import { DECLARED_FOR_TYPE_CHECKING } from '../kernel-api/linkTime';
 import { insertModuleLine, mainFileOf } from './moduleMacros';
 import type { AnalyzedFile, Report, Rule } from './rule';
-import type { FileSymbols, SymbolReference } from '../analysis/symbols';
+import { resolveLicense, type FileSymbols, type SymbolReference } from '../analysis/symbols';
 
 /** Since 6.13 MODULE_IMPORT_NS takes a string literal. */
 const STRING_NAMESPACE_SINCE = kernelVersion(6, 13, 0);
@@ -30,7 +30,7 @@ export const unexportedSymbol: Rule = {
   check(context, reportFinding) {
     const moduleNames = new Set<string>();
     for (const file of context.files) for (const definition of file.symbols.definitions) moduleNames.add(definition.name);
-    const license = context.files.find((file) => file.symbols.license)?.symbols.license;
+    const license = moduleLicense(context.files, context.target);
     // With no license at all, missing-module-license reports the cause once, not at every GPL-only call.
     const gplIncompatible = license !== undefined && !isGplCompatible(license.value);
     const imported = new Set(context.files.flatMap((file) => file.symbols.importedNamespaces));
@@ -47,7 +47,7 @@ export const unexportedSymbol: Rule = {
 
     const headersOfModule = () => {
       const sources = context.files.map((f) => f.parsed);
-      return (moduleHeaders ??= withOwnNames(localHeaders(context.module, sources), ownHeaderNames(sources, target)));
+      return (moduleHeaders ??= withOwnNames(localHeaders(context.module, sources), ownHeaders(sources, target).names));
     };
     for (const file of context.files) {
       // Code the target's configuration leaves out of the module links against nothing there.
@@ -115,6 +115,20 @@ export const unexportedSymbol: Rule = {
     }
   },
 };
+
+/**
+ * The module's MODULE_LICENSE value: a string, or a macro of the file (symbols.ts resolves those) or of
+ * the headers the module includes (`MODULE_LICENSE(MPI3MR_DRIVER_LICENSE)`, defined in mpi3mr.h).
+ */
+export function moduleLicense(files: readonly AnalyzedFile[], target: KernelTarget | undefined): { value: string } | undefined {
+  const license = files.find((file) => file.symbols.license)?.symbols.license;
+  if (license) return license;
+  const unresolved = files.find((file) => file.symbols.unresolvedLicense)?.symbols.unresolvedLicense;
+  if (!unresolved) return undefined;
+  const { valueMacros } = ownHeaders(files.map((file) => file.parsed), target);
+  const value = resolveLicense(unresolved.macro, (name) => valueMacros.get(name));
+  return value === undefined ? undefined : { value };
+}
 
 const merged = new WeakMap<LocalHeaders, WeakMap<Set<string>, LocalHeaders>>();
 
