@@ -40,6 +40,12 @@ describe('kdir-mini', () => {
     assert.deepEqual(kinds('no_such_thing'), { kind: 'unknown' });
   });
 
+  test('annotations: object-like macros whose bodies are only annotations, to a fixed point', () => {
+    const annotations = target.headers.annotations;
+    for (const name of ['__init', '__net_init', '__cold', '__fixture_empty_marker']) assert.ok(annotations.has(name), name);
+    for (const name of ['fixture_calls_something', 'fixture_constant', '__FIXTURE_EMPTY_UPPER', '__section']) assert.ok(!annotations.has(name), name);
+  });
+
   test('errors: a missing directory and a directory without Module.symvers', () => {
     assert.throws(() => loadKernelTarget(path.join(KDIR_MINI, 'nope')), /kernel build directory .*nope is not readable/);
     assert.throws(() => loadKernelTarget(path.join(KDIR_MINI, 'include')), /has no readable Module\.symvers, so it is not a prepared kernel build directory/);

@@ -14,6 +14,11 @@ export interface PreprocessorEnv {
    * a -D flag, a compiler predefine), false (defined nowhere it could come from), undefined (it may be).
    */
   macroPresence?: (name: string) => boolean | undefined;
+  /**
+   * The target's annotation macros (`__net_init`: object-like macros of its headers whose bodies are
+   * attributes, sections or other annotations), blanked like kernel-api/macros.ts BLANKED_ANNOTATIONS.
+   */
+  annotations?: ReadonlySet<string>;
 }
 
 type Value = number | undefined;
