@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BLANKED_ANNOTATIONS, BLANKED_ANNOTATIONS_WITH_ARGS } from '../kernel-api/macros';
 import { normalize } from '../parsing/normalize';
+import { summarizeMacro, type MacroSummary } from './macroBodies';
 import { evaluateCondition, kernelVersion, type PreprocessorEnv } from '../parsing/preprocessor';
 
 export interface KernelExport {
@@ -41,6 +42,11 @@ export interface HeaderIndex {
    * nothing): `#define __net_init __init`. The normaliser blanks them (PreprocessorEnv.annotations).
    */
   annotations: Set<string>;
+  /**
+   * Function-like macros that define functions from a parameter or leave parameters out of value
+   * position (analysis/macroBodies.ts), by name.
+   */
+  macroSummaries: Map<string, MacroSummary>;
 }
 
 export type CallResolutionKind = 'exported' | 'gpl-only' | 'not-exported' | 'header-only' | 'unknown';
@@ -70,7 +76,7 @@ const MAX_FOLLOW_DEPTH = 3;
 /** Header trees indexed faster than this are not cached (the cache key ignores header mtimes). */
 const CACHE_WORTHY_MS = 250;
 /** Bump when the index format or the way it is built changes: old cache files are then ignored. */
-const INDEX_FORMAT = 4;
+const INDEX_FORMAT = 5;
 
 export function defaultKdir(): string | undefined {
   const candidate = `/lib/modules/${os.release()}/build`;
@@ -286,6 +292,7 @@ interface CachedIndex {
   macroExpansions: Array<[string, string[]]>;
   undecidedInlines: string[];
   annotations: string[];
+  macroSummaries: Array<[string, MacroSummary]>;
 }
 
 function cacheDirectory(options: LoadOptions): string {
@@ -305,6 +312,7 @@ function loadHeaderIndex(kdir: string, symversMtime: number, env: PreprocessorEn
           return {
             macros: new Set(data.macros), inlines: new Map(data.inlines), functions: new Set(data.functions),
             macroExpansions: new Map(data.macroExpansions), undecidedInlines: new Set(data.undecidedInlines), annotations: new Set(data.annotations),
+            macroSummaries: new Map(data.macroSummaries),
           };
         }
       } catch {
@@ -319,7 +327,7 @@ function loadHeaderIndex(kdir: string, symversMtime: number, env: PreprocessorEn
     const data: CachedIndex = {
       format: INDEX_FORMAT, kdir, symversMtime,
       macros: [...index.macros], inlines: [...index.inlines], functions: [...index.functions], macroExpansions: [...index.macroExpansions],
-      undecidedInlines: [...index.undecidedInlines], annotations: [...index.annotations],
+      undecidedInlines: [...index.undecidedInlines], annotations: [...index.annotations], macroSummaries: [...index.macroSummaries],
     };
     try {
       fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
@@ -336,7 +344,7 @@ function loadHeaderIndex(kdir: string, symversMtime: number, env: PreprocessorEn
 
 /** Indexes every `.h` file under the include directories (uapi included: modules use it too). */
 export function buildHeaderIndex(includeDirs: string[], env: PreprocessorEnv = {}): HeaderIndex {
-  const index: HeaderIndex = { macros: new Set(), inlines: new Map(), functions: new Set(), macroExpansions: new Map(), undecidedInlines: new Set(), annotations: new Set() };
+  const index: HeaderIndex = { macros: new Set(), inlines: new Map(), functions: new Set(), macroExpansions: new Map(), undecidedInlines: new Set(), annotations: new Set(), macroSummaries: new Map() };
   const objectMacros = new Map<string, string[]>();
   const walk = (dir: string) => {
     let entries: fs.Dirent[];
@@ -536,6 +544,10 @@ function indexDirective(directive: string, index: HeaderIndex, objectMacros?: Ma
   if (!match) return;
   const [, name = '', isFunctionLike, parameters = '', body = ''] = match;
   index.macros.add(name);
+  if (isFunctionLike) {
+    const summary = summarizeMacro(parameters, body);
+    if (summary.notValues.length > 0 || summary.defines.length > 0) index.macroSummaries.set(name, summary);
+  }
   if (!isFunctionLike && objectMacros) {
     const bodies = objectMacros.get(name);
     const text = body.replace(/\\\r?\n/g, ' ');
