@@ -45,8 +45,8 @@ export function decodeSource(bytes: Uint8Array): string {
 }
 
 /** What `#if` conditions of `file` are decided by: the target's version and configuration, the macros its compilation may see. */
-export function preprocessorEnv(target: KernelTarget | undefined, file: string): PreprocessorEnv {
-  return { versionCode: target?.versionCode, config: target?.config, macroPresence: macroPresenceFor(file, target), annotations: target?.headers.annotations };
+export function preprocessorEnv(target: KernelTarget | undefined, file: string, text: string): PreprocessorEnv {
+  return { versionCode: target?.versionCode, config: target?.config, macroPresence: macroPresenceFor(file, text, target), annotations: target?.headers.annotations };
 }
 
 export class Analyzer {

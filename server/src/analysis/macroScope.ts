@@ -2,13 +2,14 @@
 // parsing/preprocessor.ts `macroPresence`). A name is
 //  - defined for sure when kbuild or the compiler defines it (`__KERNEL__`, `KBUILD_MODNAME`, the target
 //    architecture's predefines) or the Kbuild flags of the file's folder pass `-DX` unconditionally;
-//  - defined nowhere when no header of the kdir defines it (any branch the configuration leaves possible),
-//    no Makefile of the kdir passes it, and no header near the file (its folder 3 levels down, the parent
-//    2 levels down, the Kbuild `-I` folders, quoted includes), no `.c` of its folder and no Kbuild flag of
-//    its folder or the folders above defines it: then its `#ifdef` branch is dead, as for the compiler;
-//  - else it may be defined (the header that defines it may or may not be included): unknown.
-// The names near a folder are read only when a file asks about a name the kdir does not know, and kept
-// per folder; the kdir's names come from its header index (cached on disk with it).
+//  - defined nowhere when no header of the kdir defines it (in any branch the configuration leaves
+//    possible), no Makefile of the kdir passes it, no header of the module that the file includes
+//    (through quoted includes, and `<…>` ones in the Kbuild `-I` folders) and no Kbuild flag of its
+//    folder or the folders above defines it: then its `#ifdef` branch is dead, as for the compiler;
+//  - else it may be defined (a kernel header that defines it may or may not be included; an include
+//    that cannot be found may define anything): unknown.
+// The module's headers are read only when a file asks about a name the kdir does not know; the kdir's
+// names are its header index's (cached on disk with it).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ARCH_PREDEFINES, BUILD_DEFINED, NEVER_DEFINED_IN_KERNEL_C } from '../kernel-api/macros';
@@ -24,19 +25,19 @@ const MAKEFILE_LEVELS = 6;
 export type MacroPresence = (name: string) => boolean | undefined;
 
 /** The `macroPresence` of a preprocessor environment for `file` against `target` (or none). */
-export function macroPresenceFor(file: string, target: KernelTarget | undefined): MacroPresence {
-  const dir = path.dirname(path.resolve(file));
+export function macroPresenceFor(file: string, text: string, target: KernelTarget | undefined): MacroPresence {
+  const absolute = path.resolve(file);
   const known = targetNames(target);
   let flags: KbuildFlags | undefined;
-  let nearby: Set<string> | undefined;
+  let included: Set<string> | undefined | null = null;
   return (name) => {
     const fixed = known.fixed.get(name);
     if (fixed !== undefined) return fixed;
-    flags ??= kbuildFlags(dir, target);
+    flags ??= kbuildFlags(path.dirname(absolute), target);
     if (flags.defined.has(name)) return true;
-    if (!target || known.anywhere.has(name) || flags.mentioned.has(name) || isReservedUnknown(name)) return undefined;
-    nearby ??= namesNear(dir, flags.includeDirs);
-    return nearby.has(name) ? undefined : false;
+    if (!target || known.anywhere(name) || flags.mentioned.has(name) || isReservedUnknown(name)) return undefined;
+    if (included === null) included = namesIncluded(absolute, text, flags.includeDirs);
+    return included === undefined || included.has(name) ? undefined : false;
   };
 }
 
@@ -50,18 +51,20 @@ function isReservedUnknown(name: string): boolean {
 interface TargetNames {
   /** Names whose presence the build decides whatever the file includes. */
   fixed: Map<string, boolean>;
-  /** Every name the kdir's headers or Makefiles may define. */
-  anywhere: ReadonlySet<string>;
+  /** Whether the kdir's headers or Makefiles may define a name (its header index's sets, not a copy). */
+  anywhere: (name: string) => boolean;
 }
 
 const targetNamesCache = new WeakMap<object, TargetNames>();
-const NO_TARGET: TargetNames = { fixed: fixedNames(undefined), anywhere: new Set() };
+const NO_TARGET: TargetNames = { fixed: fixedNames(undefined), anywhere: () => false };
 
 function targetNames(target: KernelTarget | undefined): TargetNames {
   if (!target) return NO_TARGET;
   let names = targetNamesCache.get(target);
   if (!names) {
-    const anywhere = new Set([...target.headers.macros, ...target.headers.undecidedInlines, ...kdirMakefileDefines(target.kdir)]);
+    const { macros, undecidedInlines } = target.headers;
+    let makefileDefines: Set<string> | undefined;
+    const anywhere = (name: string) => macros.has(name) || undecidedInlines.has(name) || (makefileDefines ??= new Set(kdirMakefileDefines(target.kdir))).has(name);
     targetNamesCache.set(target, (names = { fixed: fixedNames(target.config), anywhere }));
   }
   return names;
@@ -183,75 +186,91 @@ function includeDirCandidates(written: string, makeDir: string, fileDir: string,
   return local.includes('$') || !isDirectory(local) ? [] : [local];
 }
 
-// ---- names defined near a folder ---------------------------------------------------------------------
+// ---- names the file's own headers define -----------------------------------------------------------
 
-const namesNearCache = new Map<string, Set<string>>();
-const definesInFile = new Map<string, { names: string[]; includes: string[] }>();
+const includedNamesCache = new Map<string, Set<string> | undefined>();
+const definesInFile = new Map<string, { names: string[]; quoted: string[]; angled: string[] }>();
 
-/** Macro names the headers near `dir`, its `-I` folders and the `.c` files of `dir` define. */
-function namesNear(dir: string, includeDirs: string[]): Set<string> {
-  const key = `${dir}\0${includeDirs.join('\0')}`;
-  let names = namesNearCache.get(key);
-  if (names) return names;
-  names = new Set();
-  const queue: string[] = [
-    ...filesUnder(dir, 3, (name) => name.endsWith('.h')),
-    ...filesUnder(path.dirname(dir), 2, (name) => name.endsWith('.h')),
-    ...includeDirs.flatMap((include) => filesUnder(include, 1, (name) => name.endsWith('.h'))),
-    ...filesUnder(dir, 0, (name) => name.endsWith('.c')),
-  ];
+/**
+ * Macro names the module's headers that `text` includes define, transitively: quoted includes beside the
+ * including file or in the Kbuild `-I` folders, `<…>` includes in those folders (other `<…>` includes
+ * are the kernel's, which the kdir's names cover). Undefined when a quoted include is found nowhere:
+ * that header may define anything.
+ */
+function namesIncluded(file: string, text: string, includeDirs: string[]): Set<string> | undefined {
+  const start = includesIn(text);
+  const key = `${file}\0${start.quoted.join()}<${start.angled.join()}`;
+  if (includedNamesCache.has(key)) return includedNamesCache.get(key);
+  const names = new Set<string>();
   const seen = new Set<string>();
+  const queue: Array<{ from: string; quoted: string[]; angled: string[] }> = [{ from: file, ...start }];
+  let complete = true;
   while (queue.length > 0 && seen.size < MAX_SCOPE_FILES) {
-    const file = queue.shift()!;
-    if (seen.has(file)) continue;
-    seen.add(file);
-    const facts = fileDefines(file);
-    for (const name of facts.names) names.add(name);
-    for (const include of facts.includes) queue.push(path.resolve(path.dirname(file), include));
+    const { from, quoted, angled } = queue.shift()!;
+    const headers: string[] = [];
+    for (const include of quoted) {
+      const header = resolveHeader(include, [path.dirname(from), ...includeDirs]);
+      if (header) headers.push(header);
+      else complete = false;
+    }
+    for (const include of angled) {
+      const header = resolveHeader(include, includeDirs);
+      if (header) headers.push(header);
+    }
+    for (const header of headers) {
+      if (seen.has(header)) continue;
+      seen.add(header);
+      const facts = fileDefines(header);
+      for (const name of facts.names) names.add(name);
+      queue.push({ from: header, quoted: facts.quoted, angled: facts.angled });
+    }
   }
-  namesNearCache.set(key, names);
-  return names;
+  const result = complete ? names : undefined;
+  includedNamesCache.set(key, result);
+  if (includedNamesCache.size > 4096) includedNamesCache.delete(includedNamesCache.keys().next().value!);
+  return result;
 }
 
-/** A file's `#define` names and quoted includes. */
-function fileDefines(file: string): { names: string[]; includes: string[] } {
+const resolvedHeaders = new Map<string, string | null>();
+
+/** The first of `dirs` that holds `include`, as a path; undefined if none does. Kept: many files share headers. */
+function resolveHeader(include: string, dirs: string[]): string | undefined {
+  const key = `${include}\0${dirs.join('\0')}`;
+  let found = resolvedHeaders.get(key);
+  if (found === undefined) {
+    found = dirs.map((dir) => path.resolve(dir, include)).find((candidate) => isFile(candidate)) ?? null;
+    resolvedHeaders.set(key, found);
+  }
+  return found ?? undefined;
+}
+
+function includesIn(text: string): { quoted: string[]; angled: string[] } {
+  const quoted: string[] = [];
+  const angled: string[] = [];
+  for (const match of text.matchAll(/^[ \t]*#[ \t]*include[ \t]*(?:"([^"]+)"|<([^>]+)>)/gm)) {
+    if (match[1] !== undefined) quoted.push(match[1]);
+    else angled.push(match[2]!);
+  }
+  return { quoted, angled };
+}
+
+/** A file's `#define` names and includes. */
+function fileDefines(file: string): { names: string[]; quoted: string[]; angled: string[] } {
   let facts = definesInFile.get(file);
   if (!facts) {
     const text = readBounded(file) ?? '';
-    facts = {
-      names: [...text.matchAll(/^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)/gm)].map((match) => match[1]!),
-      includes: [...text.matchAll(/^[ \t]*#[ \t]*include[ \t]*"([^"]+)"/gm)].map((match) => match[1]!),
-    };
+    facts = { names: [...text.matchAll(/^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)/gm)].map((match) => match[1]!), ...includesIn(text) };
     definesInFile.set(file, facts);
   }
   return facts;
 }
 
-/** Header and source files under a folder, `depth` levels down. */
-function filesUnder(dir: string, depth: number, wanted: (name: string) => boolean): string[] {
-  const found: string[] = [];
-  const walk = (current: string, left: number) => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(current, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      if (found.length >= MAX_SCOPE_FILES) return;
-      if (entry.isFile() && wanted(entry.name)) found.push(path.join(current, entry.name));
-      else if (entry.isDirectory() && left > 0 && !entry.name.startsWith('.')) walk(path.join(current, entry.name), left - 1);
-    }
-  };
-  walk(dir, depth);
-  return found;
-}
-
-/** A header changed on disk: the names near folders must be read again. */
+/** A header changed on disk: the names of the headers must be read again. */
 export function forgetMacroScopes(): void {
   recentOwnNames.clear();
   headerNames.clear();
-  namesNearCache.clear();
+  includedNamesCache.clear();
+  resolvedHeaders.clear();
   definesInFile.clear();
   kbuildFlagsCache.clear();
 }
@@ -374,6 +393,14 @@ function listDir(dir: string): string[] {
     return fs.readdirSync(dir);
   } catch {
     return [];
+  }
+}
+
+function isFile(file: string): boolean {
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
   }
 }
 

@@ -34,7 +34,7 @@ export function lintModuleFromDisk(
       result.files++;
       result.bytes += text.length;
       try {
-        analyzed.push(analyzer.analyze(analyzer.parse(path, text, preprocessorEnv(target, path))));
+        analyzed.push(analyzer.analyze(analyzer.parse(path, text, preprocessorEnv(target, path, text))));
       } catch (error) {
         result.problems.push({ file: path, message: `internal error while analysing (please report): ${(error as Error).stack ?? error}` });
       }

@@ -204,7 +204,7 @@ export class LintWorkspace {
         return state;
       }
       try {
-        state.analyzed = this.analyzer.analyze(this.analyzer.parse(file, state.text, preprocessorEnv(this.target, file)));
+        state.analyzed = this.analyzer.analyze(this.analyzer.parse(file, state.text, preprocessorEnv(this.target, file, state.text)));
         this.freshlyAnalyzed.add(file);
       } catch (error) {
         this.log(`analysis of ${file} failed: ${(error as Error).stack ?? error}`);
@@ -227,7 +227,7 @@ export class LintWorkspace {
       return;
     }
     try {
-      const { normalized, window } = renormalize(old.normalized, text, changeBetween(old.text, text), preprocessorEnv(this.target, file));
+      const { normalized, window } = renormalize(old.normalized, text, changeBetween(old.text, text), preprocessorEnv(this.target, file, text));
       const tree: Tree = old.tree;
       tree.edit(treeEdit(old.normalized, normalized, window));
       const parsed = this.analyzer.parseNormalized(file, text, normalized, tree);
