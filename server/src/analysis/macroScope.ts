@@ -199,7 +199,8 @@ const definesInFile = new Map<string, { names: string[]; quoted: string[]; angle
  */
 function namesIncluded(file: string, text: string, includeDirs: string[]): Set<string> | undefined {
   const start = includesIn(text);
-  const key = `${file}\0${start.quoted.join()}<${start.angled.join()}`;
+  // Files of one folder with the same includes share the answer.
+  const key = `${path.dirname(file)}\0${start.quoted.join()}<${start.angled.join()}`;
   if (includedNamesCache.has(key)) return includedNamesCache.get(key);
   const names = new Set<string>();
   const seen = new Set<string>();
@@ -227,7 +228,8 @@ function namesIncluded(file: string, text: string, includeDirs: string[]): Set<s
   }
   const result = complete ? names : undefined;
   includedNamesCache.set(key, result);
-  if (includedNamesCache.size > 4096) includedNamesCache.delete(includedNamesCache.keys().next().value!);
+  // A module's worth (the sets of big modules hold thousands of names).
+  if (includedNamesCache.size > 64) includedNamesCache.delete(includedNamesCache.keys().next().value!);
   return result;
 }
 
@@ -259,8 +261,8 @@ function fileDefines(file: string): { names: string[]; quoted: string[]; angled:
   let facts = definesInFile.get(file);
   if (!facts) {
     const text = readBounded(file) ?? '';
-    facts = { names: [...text.matchAll(/^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)/gm)].map((match) => match[1]!), ...includesIn(text) };
-    definesInFile.set(file, facts);
+    facts = { names: detached([...text.matchAll(/^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)/gm)].map((match) => match[1]!)), ...includesIn(text) };
+    remember(definesInFile, file, facts);
   }
   return facts;
 }
@@ -359,8 +361,8 @@ function headerNamesOf(header: string): HeaderFacts | undefined {
   for (const match of code.matchAll(/\bstatic\b[^;{}()=]*?\b([A-Za-z_]\w*)\s*\([^;{}]*\)[^;{}()]*\{/g)) names.add(match[1]!);
   for (const name of enumeratorsIn(code)) names.add(`\0${name}`);
   const values = [...code.matchAll(/^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+("[^"\n]*"[^\n]*?|[A-Za-z_]\w*)[ \t]*$/gm)].map((match): [string, string] => [match[1]!, match[2]!]);
-  facts = { names: [...names], values, ...includesOf(text) };
-  headerNames.set(header, facts);
+  facts = { names: detached([...names]), values, ...includesOf(text) };
+  remember(headerNames, header, facts);
   return facts;
 }
 
@@ -374,6 +376,24 @@ export function enumeratorsIn(code: string): string[] {
     }
   }
   return names;
+}
+
+// ---- bounded memory ------------------------------------------------------------------------------
+
+/** Headers whose facts are kept at most: a few modules' worth (the CLI goes through a tree module by module). */
+const MAX_KEPT_HEADERS = 4096;
+
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.set(key, value);
+  if (map.size > MAX_KEPT_HEADERS) map.delete(map.keys().next().value!);
+}
+
+/**
+ * Names copied out of the text they were matched in: a matched substring may keep its whole file
+ * alive (V8 slices), and a big module's headers run to tens of megabytes.
+ */
+function detached(names: string[]): string[] {
+  return names.length === 0 ? names : names.join('\n').split('\n');
 }
 
 // ---- bounded reads -----------------------------------------------------------------------------------
