@@ -228,8 +228,8 @@ function namesIncluded(file: string, text: string, includeDirs: string[]): Set<s
   }
   const result = complete ? names : undefined;
   includedNamesCache.set(key, result);
-  // A module's worth (the sets of big modules hold thousands of names).
-  if (includedNamesCache.size > 64) includedNamesCache.delete(includedNamesCache.keys().next().value!);
+  // A few folders' worth (the sets of big modules hold thousands of names).
+  if (includedNamesCache.size > 16) includedNamesCache.delete(includedNamesCache.keys().next().value!);
   return result;
 }
 
@@ -269,6 +269,8 @@ function fileDefines(file: string): { names: string[]; quoted: string[]; angled:
 
 /** A header changed on disk: the names of the headers must be read again. */
 export function forgetMacroScopes(): void {
+  keptNames.delete(definesInFile);
+  keptNames.delete(headerNames);
   recentOwnNames.clear();
   headerNames.clear();
   includedNamesCache.clear();
@@ -380,12 +382,22 @@ export function enumeratorsIn(code: string): string[] {
 
 // ---- bounded memory ------------------------------------------------------------------------------
 
-/** Headers whose facts are kept at most: a few modules' worth (the CLI goes through a tree module by module). */
-const MAX_KEPT_HEADERS = 4096;
+/**
+ * Names of header facts kept at most, per cache: a few modules' worth (the CLI goes through a tree module
+ * by module; one register header of amdgpu defines tens of thousands).
+ */
+const MAX_KEPT_NAMES = 200_000;
+const keptNames = new WeakMap<Map<string, { names: string[] }>, number>();
 
-function remember<V>(map: Map<string, V>, key: string, value: V): void {
+function remember<V extends { names: string[] }>(map: Map<string, V>, key: string, value: V): void {
   map.set(key, value);
-  if (map.size > MAX_KEPT_HEADERS) map.delete(map.keys().next().value!);
+  let kept = (keptNames.get(map) ?? 0) + value.names.length;
+  while (kept > MAX_KEPT_NAMES && map.size > 1) {
+    const oldest = map.keys().next().value!;
+    kept -= map.get(oldest)!.names.length;
+    map.delete(oldest);
+  }
+  keptNames.set(map, kept);
 }
 
 /**
