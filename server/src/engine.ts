@@ -5,6 +5,7 @@ import { ModuleCallGraph } from './analysis/callGraph';
 import { analyzeFunctions } from './analysis/functionAnalysis';
 import { applyLockSummaries, type SummaryMemo } from './analysis/lockSummaries';
 import type { KernelTarget } from './analysis/kernelTarget';
+import { macroPresenceFor } from './analysis/macroScope';
 import type { ModuleSpec } from './analysis/kbuild';
 import type { Finding, ParsedFile, Severity } from './analysis/model';
 import { extractSymbols, updateSymbols } from './analysis/symbols';
@@ -41,8 +42,9 @@ export function binaryReason(text: string): string | undefined {
   return text.slice(0, 8192).includes('\0') ? 'not linted: binary file (contains NUL bytes)' : undefined;
 }
 
-export function preprocessorEnv(target: KernelTarget | undefined): PreprocessorEnv {
-  return { versionCode: target?.versionCode, config: target?.config };
+/** What `#if` conditions of `file` are decided by: the target's version and configuration, the macros its compilation may see. */
+export function preprocessorEnv(target: KernelTarget | undefined, file: string, text: string): PreprocessorEnv {
+  return { versionCode: target?.versionCode, config: target?.config, macroPresence: macroPresenceFor(file, text, target), annotations: target?.headers.annotations };
 }
 
 export class Analyzer {

@@ -40,6 +40,21 @@ describe('kdir-mini', () => {
     assert.deepEqual(kinds('no_such_thing'), { kind: 'unknown' });
   });
 
+  test('annotations: object-like macros whose bodies are only annotations, to a fixed point', () => {
+    const annotations = target.headers.annotations;
+    for (const name of ['__init', '__net_init', '__cold', '__fixture_empty_marker']) assert.ok(annotations.has(name), name);
+    for (const name of ['fixture_calls_something', 'fixture_constant', '__FIXTURE_EMPTY_UPPER', '__section']) assert.ok(!annotations.has(name), name);
+  });
+
+  test('macro summaries: functions a macro defines from an argument, arguments it never uses as values', () => {
+    const summaries = target.headers.macroSummaries;
+    assert.deepEqual(summaries.get('ENUM_NAME_FN')?.defines, [{ param: 0, prefix: '', suffix: '' }]);
+    assert.deepEqual(summaries.get('SHOW_FN')?.defines, [{ param: 0, prefix: '', suffix: '_show' }]);
+    assert.deepEqual(summaries.get('DEVICE_ATTR_RO')?.notValues, [0]);
+    // Every argument used as a value: nothing to record.
+    assert.equal(summaries.has('CALL_IT'), false);
+  });
+
   test('errors: a missing directory and a directory without Module.symvers', () => {
     assert.throws(() => loadKernelTarget(path.join(KDIR_MINI, 'nope')), /kernel build directory .*nope is not readable/);
     assert.throws(() => loadKernelTarget(path.join(KDIR_MINI, 'include')), /has no readable Module\.symvers, so it is not a prepared kernel build directory/);

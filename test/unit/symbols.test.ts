@@ -3,7 +3,7 @@
 import * as assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import type { Parser } from 'web-tree-sitter';
-import { extractSymbols, type FileSymbols } from '../../server/src/analysis/symbols';
+import { extractSymbols, resolveLicense, type FileSymbols } from '../../server/src/analysis/symbols';
 import { normalize } from '../../server/src/parsing/normalize';
 import { getParser, parseWith } from '../../server/src/parsing/parser';
 
@@ -169,6 +169,19 @@ describe('module macros', () => {
     assert.equal(hidden.license, undefined);
     assert.equal(hidden.description, undefined);
     assert.deepEqual(hidden.exports, []);
+  });
+
+  test('MODULE_LICENSE(NAME) resolves the file\'s object-like macros; a NAME the file does not define is left to its headers', () => {
+    const resolved = symbolsOf('#define LIC_STRING "Dual BSD/GPL" /* why */\n#define DRIVER_LICENSE LIC_STRING\nMODULE_LICENSE(DRIVER_LICENSE);\n');
+    assert.deepEqual(resolved.license, { value: 'Dual BSD/GPL', macro: 'DRIVER_LICENSE', range: { start: { line: 2, character: 0 }, end: { line: 2, character: 30 } } });
+    assert.equal(resolved.unresolvedLicense, undefined);
+    const fromHeader = symbolsOf('#include "drv.h"\nMODULE_LICENSE(DRV_LICENSE);\n');
+    assert.equal(fromHeader.license, undefined);
+    assert.equal(fromHeader.unresolvedLicense?.macro, 'DRV_LICENSE');
+    // A function-like macro or an expression is not a license string.
+    assert.equal(symbolsOf('#define LIC(x) "GPL"\nMODULE_LICENSE(LIC);\n').license, undefined);
+    assert.equal(resolveLicense('A', (name) => ({ A: 'B', B: '"GPL" " v2"' } as Record<string, string>)[name]), 'GPL v2');
+    assert.equal(resolveLicense('A', (name) => ({ A: 'B', B: 'A' } as Record<string, string>)[name]), undefined);
   });
 
   test('inactive preprocessor branches do not count', () => {

@@ -11,7 +11,9 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { BLANKED_ANNOTATIONS, BLANKED_ANNOTATIONS_WITH_ARGS } from '../kernel-api/macros';
 import { normalize } from '../parsing/normalize';
+import { summarizeMacro, type MacroSummary } from './macroBodies';
 import { evaluateCondition, kernelVersion, type PreprocessorEnv } from '../parsing/preprocessor';
 import { FileRefused, readTextFileBounded, readTextIfPresent } from '../sources';
 
@@ -36,6 +38,16 @@ export interface HeaderIndex {
    * (e.g. `#if BITS_PER_LONG < 64`): such a name may be a header inline, so it is never "not exported".
    */
   undecidedInlines: Set<string>;
+  /**
+   * Object-like macros whose bodies are only annotations (attributes, sections, other annotations, or
+   * nothing): `#define __net_init __init`. The normaliser blanks them (PreprocessorEnv.annotations).
+   */
+  annotations: Set<string>;
+  /**
+   * Function-like macros that define functions from a parameter or leave parameters out of value
+   * position (analysis/macroBodies.ts), by name.
+   */
+  macroSummaries: Map<string, MacroSummary>;
 }
 
 export type CallResolutionKind = 'exported' | 'gpl-only' | 'not-exported' | 'header-only' | 'unknown';
@@ -67,7 +79,7 @@ const MAX_FOLLOW_DEPTH = 3;
 /** Header trees indexed faster than this are not cached (the cache key ignores header mtimes). */
 const CACHE_WORTHY_MS = 250;
 /** Bump when the index format or the way it is built changes: old cache files are then ignored. */
-const INDEX_FORMAT = 3;
+const INDEX_FORMAT = 5;
 
 // ---- which kdir ----------------------------------------------------------------------------------
 
@@ -367,6 +379,8 @@ interface CachedIndex {
   functions: string[];
   macroExpansions: Array<[string, string[]]>;
   undecidedInlines: string[];
+  annotations: string[];
+  macroSummaries: Array<[string, MacroSummary]>;
 }
 
 function cacheDirectory(options: LoadOptions): string {
@@ -386,7 +400,8 @@ function loadHeaderIndex(kdir: string, symversMtime: number, env: PreprocessorEn
         if (data.format === INDEX_FORMAT && data.kdir === kdir && data.symversMtime === symversMtime) {
           return {
             macros: new Set(data.macros), inlines: new Map(data.inlines), functions: new Set(data.functions),
-            macroExpansions: new Map(data.macroExpansions), undecidedInlines: new Set(data.undecidedInlines),
+            macroExpansions: new Map(data.macroExpansions), undecidedInlines: new Set(data.undecidedInlines), annotations: new Set(data.annotations),
+            macroSummaries: new Map(data.macroSummaries),
           };
         }
       } catch {
@@ -401,7 +416,7 @@ function loadHeaderIndex(kdir: string, symversMtime: number, env: PreprocessorEn
     const data: CachedIndex = {
       format: INDEX_FORMAT, kdir, symversMtime,
       macros: [...index.macros], inlines: [...index.inlines], functions: [...index.functions], macroExpansions: [...index.macroExpansions],
-      undecidedInlines: [...index.undecidedInlines],
+      undecidedInlines: [...index.undecidedInlines], annotations: [...index.annotations], macroSummaries: [...index.macroSummaries],
     };
     try {
       fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
@@ -418,7 +433,8 @@ function loadHeaderIndex(kdir: string, symversMtime: number, env: PreprocessorEn
 
 /** Indexes every `.h` file under the include directories (uapi included: modules use it too). */
 export function buildHeaderIndex(includeDirs: string[], env: PreprocessorEnv = {}): HeaderIndex {
-  const index: HeaderIndex = { macros: new Set(), inlines: new Map(), functions: new Set(), macroExpansions: new Map(), undecidedInlines: new Set() };
+  const index: HeaderIndex = { macros: new Set(), inlines: new Map(), functions: new Set(), macroExpansions: new Map(), undecidedInlines: new Set(), annotations: new Set(), macroSummaries: new Map() };
+  const objectMacros = new Map<string, string[]>();
   const walk = (dir: string) => {
     let entries: fs.Dirent[];
     try {
@@ -431,12 +447,67 @@ export function buildHeaderIndex(includeDirs: string[], env: PreprocessorEnv = {
       if (entry.isDirectory()) walk(full);
       else if (entry.name.endsWith('.h')) {
         const text = readIfPresent(full);
-        if (text !== undefined) indexHeader(text, index, env);
+        if (text !== undefined) indexHeader(text, index, env, objectMacros);
       }
     }
   };
   for (const dir of includeDirs) walk(dir);
+  index.annotations = annotationMacros(objectMacros, index.undecidedInlines);
   return index;
+}
+
+/** Names an annotation's body may hold besides annotations: a keyword the annotation adds. */
+const ANNOTATION_KEYWORDS = new Set(['inline', '__inline', '__inline__']);
+/** C keywords a header redefines (`#define inline inline __gnu_inline …`): never blanked. */
+const NOT_ANNOTATIONS = new Set(['inline', 'asm', 'volatile', 'const', 'restrict', 'signed', 'unsigned', 'static', 'extern', 'register']);
+const ANNOTATION_NAME = /^_*[a-z][a-z0-9_]*$/;
+
+/**
+ * The object-like macros (lower-case names, as kernel annotations are) whose every definition's body is
+ * empty or only annotations: the hand list's, an annotation with arguments (`__section(".init.text")`,
+ * `__attribute__((cold))`), or another such macro (`__net_init` → `__init`), to a fixed point. A name
+ * some undecided branch defines otherwise is left alone.
+ */
+function annotationMacros(objectMacros: Map<string, string[]>, undecided: ReadonlySet<string>): Set<string> {
+  const withArgs = new Set(BLANKED_ANNOTATIONS_WITH_ARGS);
+  const annotations = new Set<string>();
+  const isAnnotation = (word: string) => BLANKED_ANNOTATIONS.includes(word) || annotations.has(word) || ANNOTATION_KEYWORDS.has(word);
+  const bodiesWords = new Map<string, string[][]>();
+  for (const [name, bodies] of objectMacros) {
+    if (!ANNOTATION_NAME.test(name) || NOT_ANNOTATIONS.has(name) || undecided.has(name)) continue;
+    const words = bodies.map((body) => wordsOutsideArguments(body, withArgs));
+    if (words.every((list) => list !== undefined)) bodiesWords.set(name, words as string[][]);
+  }
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const [name, bodies] of bodiesWords) {
+      if (annotations.has(name) || !bodies.every((words) => words.every(isAnnotation))) continue;
+      annotations.add(name);
+      changed = true;
+    }
+  }
+  return annotations;
+}
+
+/** A body's words once `annotation(…)` groups are dropped; undefined when anything but words is left. */
+function wordsOutsideArguments(body: string, withArgs: ReadonlySet<string>): string[] | undefined {
+  let rest = body.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, ' ');
+  for (let guard = 0; guard < 20; guard++) {
+    const match = /\b([A-Za-z_]\w*)\s*\(/.exec(rest);
+    if (!match) break;
+    if (!withArgs.has(match[1]!)) return undefined;
+    let depth = 0;
+    let end = match.index + match[0].length - 1;
+    for (; end < rest.length; end++) {
+      if (rest[end] === '(') depth++;
+      else if (rest[end] === ')' && --depth === 0) break;
+    }
+    if (depth !== 0) return undefined;
+    rest = `${rest.slice(0, match.index)} ${rest.slice(end + 1)}`;
+  }
+  const trimmed = rest.trim();
+  if (trimmed === '') return [];
+  return /^[A-Za-z_]\w*(\s+[A-Za-z_]\w*)*$/.test(trimmed) ? trimmed.split(/\s+/) : undefined;
 }
 
 const NOT_CALLEES = new Set([
@@ -446,7 +517,7 @@ const NOT_CALLEES = new Set([
 ]);
 
 /** Adds one header's macros, static inline functions and prototypes to the index. */
-export function indexHeader(source: string, index: HeaderIndex, env: PreprocessorEnv = {}): void {
+export function indexHeader(source: string, index: HeaderIndex, env: PreprocessorEnv = {}, objectMacros?: Map<string, string[]>): void {
   // The live `#if` branches for this kernel's configuration; lengths are preserved.
   const normalized = normalize(source, env);
   const text = normalized.text;
@@ -463,7 +534,7 @@ export function indexHeader(source: string, index: HeaderIndex, env: Preprocesso
     if (c === 32 || c === 9 || c === 13) continue;
     if (c === 35 /* # */ && atLineStart) {
       const end = directiveEnd(text, i);
-      if (depth === 0) indexDirective(text.slice(i, end), index);
+      if (depth === 0) indexDirective(text.slice(i, end), index, objectMacros);
       i = end - 1;
       statementStart = end;
       continue;
@@ -557,11 +628,21 @@ function skipLiteral(text: string, i: number): number {
   return text.length;
 }
 
-function indexDirective(directive: string, index: HeaderIndex): void {
+function indexDirective(directive: string, index: HeaderIndex, objectMacros?: Map<string, string[]>): void {
   const match = /^#\s*define\s+([A-Za-z_]\w*)(\(([^)]*)\))?([\s\S]*)$/.exec(directive);
   if (!match) return;
   const [, name = '', isFunctionLike, parameters = '', body = ''] = match;
   index.macros.add(name);
+  if (isFunctionLike) {
+    const summary = summarizeMacro(parameters, body);
+    if (summary.notValues.length > 0 || summary.defines.length > 0) index.macroSummaries.set(name, summary);
+  }
+  if (!isFunctionLike && objectMacros) {
+    const bodies = objectMacros.get(name);
+    const text = body.replace(/\\\r?\n/g, ' ');
+    if (bodies) bodies.push(text);
+    else objectMacros.set(name, [text]);
+  }
   // Object-like macros are followed only when they alias a function (`#define foo bar` / `bar(…)`):
   // the many constants (`#define X (A | B)`) would only bloat the index.
   if (!isFunctionLike && !/^\s*\(?\s*[A-Za-z_]\w*\s*(\(|\)?\s*$)/.test(body)) return;

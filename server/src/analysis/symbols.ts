@@ -46,8 +46,16 @@ export interface FileSymbols {
   /** File-level function and variable definitions (not prototypes, not `extern` declarations). */
   definitions: SymbolDefinition[];
   exports: SymbolExport[];
-  /** `MODULE_LICENSE("…")`; the range covers the whole invocation. */
-  license?: { value: string; range: Range };
+  /**
+   * `MODULE_LICENSE("…")`, or `MODULE_LICENSE(NAME)` with `#define NAME "…"` in this file (`macro` is
+   * then NAME); the range covers the whole invocation.
+   */
+  license?: { value: string; range: Range; macro?: string };
+  /**
+   * `MODULE_LICENSE(NAME)` whose NAME this file does not define (a header does: mpi3mr.h's
+   * MPI3MR_DRIVER_LICENSE): the module has a license, its value is NAME's (see `resolveLicense`).
+   */
+  unresolvedLicense?: { macro: string; range: Range };
   /** `MODULE_DESCRIPTION(…)`; the range covers the whole invocation. */
   description?: { range: Range };
   /** Namespaces named by `MODULE_IMPORT_NS(NS)` or `MODULE_IMPORT_NS("NS")`. */
@@ -107,6 +115,8 @@ interface ScanRecords {
   exports: Array<{ line: number; symbolExport: SymbolExport }>;
   namespaces: Array<{ line: number; name: string }>;
   licenses: Array<{ line: number; license: NonNullable<FileSymbols['license']> }>;
+  /** Object-like macros of the file whose body is a name or a string (`#define DRV_LICENSE "GPL"`). */
+  valueMacros: Array<{ line: number; name: string; body: string }>;
   descriptions: Array<{ line: number; description: NonNullable<FileSymbols['description']> }>;
 }
 
@@ -176,6 +186,7 @@ export function updateSymbols(previous: FileSymbols, file: ParsedFile, window: {
     exports: splice(was.exports, now.exports, (e) => ({ line: e.line + lines, symbolExport: { ...e.symbolExport, range: moved(e.symbolExport.range) } })),
     namespaces: splice(was.namespaces, now.namespaces, (ns) => ({ ...ns, line: ns.line + lines })),
     licenses: splice(was.licenses, now.licenses, (l) => ({ line: l.line + lines, license: { ...l.license, range: moved(l.license.range) } })),
+    valueMacros: splice(was.valueMacros, now.valueMacros, (m) => ({ ...m, line: m.line + lines }), false),
     descriptions: splice(was.descriptions, now.descriptions, (d) => ({ line: d.line + lines, description: { range: moved(d.description.range) } })),
   };
   const checkpoints = [
@@ -188,6 +199,32 @@ export function updateSymbols(previous: FileSymbols, file: ParsedFile, window: {
 
 const lineOf = (record: { line: number }) => record.line;
 
+/** The file's last MODULE_LICENSE, its macro argument resolved through the file's own `#define`s. */
+function licenseOf(records: ScanRecords): Pick<FileSymbols, 'license' | 'unresolvedLicense'> {
+  const last = records.licenses[records.licenses.length - 1]?.license;
+  if (!last?.macro) return last ? { license: last } : {};
+  const bodies = new Map(records.valueMacros.map((m) => [m.name, m.body]));
+  const value = resolveLicense(last.macro, (name) => bodies.get(name));
+  return value === undefined ? { unresolvedLicense: { macro: last.macro, range: last.range } } : { license: { ...last, value } };
+}
+
+/**
+ * The string an object-like macro name stands for, following `#define A B` / `#define B "GPL"` a few
+ * steps; `bodyOf` gives a macro's replacement text (the file's, or a header's).
+ */
+export function resolveLicense(name: string, bodyOf: (name: string) => string | undefined): string | undefined {
+  let current = name;
+  for (let step = 0; step < 4; step++) {
+    const body = bodyOf(current)?.trim();
+    if (body === undefined) return undefined;
+    const value = stringValue(body);
+    if (value !== undefined) return value;
+    if (!/^[A-Za-z_]\w*$/.test(body)) return undefined;
+    current = body;
+  }
+  return undefined;
+}
+
 function finish(state: ScanState): FileSymbols {
   const { records } = state;
   const fileNames = new Set(records.fileNames.map((f) => f.name));
@@ -196,7 +233,7 @@ function finish(state: ScanState): FileSymbols {
     definitions: records.definitions.map((d) => d.definition),
     exports: records.exports.map((e) => e.symbolExport),
     importedNamespaces: records.namespaces.map((ns) => ns.name),
-    ...(records.licenses.length > 0 ? { license: records.licenses[records.licenses.length - 1]!.license } : {}),
+    ...licenseOf(records),
     ...(records.descriptions.length > 0 ? { description: records.descriptions[records.descriptions.length - 1]!.description } : {}),
   };
   scanStates.set(symbols, state);
@@ -204,7 +241,7 @@ function finish(state: ScanState): FileSymbols {
 }
 
 class SymbolScanner {
-  readonly records: ScanRecords = { candidates: [], fileNames: [], definitions: [], exports: [], namespaces: [], licenses: [], descriptions: [] };
+  readonly records: ScanRecords = { candidates: [], fileNames: [], definitions: [], exports: [], namespaces: [], licenses: [], valueMacros: [], descriptions: [] };
   readonly checkpoints: SymbolCheckpoint[] = [];
   /** Where the scan stopped because the rest of the file is known (see `updateSymbols`). */
   convergedAt: number | undefined;
@@ -350,8 +387,9 @@ class SymbolScanner {
   /** Skips a preprocessor line (with continuations); records `#define NAME` as a file-level name. */
   private directive(hashAt: number): number {
     const text = this.text;
-    const match = /^#\s*define\s+([A-Za-z_]\w*)/.exec(text.slice(hashAt, hashAt + 200));
+    const match = /^#\s*define\s+([A-Za-z_]\w*)([ \t]+("[^"\n]*"[^\n]*|[A-Za-z_]\w*[ \t]*$))?/m.exec(text.slice(hashAt, hashAt + 200));
     if (match) this.records.fileNames.push({ name: match[1]!, line: this.line });
+    if (match?.[3]) this.records.valueMacros.push({ name: match[1]!, body: match[3].replace(/\/\*.*?\*\/|\/\/.*$/g, ''), line: this.line });
     let j = hashAt;
     for (;;) {
       const eol = text.indexOf('\n', j);
@@ -845,7 +883,9 @@ class SymbolScanner {
     const line = this.tokenLine;
     if (macro === 'MODULE_LICENSE') {
       const value = stringValue(args);
+      const name = args.trim();
       if (value !== undefined) records.licenses.push({ line, license: { value, range } });
+      else if (/^[A-Za-z_]\w*$/.test(name)) records.licenses.push({ line, license: { value: '', range, macro: name } });
     } else if (macro === 'MODULE_DESCRIPTION') {
       records.descriptions.push({ line, description: { range } });
     } else if (macro === 'MODULE_IMPORT_NS') {

@@ -25,7 +25,6 @@ export function lintModuleFromDisk(
 ): ModuleResult {
   const result: ModuleResult = { findings: [], problems: [], files: 0, bytes: 0, notKernel: 0 };
   const kbuild = kbuildViewOf(module);
-  const env = preprocessorEnv(target);
   const analyzed: AnalyzedFile[] = [];
   try {
     for (const path of module.files) {
@@ -43,7 +42,7 @@ export function lintModuleFromDisk(
       result.files++;
       result.bytes += text.length;
       try {
-        analyzed.push(analyzer.analyze(analyzer.parse(path, text, env)));
+        analyzed.push(analyzer.analyze(analyzer.parse(path, text, preprocessorEnv(target, path, text))));
       } catch (error) {
         result.problems.push({ file: path, message: `internal error while analysing (please report): ${(error as Error).stack ?? error}` });
       }

@@ -67,3 +67,42 @@ export const LOCK_DROPPING_WAITS: readonly string[] = [
   'wait_event_interruptible_exclusive_locked', 'wait_event_interruptible_exclusive_locked_irq',
   'wait_event_killable_locked', 'wait_event_killable_locked_irq',
 ];
+
+/**
+ * Names every kernel C compilation defines: kbuild's `-D__KERNEL__ -DMODULE -DKBUILD_MODNAME=… -DKBUILD_BASENAME=…`
+ * and what GCC (and clang, which claims to be GCC 4) predefines on every target. `MODULE` is taken as
+ * defined: the linter looks at code as a module.
+ */
+export const BUILD_DEFINED: readonly string[] = [
+  '__KERNEL__', 'MODULE', 'KBUILD_MODNAME', 'KBUILD_BASENAME', 'KBUILD_MODFILE', '__KBUILD_MODNAME',
+  '__GNUC__', '__GNUC_MINOR__', '__GNUC_PATCHLEVEL__', '__STDC__', '__STDC_VERSION__', '__STDC_HOSTED__',
+  '__OPTIMIZE__', '__CHAR_BIT__', '__linux__', '__linux', '__unix__', '__ELF__',
+];
+
+/**
+ * Names no kernel C compilation defines: sparse's, the assembler's, C++'s and genksyms' markers (code
+ * under them is not what the compiler builds).
+ */
+export const NEVER_DEFINED_IN_KERNEL_C: readonly string[] = [
+  '__CHECKER__', '__ASSEMBLY__', '__ASSEMBLER__', '__cplusplus', '__GENKSYMS__', '__STRICT_ANSI__',
+];
+
+/** The compiler's architecture predefines, by the configuration option that selects the architecture. */
+export const ARCH_PREDEFINES: ReadonlyArray<readonly [string, readonly string[]]> = [
+  ['CONFIG_X86_64', ['__x86_64__', '__x86_64', '__amd64__', '__amd64', '__LP64__', '_LP64']],
+  ['CONFIG_X86_32', ['__i386__', '__i386', 'i386']],
+  ['CONFIG_ARM64', ['__aarch64__', '__LP64__', '_LP64']],
+  ['CONFIG_ARM', ['__arm__']],
+  ['CONFIG_PPC64', ['__powerpc64__', '__powerpc__', '__PPC64__', '__PPC__', '__LP64__', '_LP64']],
+  ['CONFIG_PPC32', ['__powerpc__', '__PPC__']],
+  ['CONFIG_MIPS', ['__mips__', '__mips']],
+  ['CONFIG_RISCV', ['__riscv']],
+  ['CONFIG_S390', ['__s390__', '__s390x__', '__LP64__', '_LP64']],
+  ['CONFIG_SPARC64', ['__sparc__', '__sparc_v9__', '__arch64__', '__LP64__', '_LP64']],
+  ['CONFIG_SPARC32', ['__sparc__']],
+  ['CONFIG_ALPHA', ['__alpha__']],
+  ['CONFIG_IA64', ['__ia64__']],
+  ['CONFIG_PARISC', ['__hppa__']],
+  ['CONFIG_M68K', ['__mc68000__', '__m68k__']],
+  ['CONFIG_LOONGARCH', ['__loongarch__']],
+];

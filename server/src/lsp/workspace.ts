@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import { Edit, type Tree } from 'web-tree-sitter';
 import { loadKernelTarget, type KernelTarget } from '../analysis/kernelTarget';
+import { forgetMacroScopes } from '../analysis/macroScope';
 import { discoverModules, forgetLocalHeaders, isBuiltIn, moduleOf as kbuildModuleOf, type ModuleSpec, type ReadFile } from '../analysis/kbuild';
 import type { Finding } from '../analysis/model';
 import { Analyzer, MAX_FILE_BYTES, preprocessorEnv, binaryReason, readSource, SourceRejected, TextWorkspaceIndex, type LintSettings } from '../engine';
@@ -124,6 +125,7 @@ export class LintWorkspace {
   fileChangedOnDisk(file: string): void {
     this.modules.clear();
     forgetLocalHeaders();
+    forgetMacroScopes();
     const state = this.files.get(file);
     if (state && !state.open) {
       this.dropAnalysis(state);
@@ -219,7 +221,7 @@ export class LintWorkspace {
       state.rejected = binaryReason(state.text);
       if (state.rejected) return state;
       try {
-        state.analyzed = this.analyzer.analyze(this.analyzer.parse(file, state.text, preprocessorEnv(this.target)));
+        state.analyzed = this.analyzer.analyze(this.analyzer.parse(file, state.text, preprocessorEnv(this.target, file, state.text)));
         this.freshlyAnalyzed.add(file);
       } catch (error) {
         this.log(`analysis of ${file} failed: ${(error as Error).stack ?? error}`);
@@ -242,7 +244,7 @@ export class LintWorkspace {
       return;
     }
     try {
-      const { normalized, window } = renormalize(old.normalized, text, changeBetween(old.text, text), preprocessorEnv(this.target));
+      const { normalized, window } = renormalize(old.normalized, text, changeBetween(old.text, text), preprocessorEnv(this.target, file, text));
       const tree: Tree = old.tree;
       tree.edit(treeEdit(old.normalized, normalized, window));
       const parsed = this.analyzer.parseNormalized(file, text, normalized, tree);

@@ -115,6 +115,20 @@ flag(NON_CALL_KEYWORDS, NOT_CALL_PAREN);
 flag(['struct', 'union', 'enum'], TYPE_KEYWORD);
 flag(['case'], CASE);
 
+/** WORD_FLAGS with the target's own annotations (see PreprocessorEnv.annotations), per annotation set. */
+const flagsWithAnnotations = new WeakMap<ReadonlySet<string>, Map<string, number>>();
+
+function wordFlagsFor(env: PreprocessorEnv): Map<string, number> {
+  if (!env.annotations || env.annotations.size === 0) return WORD_FLAGS;
+  let flags = flagsWithAnnotations.get(env.annotations);
+  if (!flags) {
+    flags = new Map(WORD_FLAGS);
+    for (const word of env.annotations) if (!flags.has(word)) flags.set(word, BLANK);
+    flagsWithAnnotations.set(env.annotations, flags);
+  }
+  return flags;
+}
+
 const enum Ch {
   Tab = 9, NL = 10, CR = 13, Space = 32, Quote = 34, Hash = 35, Apos = 39, LParen = 40, RParen = 41,
   Star = 42, Comma = 44, Dot = 46, Slash = 47, Colon = 58, Semi = 59, Eq = 61, Backslash = 92, LBrace = 123,
@@ -348,6 +362,7 @@ interface ScanResult {
 function scan(source: string, env: PreprocessorEnv, from: NormalizerCheckpoint, convergence?: Convergence, recordCheckpoints = true): ScanResult {
   const state = from.state;
   const n = source.length;
+  const wordFlags = wordFlagsFor(env);
   // Edits: sorted, non-overlapping [start, end, replacement|null]; null = blank (keep newlines).
   const edits: Array<[number, number, string | null]> = [];
   const lockAnnotations: LockAnnotation[] = [];
@@ -616,7 +631,7 @@ function scan(source: string, env: PreprocessorEnv, from: NormalizerCheckpoint, 
       let j = i + 1;
       while (j < n && isIdentPart(source.charCodeAt(j))) j++;
       const word = source.slice(i, j);
-      const flags = WORD_FLAGS.get(word) ?? 0;
+      const flags = wordFlags.get(word) ?? 0;
       if (flags & BLANK) { edits.push([i, j, null]); i = j; continue; }
       const lockKind = flags & BLANK_WITH_ARGS ? LOCK_ANNOTATIONS[word] : undefined;
       if (flags & BLANK_WITH_ARGS) {

@@ -1,5 +1,7 @@
 // Evaluates `#if` conditions as far as the target kernel is known: LINUX_VERSION_CODE/KERNEL_VERSION
-// from its version.h, CONFIG_* from its .config, `defined()` of macros the file itself defines.
+// from its version.h, CONFIG_* from its .config, `defined()` of macros the file itself defines, and of
+// names the compilation defines for sure (-D flags, compiler predefines) or defines nowhere (no header
+// of the kdir or the module, no Kbuild flag: see analysis/macroScope.ts).
 // Three-valued: a condition that depends on anything else is `undefined` (unknown).
 
 export interface PreprocessorEnv {
@@ -7,6 +9,16 @@ export interface PreprocessorEnv {
   versionCode?: number;
   /** The target's configuration: CONFIG_FOO → 'y' | 'm' | value. Absent options are unset. */
   config?: ReadonlyMap<string, string>;
+  /**
+   * Whether a name the file has not defined itself is a macro when the file is compiled: true (always:
+   * a -D flag, a compiler predefine), false (defined nowhere it could come from), undefined (it may be).
+   */
+  macroPresence?: (name: string) => boolean | undefined;
+  /**
+   * The target's annotation macros (`__net_init`: object-like macros of its headers whose bodies are
+   * attributes, sections or other annotations), blanked like kernel-api/macros.ts BLANKED_ANNOTATIONS.
+   */
+  annotations?: ReadonlySet<string>;
 }
 
 type Value = number | undefined;
@@ -39,7 +51,8 @@ export function evaluateCondition(expr: string, env: PreprocessorEnv, defines: R
       const value = env.config.get(name);
       return module || (value !== undefined && value !== 'm') ? 1 : 0;
     }
-    return undefined;
+    const present = env.macroPresence?.(name);
+    return present === undefined ? undefined : present ? 1 : 0;
   };
   const configValue = (name: string, accept: (v: string | undefined) => boolean): Value =>
     env.config ? (accept(env.config.get(name)) ? 1 : 0) : undefined;
@@ -90,7 +103,8 @@ export function evaluateCondition(expr: string, env: PreprocessorEnv, defines: R
       return v === undefined ? 0 : v === 'y' || v === 'm' ? 1 : Number.isNaN(Number(v)) ? undefined : Number(v);
     }
     if (peek() === '(') { args(); return undefined; }
-    return undefined;
+    // An identifier that is no macro evaluates to 0 in `#if`.
+    return isDefined(t) === 0 ? 0 : undefined;
   };
 
   const binary = (levels: string[][], level: number): Value => {

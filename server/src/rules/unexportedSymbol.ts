@@ -1,14 +1,16 @@
 // `unexported-symbol`: a module can only link against what the kernel (or another module) exports to it.
 // modpost finds these after a full build ("undefined!", "GPL-incompatible module uses GPL-only symbol",
 // "uses symbol from namespace X, but does not import it"); this rule says so at the call while typing.
-import type { CallResolution } from '../analysis/kernelTarget';
+import type { CallResolution, KernelTarget } from '../analysis/kernelTarget';
 import { kernelVersion } from '../parsing/preprocessor';
 import { fileIsBuilt, isBuiltIn, linkage, localHeaders, type LocalHeaders } from '../analysis/kbuild';
+import { ownHeaders } from '../analysis/macroScope';
+import { enclosingInvocation, invocationArguments, isNotValueArgument, macroDefinedIn, namesDefinedBy, type MacroSummary } from '../analysis/macroBodies';
 import { isGplCompatible } from '../kernel-api/licenses';
 import { DECLARED_FOR_TYPE_CHECKING } from '../kernel-api/linkTime';
 import { insertModuleLine, mainFileOf } from './moduleMacros';
 import type { AnalyzedFile, Report, Rule } from './rule';
-import type { FileSymbols, SymbolReference } from '../analysis/symbols';
+import { resolveLicense, type FileSymbols, type SymbolReference } from '../analysis/symbols';
 
 /** Since 6.13 MODULE_IMPORT_NS takes a string literal. */
 const STRING_NAMESPACE_SINCE = kernelVersion(6, 13, 0);
@@ -29,7 +31,9 @@ export const unexportedSymbol: Rule = {
   check(context, reportFinding) {
     const moduleNames = new Set<string>();
     for (const file of context.files) for (const definition of file.symbols.definitions) moduleNames.add(definition.name);
-    const license = context.files.find((file) => file.symbols.license)?.symbols.license;
+    const macroDefined = context.files.flatMap((file) => namesDefinedByMacros(file, context.target));
+    for (const name of macroDefined) moduleNames.add(name);
+    const license = moduleLicense(context.files, context.target);
     // With no license at all, missing-module-license reports the cause once, not at every GPL-only call.
     const gplIncompatible = license !== undefined && !isGplCompatible(license.value);
     const imported = new Set(context.files.flatMap((file) => file.symbols.importedNamespaces));
@@ -42,9 +46,12 @@ export const unexportedSymbol: Rule = {
     // A module the target's configuration does not build links against nothing there.
     if (linkage(context.module, target?.config) === 'absent') return;
     // Everything outside a file its verdicts depend on (the editor re-lints the module on every keystroke).
-    const inputs = [license?.value, [...imported].sort().join(), builtIn, identity(target), identity(context.workspace), ...context.files.map((file) => definedNames(file.symbols))].join('\0');
+    const inputs = [license?.value, [...imported].sort().join(), builtIn, identity(target), identity(context.workspace), ...context.files.map((file) => definedNames(file.symbols)), macroDefined.join()].join('\0');
 
-    const headersOfModule = () => (moduleHeaders ??= localHeaders(context.module, context.files.map((f) => f.parsed)));
+    const headersOfModule = () => {
+      const sources = context.files.map((f) => f.parsed);
+      return (moduleHeaders ??= withOwnNames(localHeaders(context.module, sources), ownHeaders(sources, target).names));
+    };
     for (const file of context.files) {
       // Code the target's configuration leaves out of the module links against nothing there.
       if (!fileIsBuilt(context.module, file.parsed.path, target?.config)) continue;
@@ -88,6 +95,8 @@ export const unexportedSymbol: Rule = {
         if (resolution.kind === 'not-exported' && NEVER_LINKED.has(name)) continue;
         // The module's own macro or inline of that name is what it calls. Read only when needed.
         if (headers().names.has(name)) continue;
+        // Read last, as it looks at the text around the name.
+        if (isMacroArgumentOnly(file, reference, target)) continue;
         if (resolution.kind === 'not-exported') {
           report({ ...at, message: `\`${name}\` is not exported to modules by ${release}: the module will not load (modpost: "${name}" undefined)` });
           continue;
@@ -111,6 +120,71 @@ export const unexportedSymbol: Rule = {
     }
   },
 };
+
+/** Names a file defines through macros whose bodies define functions (`DRM_ENUM_NAME_FN(drm_get_dpms_name, …)`). */
+function namesDefinedByMacros(file: AnalyzedFile, target: KernelTarget | undefined): string[] {
+  const summaries = target?.headers.macroSummaries;
+  if (!summaries) return [];
+  const names: string[] = [];
+  for (const reference of file.symbols.references) {
+    if (!reference.isCall) continue;
+    const summary = summaries.get(reference.name);
+    if (!summary || summary.defines.length === 0) continue;
+    const start = offsetOf(file, reference);
+    const args = invocationArguments(file.parsed.normalized.text, start + reference.name.length);
+    if (args) names.push(...namesDefinedBy(summary, args));
+  }
+  return names;
+}
+
+/**
+ * A name that is a whole argument of a macro whose body never uses that argument as a value (pastes,
+ * stringifies or takes it as a member name: `static DEVICE_ATTR_RO(frozen)`, `SET_VALID_IOCTL(ops, cmd,
+ * vidioc_querycap)`, `EXPORT_SYMBOL(x)`): no use of a symbol of that name. The macro's body is the
+ * kdir's, else the file's own `#define`.
+ */
+function isMacroArgumentOnly(file: AnalyzedFile, reference: SymbolReference, target: KernelTarget | undefined): boolean {
+  const start = offsetOf(file, reference);
+  const invocation = enclosingInvocation(file.parsed.normalized.text, start, start + reference.name.length);
+  if (!invocation) return false;
+  const own = new Map<string, MacroSummary | undefined>();
+  const summaryOf = (name: string) => {
+    const summary = target?.headers.macroSummaries.get(name);
+    if (summary) return summary;
+    if (!own.has(name)) own.set(name, macroDefinedIn(file.parsed.text, name));
+    return own.get(name);
+  };
+  return isNotValueArgument(invocation.callee, invocation.index, summaryOf);
+}
+
+function offsetOf(file: AnalyzedFile, reference: SymbolReference): number {
+  return file.parsed.normalized.lineStarts[reference.range.start.line]! + reference.range.start.character;
+}
+
+/**
+ * The module's MODULE_LICENSE value: a string, or a macro of the file (symbols.ts resolves those) or of
+ * the headers the module includes (`MODULE_LICENSE(MPI3MR_DRIVER_LICENSE)`, defined in mpi3mr.h).
+ */
+export function moduleLicense(files: readonly AnalyzedFile[], target: KernelTarget | undefined): { value: string } | undefined {
+  const license = files.find((file) => file.symbols.license)?.symbols.license;
+  if (license) return license;
+  const unresolved = files.find((file) => file.symbols.unresolvedLicense)?.symbols.unresolvedLicense;
+  if (!unresolved) return undefined;
+  const { valueMacros } = ownHeaders(files.map((file) => file.parsed), target);
+  const value = resolveLicense(unresolved.macro, (name) => valueMacros.get(name));
+  return value === undefined ? undefined : { value };
+}
+
+const merged = new WeakMap<LocalHeaders, WeakMap<Set<string>, LocalHeaders>>();
+
+/** The local headers' names with those only include paths and enumerators give (the same object for the same two). */
+function withOwnNames(headers: LocalHeaders, own: Set<string>): LocalHeaders {
+  let byOwn = merged.get(headers);
+  if (!byOwn) merged.set(headers, (byOwn = new WeakMap()));
+  let result = byOwn.get(own);
+  if (!result) byOwn.set(own, (result = own.size === 0 ? headers : { names: new Set([...headers.names, ...own]), imports: headers.imports }));
+  return result;
+}
 
 /** A file's reports and what they were derived from besides the file itself. */
 interface Verdict {
