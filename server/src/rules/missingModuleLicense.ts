@@ -5,6 +5,7 @@ import { KNOWN_LICENSES, knownLicense } from '../kernel-api/licenses';
 import { linkage } from '../analysis/kbuild';
 import { insertModuleLine, mainFileOf, moduleAnchor } from './moduleMacros';
 import type { Rule } from './rule';
+import { moduleLicense } from './unexportedSymbol';
 
 const KNOWN_LIST = KNOWN_LICENSES.map((license) => `"${license.value}"`).join(', ');
 
@@ -24,21 +25,22 @@ export const missingModuleLicense: Rule = {
     // Code linked into the kernel image is not a module, and code the target does not build is not
     // one for that target: modpost asks nothing of either.
     if (!main || linkage(context.module, context.target?.config) !== 'module') return;
-    const licensed = context.files.find((file) => file.symbols.license);
-    const license = licensed?.symbols.license;
+    // MODULE_LICENSE(NAME) counts even when NAME cannot be resolved: there is a license, of unknown value.
+    const licensed = context.files.find((file) => file.symbols.license ?? file.symbols.unresolvedLicense);
+    const value = moduleLicense(context.files, context.target)?.value;
     const anchor = moduleAnchor(main);
-    if (!licensed || !license) {
+    if (!licensed) {
       report({
         message: `module \`${context.module.name}\` has no MODULE_LICENSE: loading it taints the kernel and it cannot use GPL-only symbols`,
         file: main.parsed.path,
         range: anchor,
         fixes: [{ title: 'Add MODULE_LICENSE("GPL")', edits: [insertModuleLine(main, 'MODULE_LICENSE("GPL");')], preferred: true }],
       });
-    } else if (!knownLicense(license.value)) {
+    } else if (value !== undefined && !knownLicense(value)) {
       report({
-        message: `MODULE_LICENSE("${license.value}") is not a license the kernel knows (${KNOWN_LIST}): module \`${context.module.name}\` is treated as proprietary`,
+        message: `MODULE_LICENSE("${value}") is not a license the kernel knows (${KNOWN_LIST}): module \`${context.module.name}\` is treated as proprietary`,
         file: licensed.parsed.path,
-        range: license.range,
+        range: (licensed.symbols.license ?? licensed.symbols.unresolvedLicense)!.range,
       });
     }
   },

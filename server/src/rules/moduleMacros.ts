@@ -7,7 +7,7 @@ const MODULE_LINE_MACRO = /^(?:MODULE_[A-Z_]+|module_init|module_exit|module_\w+
 
 /** The file that holds the module's init/exit or MODULE_* lines (else the first file). */
 export function mainFileOf(files: readonly AnalyzedFile[]): AnalyzedFile | undefined {
-  return files.find((file) => file.symbols.license)
+  return files.find((file) => file.symbols.license ?? file.symbols.unresolvedLicense)
     ?? files.find((file) => file.symbols.references.some((ref) => MODULE_LINE_MACRO.test(ref.name)))
     ?? files[0];
 }
