@@ -15,6 +15,7 @@ interface Declaration { file: string; line: number; kind: 'function' | 'macro'; 
 interface Fixture {
   guardClasses: string[];
   gfpDefinitions: Record<string, string>;
+  pollTimeoutMacros: Record<string, string[]>;
   structMembers: Record<string, string[]>;
   prototypes: Record<string, Declaration>;
 }
@@ -248,6 +249,23 @@ describe('SLEEPING_APIS', () => {
       const gfpIndex = declaration.params.findIndex((p) => /^gfp_t\b/.test(p));
       if (gfpIndex === -1 || declaration.kind !== 'function' || alwaysSleeps.has(row.name)) continue;
       assert.equal(row.gfpArg, gfpIndex, `${row.name} takes a gfp_t at ${gfpIndex}: does it sleep whatever the mask?`);
+    }
+  });
+
+  test('every polling macro of the 6.1 headers sleeps unless _atomic, and sleepArg is its sleep time', () => {
+    const rows = new Map(SLEEPING_APIS.map((r) => [r.name, r]));
+    const macros = Object.entries(fixture.pollTimeoutMacros);
+    assert.ok(macros.length >= 20, `${macros.length} polling macros`);
+    for (const [name, params] of macros) {
+      const row = rows.get(name);
+      if (name.endsWith('_atomic')) {
+        assert.equal(row, undefined, `${name} busy-waits with udelay()`);
+        continue;
+      }
+      assert.ok(row, `${name} polls with usleep_range() but is not in SLEEPING_APIS`);
+      // The PHY ones read through the MDIO bus mutex, so they sleep whatever the sleep time.
+      if (name.startsWith('phy_')) assert.equal(row.sleepArg, undefined, name);
+      else assert.match(params[row.sleepArg ?? -1] ?? '', /^(sleep|delay)_us$/, `${name}: sleepArg ${row.sleepArg} of (${params.join(', ')})`);
     }
   });
 

@@ -78,6 +78,11 @@ export function classifyGfp(text: string, params: readonly { name: string }[]): 
   return { kind: 'unknown' };
 }
 
+/** `0`, `0UL`, `(0)`: a polling macro given this sleep time tight-loops. */
+function isConstantZero(text: string | undefined): boolean {
+  return text !== undefined && /^\(*\s*0+[uUlL]*\s*\)*$/.test(text.trim());
+}
+
 function withoutComments(text: string): string {
   return text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, ' ');
 }
@@ -85,8 +90,12 @@ function withoutComments(text: string): string {
 const NO_GFP_SLEEPS: ReadonlyMap<number, SleepWitness> = new Map();
 const NO_FLAG_SLEEPS: ReadonlyMap<string, { index: number; when: boolean; witness: SleepWitness }> = new Map();
 
-/** What a call of a sleeping kernel API means, per call site (see ModuleCallGraph.callSleeps). */
-const apiCallSleeps = new WeakMap<CallSite, SleepResult | null>();
+/**
+ * What a call of a sleeping kernel API means, per call site (see ModuleCallGraph.callSleeps), per set of
+ * rows derived from the target's headers (a kdir change re-derives them).
+ */
+const apiCallSleeps = new WeakMap<object, WeakMap<CallSite, SleepResult | null>>();
+const NO_HEADER_APIS: ReadonlyMap<string, SleepingApi> = new Map();
 /** The flag parameter a call depends on, per call site: it depends on the caller's text alone. */
 const flagGuards = new WeakMap<CallSite, { index: number; when: boolean } | null>();
 /** Per parsed file, the identifiers it was asked about (see ModuleCallGraph.moduleUses). */
@@ -111,7 +120,13 @@ export class ModuleCallGraph {
   private readonly parsedFiles = new Map<string, ParsedFile>();
   readonly registrations: Registration[] = [];
 
-  constructor(files: ReadonlyArray<{ parsed: ParsedFile; functions: FunctionAnalysis[] }>) {
+  private readonly apiCache: WeakMap<CallSite, SleepResult | null>;
+
+  /** `headerApis`: sleeping APIs derived from the target kernel's headers (analysis/headerSleep.ts). */
+  constructor(files: ReadonlyArray<{ parsed: ParsedFile; functions: FunctionAnalysis[] }>, private readonly headerApis: ReadonlyMap<string, SleepingApi> = NO_HEADER_APIS) {
+    let cache = apiCallSleeps.get(headerApis);
+    if (!cache) apiCallSleeps.set(headerApis, (cache = new WeakMap()));
+    this.apiCache = cache;
     for (const { parsed, functions } of files) {
       const local = new Map<string, FunctionNode>();
       this.byFile.set(parsed.path, local);
@@ -154,16 +169,16 @@ export class ModuleCallGraph {
   callSleeps(file: string, caller: FunctionAnalysis, call: CallSite, target = this.resolve(file, call.callee)): SleepResult | undefined {
     // A call of a kernel API depends on nothing else in the module (unless the API looks at what the
     // module uses): its answer is kept with the call, which outlives this graph while its file is unchanged.
-    const api = target ? undefined : sleepingApi(call.callee);
+    const api = target ? undefined : this.api(call.callee);
     if (!target && !api) return undefined;
     const keep = api !== undefined && !api.unlessModuleUses;
-    if (keep && apiCallSleeps.has(call)) return apiCallSleeps.get(call) ?? undefined;
+    if (keep && this.apiCache.has(call)) return this.apiCache.get(call) ?? undefined;
     let result = this.callSleepsUnguarded(file, caller, call, target);
     if (result && result.param === undefined && !result.flag) {
       const guard = this.flagGuard(file, caller, call);
       if (guard) result = { ...result, flag: guard };
     }
-    if (keep) apiCallSleeps.set(call, result ?? null);
+    if (keep) this.apiCache.set(call, result ?? null);
     return result;
   }
 
@@ -193,11 +208,12 @@ export class ModuleCallGraph {
       }
       return undefined;
     }
-    const api = sleepingApi(call.callee);
+    const api = this.api(call.callee);
     if (!api || this.isShadowed(caller, api.name)) return undefined;
     if (api.unlessModuleUses && this.moduleUses(api.unlessModuleUses)) return undefined;
     const parsed = this.parsedFiles.get(file);
     const base = { api: api.name, reason: api.reason, file, range: parsed ? rangeAt(parsed, call.start, call.nameEnd) : ZERO_RANGE, chain: [] as string[], onlyInProcessContext: api.onlyInProcessContext };
+    if (api.sleepArg !== undefined && isConstantZero(call.args[api.sleepArg]?.text)) return undefined;
     if (api.gfpArg === undefined) return { witness: { ...base, description: api.name } };
     const argument = call.args[api.gfpArg];
     if (!argument) return undefined;
@@ -240,6 +256,11 @@ export class ModuleCallGraph {
       parent = parent.parent;
     }
     return undefined;
+  }
+
+  /** The sleeping kernel API by this name: the hand table's row, else one derived from the target's headers. */
+  api(name: string | undefined): SleepingApi | undefined {
+    return sleepingApi(name) ?? (name === undefined ? undefined : this.headerApis.get(name));
   }
 
   private readonly uses = new Map<string, boolean>();

@@ -19,6 +19,11 @@ export interface SleepingApi {
    * and RCU callbacks, a bug under a spinlock in process context.
    */
   onlyInProcessContext?: boolean;
+  /**
+   * Sleeps unless the argument at this index is the constant 0: the `sleep_us` of the
+   * `*_poll_timeout` macros (include/linux/iopoll.h: `might_sleep_if((__sleep_us) != 0)`; 0 tight-loops).
+   */
+  sleepArg?: number;
 }
 
 export const SLEEPING_APIS: readonly SleepingApi[] = [
@@ -30,6 +35,37 @@ export const SLEEPING_APIS: readonly SleepingApi[] = [
   { name: 'usleep_range_state', reason: 'sleeps on an hrtimer for the given range' },
   { name: 'usleep_idle_range', reason: 'sleeps on an hrtimer for the given range' },
   { name: 'fsleep', reason: 'sleeps (usleep_range or msleep) for all but the shortest delays' },
+
+  // Polling macros that sleep between reads: every `*_poll_timeout` of the 6.1 headers that is not
+  // `_atomic` (iopoll.h, regmap.h; the list is checked against the headers in kernelApi.test.ts).
+  // They sleep with usleep_range() unless their sleep_us/delay_us argument is 0.
+  { name: 'read_poll_timeout', sleepArg: 3, reason: 'polls with usleep_range() between reads' },
+  { name: 'readx_poll_timeout', sleepArg: 4, reason: 'polls with usleep_range() between reads' },
+  { name: 'readb_poll_timeout', sleepArg: 3, reason: 'polls with usleep_range() between reads' },
+  { name: 'readw_poll_timeout', sleepArg: 3, reason: 'polls with usleep_range() between reads' },
+  { name: 'readl_poll_timeout', sleepArg: 3, reason: 'polls with usleep_range() between reads' },
+  { name: 'readq_poll_timeout', sleepArg: 3, reason: 'polls with usleep_range() between reads' },
+  { name: 'readb_relaxed_poll_timeout', sleepArg: 3, reason: 'polls with usleep_range() between reads' },
+  { name: 'readw_relaxed_poll_timeout', sleepArg: 3, reason: 'polls with usleep_range() between reads' },
+  { name: 'readl_relaxed_poll_timeout', sleepArg: 3, reason: 'polls with usleep_range() between reads' },
+  { name: 'readq_relaxed_poll_timeout', sleepArg: 3, reason: 'polls with usleep_range() between reads' },
+  { name: 'regmap_read_poll_timeout', sleepArg: 4, reason: 'polls with usleep_range() between regmap reads' },
+  { name: 'regmap_field_read_poll_timeout', sleepArg: 3, reason: 'polls with usleep_range() between regmap reads' },
+  // include/linux/phy.h, mdio.h — PHY register access takes the MDIO bus mutex, so the PHY polling
+  // macros sleep whatever their sleep_us.
+  { name: 'phy_read_poll_timeout', reason: 'reads the PHY under the MDIO bus mutex and polls with usleep_range()' },
+  { name: 'phy_read_mmd_poll_timeout', reason: 'reads the PHY under the MDIO bus mutex and polls with usleep_range()' },
+  { name: 'phy_read', reason: 'takes the MDIO bus mutex' },
+  { name: 'phy_write', reason: 'takes the MDIO bus mutex' },
+  { name: 'phy_modify', reason: 'takes the MDIO bus mutex' },
+  { name: 'phy_set_bits', reason: 'takes the MDIO bus mutex' },
+  { name: 'phy_clear_bits', reason: 'takes the MDIO bus mutex' },
+  { name: 'phy_read_mmd', reason: 'takes the MDIO bus mutex' },
+  { name: 'phy_write_mmd', reason: 'takes the MDIO bus mutex' },
+  { name: 'phy_modify_mmd', reason: 'takes the MDIO bus mutex' },
+  { name: 'mdiobus_read', reason: 'takes the MDIO bus mutex' },
+  { name: 'mdiobus_write', reason: 'takes the MDIO bus mutex' },
+  { name: 'mdiobus_modify', reason: 'takes the MDIO bus mutex' },
 
   // include/linux/sched.h, kernel.h, hrtimer.h — the scheduler itself.
   { name: 'schedule', reason: 'gives up the CPU' },
