@@ -16,6 +16,7 @@ interface Fixture {
   guardClasses: string[];
   gfpDefinitions: Record<string, string>;
   pollTimeoutMacros: Record<string, string[]>;
+  functionPointerOwners: Record<string, string[]>;
   structMembers: Record<string, string[]>;
   prototypes: Record<string, Declaration>;
 }
@@ -372,6 +373,16 @@ describe('CALLBACK_FIELDS', () => {
       const sameField = CALLBACK_FIELDS.filter((r) => r.field === row.field);
       if (sameField.length > 1) assert.ok(row.struct, `${row.field} is used by several structs: give the struct`);
     }
+  });
+
+  test('uniqueField exactly where no other struct of the 6.1 headers has a function pointer by that name', () => {
+    // `fe->callback = fn` of a struct dvb_frontend is no tasklet: a field name alone decides only when unique.
+    for (const row of CALLBACK_FIELDS) {
+      const owners = fixture.functionPointerOwners[row.field] ?? [];
+      assert.ok(owners.includes(row.struct), `struct ${row.struct} has no function pointer ${row.field} (owners: ${owners.join(', ')})`);
+      assert.equal(row.uniqueField === true, owners.length === 1, `${row.struct}.${row.field}: owned by ${owners.join(', ')}`);
+    }
+    assert.ok(fixture.functionPointerOwners['callback']!.length > 5);
   });
 
   test('every field exists in its 6.1 struct', () => {

@@ -72,15 +72,38 @@ function registrationsIn(file: ParsedFile, functions: readonly FunctionAnalysis[
   }
   if (!FIELD_ASSIGNMENT) return registrations;
   // `.hook = fn,` in initialisers and `t->function = fn;` assignments.
+  const types = new Map<string, string | undefined>();
   for (const match of text.matchAll(FIELD_ASSIGNMENT)) {
-    const rows = fieldsByName.get(match[2]!)!;
-    // In an initialiser the struct type is visible; an assignment (`t->function = fn`) only names the
-    // field, so it counts when every struct with that field gives the same context.
-    const struct = match[1] === '.' ? initializerStruct(text, match.index) : undefined;
-    const row = struct ? rows.find((r) => r.struct === struct) : rows.every((r) => r.context === rows[0]!.context) ? rows[0] : undefined;
+    const row = fieldRow(text, match.index, match[1]!, fieldsByName.get(match[2]!)!, types);
     if (row) add(match[3], row, `.${row.field}`, match.index, match.index + match[0].length - 1);
   }
   return registrations;
+}
+
+/**
+ * The row a field store names: the one of the struct type when that type is visible (the initialiser's
+ * declaration, or the declared type of the variable or member the field belongs to), else the row of a
+ * field name no other kernel struct has (`uniqueField`).
+ */
+function fieldRow(text: string, offset: number, operator: string, rows: readonly CallbackField[], types: Map<string, string | undefined>): CallbackField | undefined {
+  const before = text.slice(Math.max(0, offset - 200), offset);
+  const base = /([A-Za-z_]\w*)\s*(?:\[[^\]]*\]\s*)*\)?\s*$/.exec(before);
+  const isMember = operator === '->' || (base !== null && /[\w\])]\s*$/.test(before));
+  let struct: string | undefined;
+  if (!isMember) struct = initializerStruct(text, offset);
+  else if (base) {
+    const name = base[1]!;
+    if (!types.has(name)) types.set(name, declaredStruct(text, name));
+    struct = types.get(name);
+  }
+  return struct ? rows.find((r) => r.struct === struct) : rows.find((r) => r.uniqueField);
+}
+
+/** The one struct type `name` is declared with in the file (`struct led_classdev cdev;`, `struct urb *u`), if unambiguous. */
+function declaredStruct(text: string, name: string): string | undefined {
+  const declaration = new RegExp(`\\bstruct\\s+([A-Za-z_]\\w*)\\s*(?:\\*\\s*)*(?:const\\s+)?${name}\\s*(?:\\[[^\\]]*\\]\\s*)*[;,)=]`, 'g');
+  const found = new Set([...text.matchAll(declaration)].map((m) => m[1]!));
+  return found.size === 1 ? [...found][0] : undefined;
 }
 
 /** The struct type of the declaration whose initialiser surrounds `offset`. */
