@@ -3,7 +3,7 @@
 // "runs atomic" flows from atomic callbacks and lock-holding call sites down to callees.
 import { ATOMIC_GFP_MASKS, NEUTRAL_GFP_MODIFIERS, SLEEPING_GFP_MASKS } from '../kernel-api/gfp';
 import { SLEEPING_APIS, type SleepingApi } from '../kernel-api/sleeping';
-import { findRegistrations, isAtomicContext, type Registration } from './context';
+import { calledField, findRegistrations, isAtomicContext, opsEntries, type Registration } from './context';
 import type { CallSite, FunctionAnalysis } from './functionAnalysis';
 import type { Node } from 'web-tree-sitter';
 import { constantTruth } from './cfg';
@@ -141,12 +141,49 @@ export class ModuleCallGraph {
       this.registrations.push(...findRegistrations(parsed, functions));
     }
     for (const node of this.functions) node.targets = node.fn.calls.map((call) => this.resolve(node.file, call.callee));
+    this.resolveIndirectCalls();
     for (const registration of this.registrations) {
       if (registration.processContextIfModuleUses && this.moduleUses(registration.processContextIfModuleUses)) registration.context = 'process';
       this.resolve(registration.file, registration.target)?.registrations.push(registration);
     }
     this.computeSleep();
     this.computeAtomic();
+  }
+
+  /** Calls through a field (`priv->ops->bar(…)`) → the module functions stored in that field. */
+  private readonly indirectTargets = new Map<CallSite, FunctionNode[]>();
+
+  /**
+   * A call through a field may reach every module function the module stores in that field of that
+   * struct type (`static const struct foo_ops my_ops = { .bar = my_bar }`, `ops->bar = my_bar`). Where the
+   * called object's type is not visible, the stores count only when they all name one struct type.
+   */
+  private resolveIndirectCalls(): void {
+    const stores = new Map<string, Array<{ struct?: string; node: FunctionNode }>>();
+    for (const [file, parsed] of this.parsedFiles) {
+      for (const entry of opsEntries(parsed)) {
+        const node = this.resolve(file, entry.target);
+        if (!node) continue;
+        const list = stores.get(entry.field) ?? [];
+        list.push({ struct: entry.struct, node });
+        stores.set(entry.field, list);
+      }
+    }
+    if (stores.size === 0) return;
+    for (const node of this.functions) {
+      const parsed = this.parsedFiles.get(node.file)!;
+      const types = new Map<string, string | undefined>();
+      for (const call of node.fn.calls) {
+        if (call.callee !== undefined) continue;
+        const called = calledField(parsed, call.start, call.open, types);
+        const candidates = called && stores.get(called.field);
+        if (!candidates) continue;
+        const structs = new Set(candidates.map((c) => c.struct));
+        const struct = called.struct ?? (structs.size === 1 ? [...structs][0] : undefined);
+        const targets = struct === undefined ? [] : [...new Set(candidates.filter((c) => c.struct === struct && c.node !== node).map((c) => c.node))];
+        if (targets.length > 0) this.indirectTargets.set(call, targets);
+      }
+    }
   }
 
   /** The module function a call by `name` from `file` reaches: the file's own first, then the module's. */
@@ -167,6 +204,7 @@ export class ModuleCallGraph {
    * (the call sits under `if (may_sleep)`, or passes the parameter on to a callee that does).
    */
   callSleeps(file: string, caller: FunctionAnalysis, call: CallSite, target = this.resolve(file, call.callee)): SleepResult | undefined {
+    if (call.callee === undefined) return this.indirectCallSleeps(file, caller, call);
     // A call of a kernel API depends on nothing else in the module (unless the API looks at what the
     // module uses): its answer is kept with the call, which outlives this graph while its file is unchanged.
     const api = target ? undefined : this.api(call.callee);
@@ -180,6 +218,25 @@ export class ModuleCallGraph {
     }
     if (keep) this.apiCache.set(call, result ?? null);
     return result;
+  }
+
+  /** A call through a field sleeps when one of the module functions stored in that field does. */
+  private indirectCallSleeps(file: string, caller: FunctionAnalysis, call: CallSite): SleepResult | undefined {
+    for (const target of this.indirectTargets.get(call) ?? []) {
+      let result = this.callSleepsUnguarded(file, caller, call, target);
+      if (!result) continue;
+      if (result.param === undefined && !result.flag) {
+        const guard = this.flagGuard(file, caller, call);
+        if (guard) result = { ...result, flag: guard };
+      }
+      return result;
+    }
+    return undefined;
+  }
+
+  /** The module functions a call through a field may reach (empty for direct calls). */
+  indirectTargetsOf(call: CallSite): readonly FunctionNode[] {
+    return this.indirectTargets.get(call) ?? [];
   }
 
   private callSleepsUnguarded(file: string, caller: FunctionAnalysis, call: CallSite, target: FunctionNode | undefined): SleepResult | undefined {
@@ -289,6 +346,12 @@ export class ModuleCallGraph {
     for (const node of this.functions) {
       for (let index = 0; index < node.fn.calls.length; index++) {
         const call = node.fn.calls[index]!;
+        for (const target of this.indirectTargets.get(call) ?? []) {
+          if (call.unreachable) continue;
+          let set = callers.get(target);
+          if (!set) callers.set(target, (set = new Set()));
+          set.add(node);
+        }
         const target = node.targets[index];
         if (!target) continue;
         target.called = true;

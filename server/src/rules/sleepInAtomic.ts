@@ -62,7 +62,8 @@ export const sleepInAtomic: Rule = {
           if (call.atomicHold && witness.dropsCallerLock) continue;
           // In an interrupt or softirq callback, vfree() and friends do not sleep.
           if (!call.atomicHold && witness.onlyInProcessContext) continue;
-          const callee = call.callee ?? '?';
+          // A call through an ops field names the module function it reaches: `ops->bar → my_bar()`.
+          const callee = call.callee ?? `${file.parsed.normalized.text.slice(call.start, call.open).trim()} → ${witness.chain[0] ?? '?'}`;
           const related: Array<{ location: Location; message: string }> = [];
           let where: string;
           if (call.atomicHold) {
