@@ -270,6 +270,12 @@ describe('SLEEPING_APIS', () => {
     }
   });
 
+  test('nonBlockingFlag names the flags parameter of the 6.1 prototype', () => {
+    const rows = SLEEPING_APIS.filter((r) => r.nonBlockingFlag);
+    assert.ok(rows.length >= 3);
+    for (const row of rows) assert.match(parameter(row.name, row.nonBlockingFlag!.arg).text, /\bint rpmflags$/, row.name);
+  });
+
   test('does not list APIs that never sleep', () => {
     const neverSleep = [
       'udelay', 'mdelay', 'ndelay', 'spin_lock', 'mutex_trylock', 'mutex_unlock', 'down_trylock', 'down_read_trylock',

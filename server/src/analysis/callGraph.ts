@@ -2,7 +2,7 @@
 // allocates with its own gfp_t parameter sleeps only when its caller passes a sleeping mask), and
 // "runs atomic" flows from atomic callbacks and lock-holding call sites down to callees.
 import { ATOMIC_GFP_MASKS, NEUTRAL_GFP_MODIFIERS, SLEEPING_GFP_MASKS } from '../kernel-api/gfp';
-import { SLEEPING_APIS, type SleepingApi } from '../kernel-api/sleeping';
+import { SLEEPING_APIS, sleepsWithArguments, type SleepingApi } from '../kernel-api/sleeping';
 import { calledField, findRegistrations, isAtomicContext, opsEntries, type Registration } from './context';
 import type { CallSite, FunctionAnalysis } from './functionAnalysis';
 import type { Node } from 'web-tree-sitter';
@@ -37,8 +37,8 @@ export interface FunctionNode {
   sleeps?: SleepWitness;
   /** Sleeps when the gfp_t parameter at this index is a sleeping mask. */
   sleepsWithGfpParam: ReadonlyMap<number, SleepWitness>;
-  /** Sleeps when the flag parameter at `index` is `when` (`if (may_sleep) msleep(…)`), by `${index}:${when}`. */
-  sleepsWithFlag: ReadonlyMap<string, { index: number; when: boolean; witness: SleepWitness }>;
+  /** Sleeps when the parameter at `index` passes the guard (`if (may_sleep) msleep(…)`), by guardKey. */
+  sleepsWithFlag: ReadonlyMap<string, FlagGuard & { witness: SleepWitness }>;
   /** Registrations that make it run in a context (hard IRQ handler, timer callback…). */
   registrations: Registration[];
   /** Runs in atomic context because an atomic caller or lock-holding call site reaches it. */
@@ -54,7 +54,89 @@ const ZERO_RANGE: Range = { start: { line: 0, character: 0 }, end: { line: 0, ch
 export interface SleepResult {
   witness: SleepWitness;
   param?: number;
-  flag?: { index: number; when: boolean };
+  flag?: FlagGuard;
+}
+
+/**
+ * The parameter value a call depends on: its truth (`if (may_sleep)`: `when`), or one of some constants
+ * (`switch (state) { case A: case B: … }`, `if (state == A)`: `equals`).
+ */
+export interface FlagGuard {
+  index: number;
+  when?: boolean;
+  equals?: readonly string[];
+}
+
+function guardKey(guard: FlagGuard): string {
+  return `${guard.index}:${guard.when ?? ''}:${guard.equals?.join('|') ?? ''}`;
+}
+
+/** A constant argument (`QIB_IB_LINKDOWN`, `3`, `0x10`) as written; undefined for anything else. */
+function constantToken(text: string): string | undefined {
+  const trimmed = text.trim();
+  return /^(?:[A-Z][A-Z0-9_]*|-?\d+[uUlL]*|0[xX][0-9a-fA-F]+[uUlL]*)$/.test(trimmed) ? trimmed : undefined;
+}
+
+/** Whether an argument passes a guard: undefined when it is not a constant. */
+function guardPasses(guard: FlagGuard, argument: string): boolean | undefined {
+  if (guard.equals) {
+    const value = constantToken(argument);
+    return value === undefined ? undefined : guard.equals.includes(value);
+  }
+  const truth = constantTruth(argument);
+  return truth === undefined ? undefined : truth === guard.when;
+}
+
+/** `state == X` / `X != state` with `state` a parameter and X a constant. */
+function comparedWithConstant(condition: Node, caller: FunctionAnalysis): { index: number; value: string; equal: boolean } | undefined {
+  if (condition.type !== 'binary_expression') return undefined;
+  const operator = condition.childForFieldName('operator')?.type;
+  if (operator !== '==' && operator !== '!=') return undefined;
+  const left = condition.childForFieldName('left');
+  const right = condition.childForFieldName('right');
+  for (const [param, other] of [[left, right], [right, left]] as const) {
+    const index = param?.type === 'identifier' ? caller.params.findIndex((p) => p.name === param.text) : -1;
+    const value = other ? constantToken(other.text) : undefined;
+    if (index >= 0 && value !== undefined) return { index, value, equal: operator === '==' };
+  }
+  return undefined;
+}
+
+/**
+ * The values under which a case of `switch (param)` runs: its own label and those of the cases that fall
+ * into it. A group with `default` runs for values that cannot be listed: no guard.
+ */
+function caseGuard(caseNode: Node, caller: FunctionAnalysis): FlagGuard | undefined {
+  let condition = caseNode.parent?.parent?.type === 'switch_statement' ? caseNode.parent.parent.childForFieldName('condition') : null;
+  while (condition?.type === 'parenthesized_expression') condition = condition.namedChild(0);
+  const index = condition?.type === 'identifier' ? caller.params.findIndex((p) => p.name === condition!.text) : -1;
+  if (index < 0) return undefined;
+  const values: string[] = [];
+  for (let node: Node | null = caseNode; node?.type === 'case_statement'; node = previousCase(node)) {
+    if (node !== caseNode && endsCase(node)) break;
+    const value = node.childForFieldName('value');
+    const constant = value ? constantToken(value.text) : undefined;
+    if (constant === undefined) return undefined;
+    values.push(constant);
+  }
+  return values.length > 0 ? { index, equals: values } : undefined;
+}
+
+/** The case before this one, past comments (`/* fall through *\/`). */
+function previousCase(node: Node): Node | null {
+  let previous = node.previousNamedSibling;
+  while (previous?.type === 'comment') previous = previous.previousNamedSibling;
+  return previous;
+}
+
+/** A case whose last statement leaves the switch (break, return, goto, continue): no fall-through. */
+function endsCase(caseNode: Node): boolean {
+  for (let i = caseNode.namedChildCount - 1; i >= 0; i--) {
+    const last = caseNode.namedChild(i)!;
+    if (last.type === 'comment') continue;
+    return last.id !== caseNode.childForFieldName('value')?.id && /^(break|return|goto|continue)_statement$/.test(last.type);
+  }
+  return false;
 }
 
 export type GfpClass = { kind: 'sleeps' | 'atomic' | 'unknown' } | { kind: 'param'; index: number };
@@ -78,17 +160,12 @@ export function classifyGfp(text: string, params: readonly { name: string }[]): 
   return { kind: 'unknown' };
 }
 
-/** `0`, `0UL`, `(0)`: a polling macro given this sleep time tight-loops. */
-function isConstantZero(text: string | undefined): boolean {
-  return text !== undefined && /^\(*\s*0+[uUlL]*\s*\)*$/.test(text.trim());
-}
-
 function withoutComments(text: string): string {
   return text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, ' ');
 }
 
 const NO_GFP_SLEEPS: ReadonlyMap<number, SleepWitness> = new Map();
-const NO_FLAG_SLEEPS: ReadonlyMap<string, { index: number; when: boolean; witness: SleepWitness }> = new Map();
+const NO_FLAG_SLEEPS: ReadonlyMap<string, FlagGuard & { witness: SleepWitness }> = new Map();
 
 /**
  * What a call of a sleeping kernel API means, per call site (see ModuleCallGraph.callSleeps), per set of
@@ -97,7 +174,7 @@ const NO_FLAG_SLEEPS: ReadonlyMap<string, { index: number; when: boolean; witnes
 const apiCallSleeps = new WeakMap<object, WeakMap<CallSite, SleepResult | null>>();
 const NO_HEADER_APIS: ReadonlyMap<string, SleepingApi> = new Map();
 /** The flag parameter a call depends on, per call site: it depends on the caller's text alone. */
-const flagGuards = new WeakMap<CallSite, { index: number; when: boolean } | null>();
+const flagGuards = new WeakMap<CallSite, FlagGuard | null>();
 /** Per parsed file, the identifiers it was asked about (see ModuleCallGraph.moduleUses). */
 const identifiersUsed = new WeakMap<ParsedFile, Map<string, boolean>>();
 
@@ -242,17 +319,15 @@ export class ModuleCallGraph {
   private callSleepsUnguarded(file: string, caller: FunctionAnalysis, call: CallSite, target: FunctionNode | undefined): SleepResult | undefined {
     if (target) {
       if (target.sleeps) return { witness: { ...target.sleeps, chain: [target.fn.name, ...target.sleeps.chain], dropsCallerLock: target.sleeps.dropsCallerLock } };
-      for (const { index, when, witness } of target.sleepsWithFlag.values()) {
-        const argument = call.args[index];
+      for (const { witness, ...guard } of target.sleepsWithFlag.values()) {
+        const argument = call.args[guard.index];
         if (!argument) continue;
         const chained = { ...witness, chain: [target.fn.name, ...witness.chain] };
-        const truth = constantTruth(argument.text);
-        if (truth !== undefined) {
-          if (truth === when) return { witness: chained };
-          continue;
-        }
+        const passes = guardPasses(guard, argument.text);
+        if (passes === true) return { witness: chained };
+        if (passes === false) continue;
         const passedOn = caller.params.findIndex((p) => p.name === argument.text);
-        if (passedOn >= 0) return { witness: chained, flag: { index: passedOn, when } };
+        if (passedOn >= 0) return { witness: chained, flag: { ...guard, index: passedOn } };
         return { witness: chained };
       }
       for (const [index, witness] of target.sleepsWithGfpParam) {
@@ -270,7 +345,7 @@ export class ModuleCallGraph {
     if (api.unlessModuleUses && this.moduleUses(api.unlessModuleUses)) return undefined;
     const parsed = this.parsedFiles.get(file);
     const base = { api: api.name, reason: api.reason, file, range: parsed ? rangeAt(parsed, call.start, call.nameEnd) : ZERO_RANGE, chain: [] as string[], onlyInProcessContext: api.onlyInProcessContext };
-    if (api.sleepArg !== undefined && isConstantZero(call.args[api.sleepArg]?.text)) return undefined;
+    if (!sleepsWithArguments(api, call.args.map((a) => a.text))) return undefined;
     if (api.gfpArg === undefined) return { witness: { ...base, description: api.name } };
     const argument = call.args[api.gfpArg];
     if (!argument) return undefined;
@@ -282,14 +357,14 @@ export class ModuleCallGraph {
   }
 
   /** The innermost `if (param)` / `if (!param)` of the caller that the call depends on (kept with the call). */
-  private flagGuard(file: string, caller: FunctionAnalysis, call: CallSite): { index: number; when: boolean } | undefined {
+  private flagGuard(file: string, caller: FunctionAnalysis, call: CallSite): FlagGuard | undefined {
     if (flagGuards.has(call)) return flagGuards.get(call) ?? undefined;
     const guard = this.findFlagGuard(file, caller, call);
     flagGuards.set(call, guard ?? null);
     return guard;
   }
 
-  private findFlagGuard(file: string, caller: FunctionAnalysis, call: CallSite): { index: number; when: boolean } | undefined {
+  private findFlagGuard(file: string, caller: FunctionAnalysis, call: CallSite): FlagGuard | undefined {
     const parsed = this.parsedFiles.get(file);
     if (!parsed || caller.params.length === 0) return undefined;
     let child: Node | null = parsed.tree.rootNode.descendantForIndex(call.start);
@@ -308,6 +383,13 @@ export class ModuleCallGraph {
         }
         const index = condition?.type === 'identifier' ? caller.params.findIndex((p) => p.name === condition!.text) : -1;
         if (index >= 0) return { index, when: inThen !== negated };
+        const compared = condition ? comparedWithConstant(condition, caller) : undefined;
+        // `if (state == X)` then-branch, `if (state != X)` else-branch: only when state is X.
+        if (compared && (compared.equal === (inThen !== negated))) return { index: compared.index, equals: [compared.value] };
+      }
+      if (parent.type === 'case_statement' && parent.childForFieldName('value')?.id !== child.id) {
+        const guard = caseGuard(parent, caller);
+        if (guard) return guard;
       }
       child = parent;
       parent = parent.parent;
@@ -388,7 +470,7 @@ export class ModuleCallGraph {
       const result = this.callSleeps(node.file, node.fn, call, target);
       if (!result) continue;
       if (result.flag) {
-        const key = `${result.flag.index}:${result.flag.when}`;
+        const key = guardKey(result.flag);
         if (!node.sleepsWithFlag.has(key)) {
           node.sleepsWithFlag = new Map(node.sleepsWithFlag).set(key, { ...result.flag, witness: result.witness });
           changed = true;

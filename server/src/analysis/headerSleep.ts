@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { NEUTRAL_GFP_MODIFIERS } from '../kernel-api/gfp';
-import { SLEEPING_APIS, type SleepingApi } from '../kernel-api/sleeping';
+import { SLEEPING_APIS, sleepsWithArguments, type SleepingApi } from '../kernel-api/sleeping';
 import { classifyGfp } from './callGraph';
 import { includeDirsOf, type KernelTarget } from './kernelTarget';
 
@@ -315,7 +315,7 @@ function sleepingCall(fn: HeaderFunction, known: ReadonlyMap<string, SleepingApi
     const api = known.get(call.callee);
     if (!api || names.includes(call.callee)) continue;
     const inherited = { ...(api.unlessModuleUses ? { unlessModuleUses: api.unlessModuleUses } : {}), ...(api.onlyInProcessContext ? { onlyInProcessContext: true } : {}) };
-    if (api.sleepArg !== undefined && /^\(*\s*0+[uUlL]*\s*\)*$/.test(call.args[api.sleepArg] ?? '')) continue;
+    if (!sleepsWithArguments(api, call.args)) continue;
     if (api.gfpArg === undefined) {
       if (call.unconditional) return { name: fn.name, reason: via(call.callee, api), ...inherited };
       continue;

@@ -24,6 +24,18 @@ export interface SleepingApi {
    * `*_poll_timeout` macros (include/linux/iopoll.h: `might_sleep_if((__sleep_us) != 0)`; 0 tight-loops).
    */
   sleepArg?: number;
+  /**
+   * Does not sleep when the flags argument at `arg` includes `flag`: `__pm_runtime_resume(dev, RPM_ASYNC)`
+   * queues the work (drivers/base/power/runtime.c: `might_sleep_if(!(rpmflags & RPM_ASYNC) && …)`).
+   */
+  nonBlockingFlag?: { arg: number; flag: string };
+}
+
+/** Whether a call of `api` with these argument texts may sleep, as far as its own arguments tell. */
+export function sleepsWithArguments(api: SleepingApi, args: readonly string[]): boolean {
+  if (api.sleepArg !== undefined && /^\(*\s*0+[uUlL]*\s*\)*$/.test((args[api.sleepArg] ?? '').trim())) return false;
+  if (api.nonBlockingFlag && new RegExp(`\\b${api.nonBlockingFlag.flag}\\b`).test(args[api.nonBlockingFlag.arg] ?? '')) return false;
+  return true;
 }
 
 export const SLEEPING_APIS: readonly SleepingApi[] = [
@@ -543,6 +555,9 @@ export const SLEEPING_APIS: readonly SleepingApi[] = [
   { name: 'pm_runtime_put_sync', reason: 'may idle the device synchronously (unless irq_safe)', unlessModuleUses: 'pm_runtime_irq_safe' },
   { name: 'pm_runtime_put_sync_suspend', reason: 'suspends the device synchronously (unless irq_safe)', unlessModuleUses: 'pm_runtime_irq_safe' },
   { name: 'pm_runtime_put_sync_autosuspend', reason: 'may suspend the device synchronously (unless irq_safe)', unlessModuleUses: 'pm_runtime_irq_safe' },
+  { name: '__pm_runtime_resume', nonBlockingFlag: { arg: 1, flag: 'RPM_ASYNC' }, reason: 'resumes the device synchronously unless RPM_ASYNC (and unless irq_safe)', unlessModuleUses: 'pm_runtime_irq_safe' },
+  { name: '__pm_runtime_suspend', nonBlockingFlag: { arg: 1, flag: 'RPM_ASYNC' }, reason: 'suspends the device synchronously unless RPM_ASYNC (and unless irq_safe)', unlessModuleUses: 'pm_runtime_irq_safe' },
+  { name: '__pm_runtime_idle', nonBlockingFlag: { arg: 1, flag: 'RPM_ASYNC' }, reason: 'may idle the device synchronously unless RPM_ASYNC (and unless irq_safe)', unlessModuleUses: 'pm_runtime_irq_safe' },
   { name: 'pm_runtime_disable', reason: 'waits for pending runtime PM operations' },
   { name: 'pm_runtime_barrier', reason: 'waits for pending runtime PM operations' },
   { name: 'pm_runtime_force_suspend', reason: 'suspends the device synchronously' },
