@@ -297,18 +297,24 @@ export class ModuleCallGraph {
     return result;
   }
 
-  /** A call through a field sleeps when one of the module functions stored in that field does. */
+  /**
+   * A call through a field sleeps when every module function stored in that field does: a table filled
+   * with both kinds (amdgpu's ring `.begin_use`, sleeping for some rings only) says nothing about this call.
+   */
   private indirectCallSleeps(file: string, caller: FunctionAnalysis, call: CallSite): SleepResult | undefined {
-    for (const target of this.indirectTargets.get(call) ?? []) {
-      let result = this.callSleepsUnguarded(file, caller, call, target);
-      if (!result) continue;
-      if (result.param === undefined && !result.flag) {
-        const guard = this.flagGuard(file, caller, call);
-        if (guard) result = { ...result, flag: guard };
-      }
-      return result;
+    const targets = this.indirectTargets.get(call);
+    if (!targets) return undefined;
+    let first: SleepResult | undefined;
+    for (const target of targets) {
+      const result = this.callSleepsUnguarded(file, caller, call, target);
+      if (!result) return undefined;
+      first ??= result;
     }
-    return undefined;
+    if (first && first.param === undefined && !first.flag) {
+      const guard = this.flagGuard(file, caller, call);
+      if (guard) return { ...first, flag: guard };
+    }
+    return first;
   }
 
   /** The module functions a call through a field may reach (empty for direct calls). */
