@@ -422,6 +422,8 @@ describe('describeApi', () => {
   test('says when and why a call sleeps', () => {
     assert.match(describeApi('mutex_lock')!, /May sleep:\*\* waits for the mutex/);
     assert.match(describeApi('kmalloc')!, /2nd argument/);
+    assert.match(describeApi('readl_poll_timeout')!, /unless the 4th argument, the sleep time, is 0/);
+    assert.match(describeApi('__pm_runtime_resume')!, /unless the 2nd argument includes `RPM_ASYNC`/);
     assert.match(describeApi('down_trylock')!, /returns 0 when the lock was taken/);
     assert.doesNotMatch(describeApi('down_trylock')!, /May sleep/);
   });
