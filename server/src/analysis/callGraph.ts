@@ -217,7 +217,12 @@ export class ModuleCallGraph {
       }
       this.registrations.push(...findRegistrations(parsed, functions));
     }
-    for (const node of this.functions) node.targets = node.fn.calls.map((call) => this.resolve(node.file, call.callee));
+    for (const node of this.functions) {
+      node.targets = node.fn.calls.map((call) => this.resolve(node.file, call.callee));
+      node.targets.forEach((target, index) => {
+        if (target) this.callSitesOf.set(target, [...(this.callSitesOf.get(target) ?? []), node.fn.calls[index]!]);
+      });
+    }
     this.resolveIndirectCalls();
     for (const registration of this.registrations) {
       if (registration.processContextIfModuleUses && this.moduleUses(registration.processContextIfModuleUses)) registration.context = 'process';
@@ -225,6 +230,23 @@ export class ModuleCallGraph {
     }
     this.computeSleep();
     this.computeAtomic();
+  }
+
+  /** The module's direct calls of each function. */
+  private readonly callSitesOf = new Map<FunctionNode, CallSite[]>();
+
+  /**
+   * Whether some caller may pass a value for which the guard holds: a function no module code calls gets
+   * any value (the kernel calls it), otherwise one call with a non-constant or passing argument is enough.
+   * For a sleep under a lock this function takes itself, the report belongs here, not at the callers.
+   */
+  someCallerMayPass(node: FunctionNode, guard: FlagGuard): boolean {
+    const calls = this.callSitesOf.get(node);
+    if (!calls) return true;
+    return calls.some((call) => {
+      const argument = call.args[guard.index];
+      return argument !== undefined && guardPasses(guard, argument.text) !== false;
+    });
   }
 
   /** Calls through a field (`priv->ops->bar(…)`) → the module functions stored in that field. */

@@ -55,11 +55,11 @@ export const sleepInAtomic: Rule = {
         for (const call of fn.calls) {
           if ((!call.atomicHold && !registration) || call.unreachable) continue;
           const result = graph.callSleeps(file.parsed.path, fn, call);
-          // Sleeps only for some values of this function's own parameters: reported where a caller
-          // passes them. A `switch (cmd)` case of a function no module code calls (an ioctl handler: the
-          // kernel passes every value) is reported here.
+          // Sleeps only for some values of this function's own parameters (`if (wait)`, `case CMD:`):
+          // reported here when a caller may pass such a value, or when no module code calls it (an ioctl
+          // handler gets every command); a gfp_t parameter is reported where a caller passes the mask.
           if (!result || result.param !== undefined) continue;
-          if (result.flag && !(result.flag.equals && node?.called === false)) continue;
+          if (result.flag && (!node || !graph.someCallerMayPass(node, result.flag))) continue;
           const witness = result.witness;
           if (call.atomicHold && witness.dropsCallerLock) continue;
           // In an interrupt or softirq callback, vfree() and friends do not sleep.
