@@ -200,7 +200,12 @@ export class ModuleCallGraph {
   private readonly apiCache: WeakMap<CallSite, SleepResult | null>;
 
   /** `headerApis`: sleeping APIs derived from the target kernel's headers (analysis/headerSleep.ts). */
-  constructor(files: ReadonlyArray<{ parsed: ParsedFile; functions: FunctionAnalysis[] }>, private readonly headerApis: ReadonlyMap<string, SleepingApi> = NO_HEADER_APIS) {
+  /**
+   * `kernelStructs`: struct types the target's headers define. A call through a field of one of them
+   * (`afu_drv->err_handler->error_detected(…)`, `struct pci_error_handlers`) may reach another driver's
+   * table, so the module's own stores say nothing about it.
+   */
+  constructor(files: ReadonlyArray<{ parsed: ParsedFile; functions: FunctionAnalysis[] }>, private readonly headerApis: ReadonlyMap<string, SleepingApi> = NO_HEADER_APIS, private readonly kernelStructs: ReadonlySet<string> = new Set()) {
     let cache = apiCallSleeps.get(headerApis);
     if (!cache) apiCallSleeps.set(headerApis, (cache = new WeakMap()));
     this.apiCache = cache;
@@ -279,7 +284,7 @@ export class ModuleCallGraph {
         if (!candidates) continue;
         const structs = new Set(candidates.map((c) => c.struct));
         const struct = called.struct ?? (structs.size === 1 ? [...structs][0] : undefined);
-        const targets = struct === undefined ? [] : [...new Set(candidates.filter((c) => c.struct === struct && c.node !== node).map((c) => c.node))];
+        const targets = struct === undefined || this.kernelStructs.has(struct) ? [] : [...new Set(candidates.filter((c) => c.struct === struct && c.node !== node).map((c) => c.node))];
         if (targets.length > 0) this.indirectTargets.set(call, targets);
       }
     }
@@ -311,7 +316,9 @@ export class ModuleCallGraph {
     const keep = api !== undefined && !api.unlessModuleUses;
     if (keep && this.apiCache.has(call)) return this.apiCache.get(call) ?? undefined;
     let result = this.callSleepsUnguarded(file, caller, call, target);
-    if (result && result.param === undefined && !result.flag) {
+    // A guard around the call outranks one the callee passed on (one guard per result): under
+    // `if (enqueue) … else hdl(type)`, hdl sleeping for some `type` still needs `!enqueue`.
+    if (result && result.param === undefined) {
       const guard = this.flagGuard(file, caller, call);
       if (guard) result = { ...result, flag: guard };
     }
@@ -332,7 +339,7 @@ export class ModuleCallGraph {
       if (!result) return undefined;
       first ??= result;
     }
-    if (first && first.param === undefined && !first.flag) {
+    if (first && first.param === undefined) {
       const guard = this.flagGuard(file, caller, call);
       if (guard) return { ...first, flag: guard };
     }

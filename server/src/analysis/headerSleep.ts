@@ -37,43 +37,56 @@ const NOT_ALLOCATING = /gfp|^_*(kasan|kmsan|kfence|kmemleak|should_fail|fs_recla
 const CACHE_WORTHY_MS = 250;
 
 /** Bump when the derivation changes: old cache files are then ignored. */
-const FORMAT = 1;
+const FORMAT = 2;
 
-const derived = new WeakMap<KernelTarget, ReadonlyMap<string, SleepingApi>>();
+/** What the headers of a target tell: its sleeping APIs, and the struct types they define. */
+interface HeaderKnowledge { apis: ReadonlyMap<string, SleepingApi>; structs: ReadonlySet<string> }
+
+const derived = new WeakMap<KernelTarget, HeaderKnowledge>();
 
 /** The derived rows of a target (computed once per process and target, cached on disk per kdir). */
 export function headerSleepingApis(target: KernelTarget, options: { cacheDir?: string; noCache?: boolean } = {}): ReadonlyMap<string, SleepingApi> {
-  let apis = derived.get(target);
-  if (!apis) derived.set(target, (apis = loadOrDerive(target, options)));
-  return apis;
+  return knowledgeOf(target, options).apis;
 }
 
-function loadOrDerive(target: KernelTarget, options: { cacheDir?: string; noCache?: boolean }): ReadonlyMap<string, SleepingApi> {
+/** The struct types the target's headers define (`struct pci_error_handlers`): kernel interfaces, not the module's own. */
+export function headerStructs(target: KernelTarget, options: { cacheDir?: string; noCache?: boolean } = {}): ReadonlySet<string> {
+  return knowledgeOf(target, options).structs;
+}
+
+function knowledgeOf(target: KernelTarget, options: { cacheDir?: string; noCache?: boolean }): HeaderKnowledge {
+  let knowledge = derived.get(target);
+  if (!knowledge) derived.set(target, (knowledge = loadOrDerive(target, options)));
+  return knowledge;
+}
+
+function loadOrDerive(target: KernelTarget, options: { cacheDir?: string; noCache?: boolean }): HeaderKnowledge {
   const base = options.cacheDir ?? path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'lkm-dev', 'kdir-sleep');
   const key = cacheKey(target);
   const cacheFile = path.join(base, `${crypto.createHash('sha256').update(target.kdir).digest('hex').slice(0, 16)}.json`);
   if (!options.noCache) {
     try {
-      const data = JSON.parse(fs.readFileSync(cacheFile, 'utf8')) as { key: string; apis: SleepingApi[] };
-      if (data.key === key) return new Map(data.apis.map((api) => [api.name, api]));
+      const data = JSON.parse(fs.readFileSync(cacheFile, 'utf8')) as { key: string; apis: SleepingApi[]; structs: string[] };
+      if (data.key === key) return { apis: new Map(data.apis.map((api) => [api.name, api])), structs: new Set(data.structs) };
     } catch {
       // No cache yet, or a corrupt one: derive.
     }
   }
   const started = performance.now();
-  const apis = deriveSleepingApis(scanHeaders(includeDirsOf(target.kdir, target.config)));
+  const scan = scanHeaders(includeDirsOf(target.kdir, target.config));
+  const apis = deriveSleepingApis(scan.functions);
   // Like the header index, only a big header tree is worth a cache file (test kdirs stay fresh).
   if (!options.noCache && performance.now() - started > CACHE_WORTHY_MS) {
     try {
       fs.mkdirSync(base, { recursive: true });
       const temporary = `${cacheFile}.${process.pid}.tmp`;
-      fs.writeFileSync(temporary, JSON.stringify({ key, apis: [...apis.values()] }));
+      fs.writeFileSync(temporary, JSON.stringify({ key, apis: [...apis.values()], structs: [...scan.structs] }));
       fs.renameSync(temporary, cacheFile);
     } catch {
       // A read-only home: derived again next time.
     }
   }
-  return apis;
+  return { apis, structs: scan.structs };
 }
 
 /** The kdir, its Module.symvers' mtime (a rebuilt kernel) and the hand table the rows are derived from. */
@@ -89,8 +102,9 @@ function cacheKey(target: KernelTarget): string {
 }
 
 /** Every header under the include directories, scanned for functions (first definition of a name wins). */
-export function scanHeaders(includeDirs: readonly string[]): Map<string, HeaderFunction> {
+export function scanHeaders(includeDirs: readonly string[]): { functions: Map<string, HeaderFunction>; structs: Set<string> } {
   const functions = new Map<string, HeaderFunction>();
+  const structs = new Set<string>();
   const walk = (dir: string, root: string) => {
     let entries: fs.Dirent[];
     try {
@@ -108,6 +122,7 @@ export function scanHeaders(includeDirs: readonly string[]): Map<string, HeaderF
         } catch {
           continue;
         }
+        for (const m of source.matchAll(/\bstruct\s+([A-Za-z_]\w*)\s*\{/g)) structs.add(m[1]!);
         // Most headers neither take a gfp_t nor define an inline or macro that calls anything sleeping.
         if (!/gfp_t|static\s+inline|#\s*define\s+\w+\(/.test(source)) continue;
         for (const fn of scanHeader(source, path.relative(root, full))) if (!functions.has(fn.name)) functions.set(fn.name, fn);
@@ -115,7 +130,7 @@ export function scanHeaders(includeDirs: readonly string[]): Map<string, HeaderF
     }
   };
   for (const dir of includeDirs) walk(dir, dir);
-  return functions;
+  return { functions, structs };
 }
 
 /** The functions (prototypes, static inline definitions, function-like macros) of one header. */
