@@ -65,10 +65,12 @@ export interface FlagGuard {
   index: number;
   when?: boolean;
   equals?: readonly string[];
+  /** With `when`: the truth of `param & bit` (`if (!(flags & CMD_ASYNC)) might_sleep()`). */
+  bit?: string;
 }
 
 function guardKey(guard: FlagGuard): string {
-  return `${guard.index}:${guard.when ?? ''}:${guard.equals?.join('|') ?? ''}`;
+  return `${guard.index}:${guard.when ?? ''}:${guard.equals?.join('|') ?? ''}:${guard.bit ?? ''}`;
 }
 
 /** A constant argument (`QIB_IB_LINKDOWN`, `3`, `0x10`) as written; undefined for anything else. */
@@ -83,8 +85,25 @@ function guardPasses(guard: FlagGuard, argument: string): boolean | undefined {
     const value = constantToken(argument);
     return value === undefined ? undefined : guard.equals.includes(value);
   }
+  if (guard.bit) {
+    // Only a mask made of constants decides: `CMD_ASYNC | CMD_WANT_SKB`, `0`.
+    if (!/^[\sA-Z0-9_|()xX]+$/.test(argument)) return undefined;
+    return (argument.match(/[A-Z_][A-Z0-9_]*/g) ?? ([] as string[])).includes(guard.bit) === guard.when;
+  }
   const truth = constantTruth(argument);
   return truth === undefined ? undefined : truth === guard.when;
+}
+
+/** `flags & CMD_ASYNC` with `flags` a parameter: the parameter and the bit. */
+function testedBit(condition: Node, caller: FunctionAnalysis): { index: number; bit: string } | undefined {
+  if (condition.type !== 'binary_expression' || condition.childForFieldName('operator')?.type !== '&') return undefined;
+  const left = condition.childForFieldName('left');
+  const right = condition.childForFieldName('right');
+  for (const [param, other] of [[left, right], [right, left]] as const) {
+    const index = param?.type === 'identifier' ? caller.params.findIndex((p) => p.name === param.text) : -1;
+    if (index >= 0 && other && /^[A-Z_][A-Z0-9_]*$/.test(other.text)) return { index, bit: other.text };
+  }
+  return undefined;
 }
 
 /** `state == X` / `X != state` with `state` a parameter and X a constant. */
@@ -418,6 +437,8 @@ export class ModuleCallGraph {
         }
         const index = condition?.type === 'identifier' ? caller.params.findIndex((p) => p.name === condition!.text) : -1;
         if (index >= 0) return { index, when: inThen !== negated };
+        const tested = condition ? testedBit(condition, caller) : undefined;
+        if (tested) return { ...tested, when: inThen !== negated };
         const compared = condition ? comparedWithConstant(condition, caller) : undefined;
         // `if (state == X)` then-branch, `if (state != X)` else-branch: only when state is X.
         if (compared && (compared.equal === (inThen !== negated))) return { index: compared.index, equals: [compared.value] };
