@@ -3,6 +3,7 @@
 import type { Parser, Tree } from 'web-tree-sitter';
 import { ModuleCallGraph } from './analysis/callGraph';
 import { analyzeFunctions } from './analysis/functionAnalysis';
+import { headerSleepingApis, headerStructs } from './analysis/headerSleep';
 import { applyLockSummaries, type SummaryMemo } from './analysis/lockSummaries';
 import type { KernelTarget } from './analysis/kernelTarget';
 import { macroPresenceFor } from './analysis/macroScope';
@@ -77,7 +78,7 @@ export class Analyzer {
   lintModule(module: ModuleSpec, files: AnalyzedFile[], target: KernelTarget | undefined, workspace: WorkspaceSymbolIndex, settings: LintSettings = {}, memo?: SummaryMemo): Finding[] {
     const analyses = files.map((f) => ({ parsed: f.parsed, functions: f.functions }));
     applyLockSummaries(analyses, memo);
-    const context: ModuleContext = { module, files, callGraph: new ModuleCallGraph(analyses), target, workspace };
+    const context: ModuleContext = { module, files, callGraph: new ModuleCallGraph(analyses, target && headerSleepingApis(target), target && headerStructs(target)), target, workspace };
     const findings: Finding[] = [];
     for (const rule of RULES) {
       const severity = settings.severity?.[rule.id] ?? rule.defaultSeverity;

@@ -15,6 +15,8 @@ interface Declaration { file: string; line: number; kind: 'function' | 'macro'; 
 interface Fixture {
   guardClasses: string[];
   gfpDefinitions: Record<string, string>;
+  pollTimeoutMacros: Record<string, string[]>;
+  functionPointerOwners: Record<string, string[]>;
   structMembers: Record<string, string[]>;
   prototypes: Record<string, Declaration>;
 }
@@ -251,6 +253,29 @@ describe('SLEEPING_APIS', () => {
     }
   });
 
+  test('every polling macro of the 6.1 headers sleeps unless _atomic, and sleepArg is its sleep time', () => {
+    const rows = new Map(SLEEPING_APIS.map((r) => [r.name, r]));
+    const macros = Object.entries(fixture.pollTimeoutMacros);
+    assert.ok(macros.length >= 20, `${macros.length} polling macros`);
+    for (const [name, params] of macros) {
+      const row = rows.get(name);
+      if (name.endsWith('_atomic')) {
+        assert.equal(row, undefined, `${name} busy-waits with udelay()`);
+        continue;
+      }
+      assert.ok(row, `${name} polls with usleep_range() but is not in SLEEPING_APIS`);
+      // The PHY ones read through the MDIO bus mutex, so they sleep whatever the sleep time.
+      if (name.startsWith('phy_')) assert.equal(row.sleepArg, undefined, name);
+      else assert.match(params[row.sleepArg ?? -1] ?? '', /^(sleep|delay)_us$/, `${name}: sleepArg ${row.sleepArg} of (${params.join(', ')})`);
+    }
+  });
+
+  test('nonBlockingFlag names the flags parameter of the 6.1 prototype', () => {
+    const rows = SLEEPING_APIS.filter((r) => r.nonBlockingFlag);
+    assert.ok(rows.length >= 3);
+    for (const row of rows) assert.match(parameter(row.name, row.nonBlockingFlag!.arg).text, /\bint rpmflags$/, row.name);
+  });
+
   test('does not list APIs that never sleep', () => {
     const neverSleep = [
       'udelay', 'mdelay', 'ndelay', 'spin_lock', 'mutex_trylock', 'mutex_unlock', 'down_trylock', 'down_read_trylock',
@@ -356,6 +381,16 @@ describe('CALLBACK_FIELDS', () => {
     }
   });
 
+  test('uniqueField exactly where no other struct of the 6.1 headers has a function pointer by that name', () => {
+    // `fe->callback = fn` of a struct dvb_frontend is no tasklet: a field name alone decides only when unique.
+    for (const row of CALLBACK_FIELDS) {
+      const owners = fixture.functionPointerOwners[row.field] ?? [];
+      assert.ok(owners.includes(row.struct), `struct ${row.struct} has no function pointer ${row.field} (owners: ${owners.join(', ')})`);
+      assert.equal(row.uniqueField === true, owners.length === 1, `${row.struct}.${row.field}: owned by ${owners.join(', ')}`);
+    }
+    assert.ok(fixture.functionPointerOwners['callback']!.length > 5);
+  });
+
   test('every field exists in its 6.1 struct', () => {
     for (const row of CALLBACK_FIELDS) {
       if (!row.struct) continue;
@@ -387,6 +422,8 @@ describe('describeApi', () => {
   test('says when and why a call sleeps', () => {
     assert.match(describeApi('mutex_lock')!, /May sleep:\*\* waits for the mutex/);
     assert.match(describeApi('kmalloc')!, /2nd argument/);
+    assert.match(describeApi('readl_poll_timeout')!, /unless the 4th argument, the sleep time, is 0/);
+    assert.match(describeApi('__pm_runtime_resume')!, /unless the 2nd argument includes `RPM_ASYNC`/);
     assert.match(describeApi('down_trylock')!, /returns 0 when the lock was taken/);
     assert.doesNotMatch(describeApi('down_trylock')!, /May sleep/);
   });

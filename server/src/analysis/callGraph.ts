@@ -2,8 +2,8 @@
 // allocates with its own gfp_t parameter sleeps only when its caller passes a sleeping mask), and
 // "runs atomic" flows from atomic callbacks and lock-holding call sites down to callees.
 import { ATOMIC_GFP_MASKS, NEUTRAL_GFP_MODIFIERS, SLEEPING_GFP_MASKS } from '../kernel-api/gfp';
-import { SLEEPING_APIS, type SleepingApi } from '../kernel-api/sleeping';
-import { findRegistrations, isAtomicContext, type Registration } from './context';
+import { SLEEPING_APIS, sleepsWithArguments, type SleepingApi } from '../kernel-api/sleeping';
+import { calledField, findRegistrations, isAtomicContext, opsEntries, type Registration } from './context';
 import type { CallSite, FunctionAnalysis } from './functionAnalysis';
 import type { Node } from 'web-tree-sitter';
 import { constantTruth } from './cfg';
@@ -37,8 +37,8 @@ export interface FunctionNode {
   sleeps?: SleepWitness;
   /** Sleeps when the gfp_t parameter at this index is a sleeping mask. */
   sleepsWithGfpParam: ReadonlyMap<number, SleepWitness>;
-  /** Sleeps when the flag parameter at `index` is `when` (`if (may_sleep) msleep(…)`), by `${index}:${when}`. */
-  sleepsWithFlag: ReadonlyMap<string, { index: number; when: boolean; witness: SleepWitness }>;
+  /** Sleeps when the parameter at `index` passes the guard (`if (may_sleep) msleep(…)`), by guardKey. */
+  sleepsWithFlag: ReadonlyMap<string, FlagGuard & { witness: SleepWitness }>;
   /** Registrations that make it run in a context (hard IRQ handler, timer callback…). */
   registrations: Registration[];
   /** Runs in atomic context because an atomic caller or lock-holding call site reaches it. */
@@ -54,7 +54,108 @@ const ZERO_RANGE: Range = { start: { line: 0, character: 0 }, end: { line: 0, ch
 export interface SleepResult {
   witness: SleepWitness;
   param?: number;
-  flag?: { index: number; when: boolean };
+  flag?: FlagGuard;
+}
+
+/**
+ * The parameter value a call depends on: its truth (`if (may_sleep)`: `when`), or one of some constants
+ * (`switch (state) { case A: case B: … }`, `if (state == A)`: `equals`).
+ */
+export interface FlagGuard {
+  index: number;
+  when?: boolean;
+  equals?: readonly string[];
+  /** With `when`: the truth of `param & bit` (`if (!(flags & CMD_ASYNC)) might_sleep()`). */
+  bit?: string;
+}
+
+function guardKey(guard: FlagGuard): string {
+  return `${guard.index}:${guard.when ?? ''}:${guard.equals?.join('|') ?? ''}:${guard.bit ?? ''}`;
+}
+
+/** A constant argument (`QIB_IB_LINKDOWN`, `3`, `0x10`) as written; undefined for anything else. */
+function constantToken(text: string): string | undefined {
+  const trimmed = text.trim();
+  return /^(?:[A-Z][A-Z0-9_]*|-?\d+[uUlL]*|0[xX][0-9a-fA-F]+[uUlL]*)$/.test(trimmed) ? trimmed : undefined;
+}
+
+/** Whether an argument passes a guard: undefined when it is not a constant. */
+function guardPasses(guard: FlagGuard, argument: string): boolean | undefined {
+  if (guard.equals) {
+    const value = constantToken(argument);
+    return value === undefined ? undefined : guard.equals.includes(value);
+  }
+  if (guard.bit) {
+    // Only a mask made of constants decides: `CMD_ASYNC | CMD_WANT_SKB`, `0`.
+    if (!/^[\sA-Z0-9_|()xX]+$/.test(argument)) return undefined;
+    return (argument.match(/[A-Z_][A-Z0-9_]*/g) ?? ([] as string[])).includes(guard.bit) === guard.when;
+  }
+  const truth = constantTruth(argument);
+  return truth === undefined ? undefined : truth === guard.when;
+}
+
+/** `flags & CMD_ASYNC` with `flags` a parameter: the parameter and the bit. */
+function testedBit(condition: Node, caller: FunctionAnalysis): { index: number; bit: string } | undefined {
+  if (condition.type !== 'binary_expression' || condition.childForFieldName('operator')?.type !== '&') return undefined;
+  const left = condition.childForFieldName('left');
+  const right = condition.childForFieldName('right');
+  for (const [param, other] of [[left, right], [right, left]] as const) {
+    const index = param?.type === 'identifier' ? caller.params.findIndex((p) => p.name === param.text) : -1;
+    if (index >= 0 && other && /^[A-Z_][A-Z0-9_]*$/.test(other.text)) return { index, bit: other.text };
+  }
+  return undefined;
+}
+
+/** `state == X` / `X != state` with `state` a parameter and X a constant. */
+function comparedWithConstant(condition: Node, caller: FunctionAnalysis): { index: number; value: string; equal: boolean } | undefined {
+  if (condition.type !== 'binary_expression') return undefined;
+  const operator = condition.childForFieldName('operator')?.type;
+  if (operator !== '==' && operator !== '!=') return undefined;
+  const left = condition.childForFieldName('left');
+  const right = condition.childForFieldName('right');
+  for (const [param, other] of [[left, right], [right, left]] as const) {
+    const index = param?.type === 'identifier' ? caller.params.findIndex((p) => p.name === param.text) : -1;
+    const value = other ? constantToken(other.text) : undefined;
+    if (index >= 0 && value !== undefined) return { index, value, equal: operator === '==' };
+  }
+  return undefined;
+}
+
+/**
+ * The values under which a case of `switch (param)` runs: its own label and those of the cases that fall
+ * into it. A group with `default` runs for values that cannot be listed: no guard.
+ */
+function caseGuard(caseNode: Node, caller: FunctionAnalysis): FlagGuard | undefined {
+  let condition = caseNode.parent?.parent?.type === 'switch_statement' ? caseNode.parent.parent.childForFieldName('condition') : null;
+  while (condition?.type === 'parenthesized_expression') condition = condition.namedChild(0);
+  const index = condition?.type === 'identifier' ? caller.params.findIndex((p) => p.name === condition!.text) : -1;
+  if (index < 0) return undefined;
+  const values: string[] = [];
+  for (let node: Node | null = caseNode; node?.type === 'case_statement'; node = previousCase(node)) {
+    if (node !== caseNode && endsCase(node)) break;
+    const value = node.childForFieldName('value');
+    const constant = value ? constantToken(value.text) : undefined;
+    if (constant === undefined) return undefined;
+    values.push(constant);
+  }
+  return values.length > 0 ? { index, equals: values } : undefined;
+}
+
+/** The case before this one, past comments (`/* fall through *\/`). */
+function previousCase(node: Node): Node | null {
+  let previous = node.previousNamedSibling;
+  while (previous?.type === 'comment') previous = previous.previousNamedSibling;
+  return previous;
+}
+
+/** A case whose last statement leaves the switch (break, return, goto, continue): no fall-through. */
+function endsCase(caseNode: Node): boolean {
+  for (let i = caseNode.namedChildCount - 1; i >= 0; i--) {
+    const last = caseNode.namedChild(i)!;
+    if (last.type === 'comment') continue;
+    return last.id !== caseNode.childForFieldName('value')?.id && /^(break|return|goto|continue)_statement$/.test(last.type);
+  }
+  return false;
 }
 
 export type GfpClass = { kind: 'sleeps' | 'atomic' | 'unknown' } | { kind: 'param'; index: number };
@@ -83,12 +184,16 @@ function withoutComments(text: string): string {
 }
 
 const NO_GFP_SLEEPS: ReadonlyMap<number, SleepWitness> = new Map();
-const NO_FLAG_SLEEPS: ReadonlyMap<string, { index: number; when: boolean; witness: SleepWitness }> = new Map();
+const NO_FLAG_SLEEPS: ReadonlyMap<string, FlagGuard & { witness: SleepWitness }> = new Map();
 
-/** What a call of a sleeping kernel API means, per call site (see ModuleCallGraph.callSleeps). */
-const apiCallSleeps = new WeakMap<CallSite, SleepResult | null>();
+/**
+ * What a call of a sleeping kernel API means, per call site (see ModuleCallGraph.callSleeps), per set of
+ * rows derived from the target's headers (a kdir change re-derives them).
+ */
+const apiCallSleeps = new WeakMap<object, WeakMap<CallSite, SleepResult | null>>();
+const NO_HEADER_APIS: ReadonlyMap<string, SleepingApi> = new Map();
 /** The flag parameter a call depends on, per call site: it depends on the caller's text alone. */
-const flagGuards = new WeakMap<CallSite, { index: number; when: boolean } | null>();
+const flagGuards = new WeakMap<CallSite, FlagGuard | null>();
 /** Per parsed file, the identifiers it was asked about (see ModuleCallGraph.moduleUses). */
 const identifiersUsed = new WeakMap<ParsedFile, Map<string, boolean>>();
 
@@ -111,7 +216,18 @@ export class ModuleCallGraph {
   private readonly parsedFiles = new Map<string, ParsedFile>();
   readonly registrations: Registration[] = [];
 
-  constructor(files: ReadonlyArray<{ parsed: ParsedFile; functions: FunctionAnalysis[] }>) {
+  private readonly apiCache: WeakMap<CallSite, SleepResult | null>;
+
+  /** `headerApis`: sleeping APIs derived from the target kernel's headers (analysis/headerSleep.ts). */
+  /**
+   * `kernelStructs`: struct types the target's headers define. A call through a field of one of them
+   * (`afu_drv->err_handler->error_detected(…)`, `struct pci_error_handlers`) may reach another driver's
+   * table, so the module's own stores say nothing about it.
+   */
+  constructor(files: ReadonlyArray<{ parsed: ParsedFile; functions: FunctionAnalysis[] }>, private readonly headerApis: ReadonlyMap<string, SleepingApi> = NO_HEADER_APIS, private readonly kernelStructs: ReadonlySet<string> = new Set()) {
+    let cache = apiCallSleeps.get(headerApis);
+    if (!cache) apiCallSleeps.set(headerApis, (cache = new WeakMap()));
+    this.apiCache = cache;
     for (const { parsed, functions } of files) {
       const local = new Map<string, FunctionNode>();
       this.byFile.set(parsed.path, local);
@@ -125,13 +241,72 @@ export class ModuleCallGraph {
       }
       this.registrations.push(...findRegistrations(parsed, functions));
     }
-    for (const node of this.functions) node.targets = node.fn.calls.map((call) => this.resolve(node.file, call.callee));
+    for (const node of this.functions) {
+      node.targets = node.fn.calls.map((call) => this.resolve(node.file, call.callee));
+      node.targets.forEach((target, index) => {
+        if (target) this.callSitesOf.set(target, [...(this.callSitesOf.get(target) ?? []), node.fn.calls[index]!]);
+      });
+    }
+    this.resolveIndirectCalls();
     for (const registration of this.registrations) {
       if (registration.processContextIfModuleUses && this.moduleUses(registration.processContextIfModuleUses)) registration.context = 'process';
       this.resolve(registration.file, registration.target)?.registrations.push(registration);
     }
     this.computeSleep();
     this.computeAtomic();
+  }
+
+  /** The module's direct calls of each function. */
+  private readonly callSitesOf = new Map<FunctionNode, CallSite[]>();
+
+  /**
+   * Whether some caller may pass a value for which the guard holds: a function no module code calls gets
+   * any value (the kernel calls it), otherwise one call with a non-constant or passing argument is enough.
+   * For a sleep under a lock this function takes itself, the report belongs here, not at the callers.
+   */
+  someCallerMayPass(node: FunctionNode, guard: FlagGuard): boolean {
+    const calls = this.callSitesOf.get(node);
+    if (!calls) return true;
+    return calls.some((call) => {
+      const argument = call.args[guard.index];
+      return argument !== undefined && guardPasses(guard, argument.text) !== false;
+    });
+  }
+
+  /** Calls through a field (`priv->ops->bar(…)`) → the module functions stored in that field. */
+  private readonly indirectTargets = new Map<CallSite, FunctionNode[]>();
+
+  /**
+   * A call through a field may reach every module function the module stores in that field of that
+   * struct type (`static const struct foo_ops my_ops = { .bar = my_bar }`, `ops->bar = my_bar`). Where the
+   * called object's type is not visible, the stores count only when they all name one struct type.
+   */
+  private resolveIndirectCalls(): void {
+    const stores = new Map<string, Array<{ struct?: string; node: FunctionNode }>>();
+    for (const [file, parsed] of this.parsedFiles) {
+      for (const entry of opsEntries(parsed)) {
+        const node = this.resolve(file, entry.target);
+        if (!node) continue;
+        const list = stores.get(entry.field) ?? [];
+        list.push({ struct: entry.struct, node });
+        stores.set(entry.field, list);
+      }
+    }
+    if (stores.size === 0) return;
+    for (const node of this.functions) {
+      const parsed = this.parsedFiles.get(node.file)!;
+      const types = new Map<string, string | undefined>();
+      for (const call of node.fn.calls) {
+        if (call.callee !== undefined) continue;
+        const called = calledField(parsed, call.start, call.open, types);
+        const candidates = called && stores.get(called.field);
+        if (!candidates) continue;
+        const structs = new Set(candidates.map((c) => c.struct));
+        const struct = called.struct ?? (structs.size === 1 ? [...structs][0] : undefined);
+        const targets = struct === undefined || this.kernelStructs.has(struct) ? [] : [...new Set(candidates.filter((c) => c.struct === struct && c.node !== node).map((c) => c.node))];
+        if (targets.length > 0) this.indirectTargets.set(call, targets);
+      }
+    }
   }
 
   /** The module function a call by `name` from `file` reaches: the file's own first, then the module's. */
@@ -152,35 +327,61 @@ export class ModuleCallGraph {
    * (the call sits under `if (may_sleep)`, or passes the parameter on to a callee that does).
    */
   callSleeps(file: string, caller: FunctionAnalysis, call: CallSite, target = this.resolve(file, call.callee)): SleepResult | undefined {
+    if (call.callee === undefined) return this.indirectCallSleeps(file, caller, call);
     // A call of a kernel API depends on nothing else in the module (unless the API looks at what the
     // module uses): its answer is kept with the call, which outlives this graph while its file is unchanged.
-    const api = target ? undefined : sleepingApi(call.callee);
+    const api = target ? undefined : this.api(call.callee);
     if (!target && !api) return undefined;
     const keep = api !== undefined && !api.unlessModuleUses;
-    if (keep && apiCallSleeps.has(call)) return apiCallSleeps.get(call) ?? undefined;
+    if (keep && this.apiCache.has(call)) return this.apiCache.get(call) ?? undefined;
     let result = this.callSleepsUnguarded(file, caller, call, target);
-    if (result && result.param === undefined && !result.flag) {
+    // A guard around the call outranks one the callee passed on (one guard per result): under
+    // `if (enqueue) … else hdl(type)`, hdl sleeping for some `type` still needs `!enqueue`.
+    if (result && result.param === undefined) {
       const guard = this.flagGuard(file, caller, call);
       if (guard) result = { ...result, flag: guard };
     }
-    if (keep) apiCallSleeps.set(call, result ?? null);
+    if (keep) this.apiCache.set(call, result ?? null);
     return result;
+  }
+
+  /**
+   * A call through a field sleeps when every module function stored in that field does: a table filled
+   * with both kinds (amdgpu's ring `.begin_use`, sleeping for some rings only) says nothing about this call.
+   */
+  private indirectCallSleeps(file: string, caller: FunctionAnalysis, call: CallSite): SleepResult | undefined {
+    const targets = this.indirectTargets.get(call);
+    if (!targets) return undefined;
+    let first: SleepResult | undefined;
+    for (const target of targets) {
+      const result = this.callSleepsUnguarded(file, caller, call, target);
+      if (!result) return undefined;
+      first ??= result;
+    }
+    if (first && first.param === undefined) {
+      const guard = this.flagGuard(file, caller, call);
+      if (guard) return { ...first, flag: guard };
+    }
+    return first;
+  }
+
+  /** The module functions a call through a field may reach (empty for direct calls). */
+  indirectTargetsOf(call: CallSite): readonly FunctionNode[] {
+    return this.indirectTargets.get(call) ?? [];
   }
 
   private callSleepsUnguarded(file: string, caller: FunctionAnalysis, call: CallSite, target: FunctionNode | undefined): SleepResult | undefined {
     if (target) {
       if (target.sleeps) return { witness: { ...target.sleeps, chain: [target.fn.name, ...target.sleeps.chain], dropsCallerLock: target.sleeps.dropsCallerLock } };
-      for (const { index, when, witness } of target.sleepsWithFlag.values()) {
-        const argument = call.args[index];
+      for (const { witness, ...guard } of target.sleepsWithFlag.values()) {
+        const argument = call.args[guard.index];
         if (!argument) continue;
         const chained = { ...witness, chain: [target.fn.name, ...witness.chain] };
-        const truth = constantTruth(argument.text);
-        if (truth !== undefined) {
-          if (truth === when) return { witness: chained };
-          continue;
-        }
+        const passes = guardPasses(guard, argument.text);
+        if (passes === true) return { witness: chained };
+        if (passes === false) continue;
         const passedOn = caller.params.findIndex((p) => p.name === argument.text);
-        if (passedOn >= 0) return { witness: chained, flag: { index: passedOn, when } };
+        if (passedOn >= 0) return { witness: chained, flag: { ...guard, index: passedOn } };
         return { witness: chained };
       }
       for (const [index, witness] of target.sleepsWithGfpParam) {
@@ -193,11 +394,12 @@ export class ModuleCallGraph {
       }
       return undefined;
     }
-    const api = sleepingApi(call.callee);
+    const api = this.api(call.callee);
     if (!api || this.isShadowed(caller, api.name)) return undefined;
     if (api.unlessModuleUses && this.moduleUses(api.unlessModuleUses)) return undefined;
     const parsed = this.parsedFiles.get(file);
     const base = { api: api.name, reason: api.reason, file, range: parsed ? rangeAt(parsed, call.start, call.nameEnd) : ZERO_RANGE, chain: [] as string[], onlyInProcessContext: api.onlyInProcessContext };
+    if (!sleepsWithArguments(api, call.args.map((a) => a.text))) return undefined;
     if (api.gfpArg === undefined) return { witness: { ...base, description: api.name } };
     const argument = call.args[api.gfpArg];
     if (!argument) return undefined;
@@ -209,14 +411,14 @@ export class ModuleCallGraph {
   }
 
   /** The innermost `if (param)` / `if (!param)` of the caller that the call depends on (kept with the call). */
-  private flagGuard(file: string, caller: FunctionAnalysis, call: CallSite): { index: number; when: boolean } | undefined {
+  private flagGuard(file: string, caller: FunctionAnalysis, call: CallSite): FlagGuard | undefined {
     if (flagGuards.has(call)) return flagGuards.get(call) ?? undefined;
     const guard = this.findFlagGuard(file, caller, call);
     flagGuards.set(call, guard ?? null);
     return guard;
   }
 
-  private findFlagGuard(file: string, caller: FunctionAnalysis, call: CallSite): { index: number; when: boolean } | undefined {
+  private findFlagGuard(file: string, caller: FunctionAnalysis, call: CallSite): FlagGuard | undefined {
     const parsed = this.parsedFiles.get(file);
     if (!parsed || caller.params.length === 0) return undefined;
     let child: Node | null = parsed.tree.rootNode.descendantForIndex(call.start);
@@ -235,11 +437,25 @@ export class ModuleCallGraph {
         }
         const index = condition?.type === 'identifier' ? caller.params.findIndex((p) => p.name === condition!.text) : -1;
         if (index >= 0) return { index, when: inThen !== negated };
+        const tested = condition ? testedBit(condition, caller) : undefined;
+        if (tested) return { ...tested, when: inThen !== negated };
+        const compared = condition ? comparedWithConstant(condition, caller) : undefined;
+        // `if (state == X)` then-branch, `if (state != X)` else-branch: only when state is X.
+        if (compared && (compared.equal === (inThen !== negated))) return { index: compared.index, equals: [compared.value] };
+      }
+      if (parent.type === 'case_statement' && parent.childForFieldName('value')?.id !== child.id) {
+        const guard = caseGuard(parent, caller);
+        if (guard) return guard;
       }
       child = parent;
       parent = parent.parent;
     }
     return undefined;
+  }
+
+  /** The sleeping kernel API by this name: the hand table's row, else one derived from the target's headers. */
+  api(name: string | undefined): SleepingApi | undefined {
+    return sleepingApi(name) ?? (name === undefined ? undefined : this.headerApis.get(name));
   }
 
   private readonly uses = new Map<string, boolean>();
@@ -268,6 +484,12 @@ export class ModuleCallGraph {
     for (const node of this.functions) {
       for (let index = 0; index < node.fn.calls.length; index++) {
         const call = node.fn.calls[index]!;
+        for (const target of this.indirectTargets.get(call) ?? []) {
+          if (call.unreachable) continue;
+          let set = callers.get(target);
+          if (!set) callers.set(target, (set = new Set()));
+          set.add(node);
+        }
         const target = node.targets[index];
         if (!target) continue;
         target.called = true;
@@ -304,7 +526,7 @@ export class ModuleCallGraph {
       const result = this.callSleeps(node.file, node.fn, call, target);
       if (!result) continue;
       if (result.flag) {
-        const key = `${result.flag.index}:${result.flag.when}`;
+        const key = guardKey(result.flag);
         if (!node.sleepsWithFlag.has(key)) {
           node.sleepsWithFlag = new Map(node.sleepsWithFlag).set(key, { ...result.flag, witness: result.witness });
           changed = true;

@@ -72,15 +72,29 @@ function registrationsIn(file: ParsedFile, functions: readonly FunctionAnalysis[
   }
   if (!FIELD_ASSIGNMENT) return registrations;
   // `.hook = fn,` in initialisers and `t->function = fn;` assignments.
+  const types = new Map<string, string | undefined>();
   for (const match of text.matchAll(FIELD_ASSIGNMENT)) {
-    const rows = fieldsByName.get(match[2]!)!;
-    // In an initialiser the struct type is visible; an assignment (`t->function = fn`) only names the
-    // field, so it counts when every struct with that field gives the same context.
-    const struct = match[1] === '.' ? initializerStruct(text, match.index) : undefined;
-    const row = struct ? rows.find((r) => r.struct === struct) : rows.every((r) => r.context === rows[0]!.context) ? rows[0] : undefined;
+    const row = fieldRow(text, match.index, match[1]!, fieldsByName.get(match[2]!)!, types);
     if (row) add(match[3], row, `.${row.field}`, match.index, match.index + match[0].length - 1);
   }
   return registrations;
+}
+
+/**
+ * The row a field store names: the one of the struct type when that type is visible (the initialiser's
+ * declaration, or the declared type of the variable or member the field belongs to), else the row of a
+ * field name no other kernel struct has (`uniqueField`).
+ */
+function fieldRow(text: string, offset: number, operator: string, rows: readonly CallbackField[], types: Map<string, string | undefined>): CallbackField | undefined {
+  const struct = storeStruct(text, offset, operator, types);
+  return struct ? rows.find((r) => r.struct === struct) : rows.find((r) => r.uniqueField);
+}
+
+/** The one struct type `name` is declared with in the file (`struct led_classdev cdev;`, `struct urb *u`), if unambiguous. */
+function declaredStruct(text: string, name: string): string | undefined {
+  const declaration = new RegExp(`\\bstruct\\s+([A-Za-z_]\\w*)(?:\\s+|\\s*\\*[\\s*]*)(?:const\\s+)?${name}\\s*(?:\\[[^\\]]*\\]\\s*)*[;,)=]`, 'g');
+  const found = new Set([...text.matchAll(declaration)].map((m) => m[1]!));
+  return found.size === 1 ? [...found][0] : undefined;
 }
 
 /** The struct type of the declaration whose initialiser surrounds `offset`. */
@@ -91,4 +105,62 @@ function initializerStruct(text: string, offset: number): string | undefined {
 
 export function isAtomicContext(context: ExecutionContext): boolean {
   return context !== 'process';
+}
+
+/** A module function stored in a struct's function pointer field: `static const struct foo_ops x = { .bar = fn }`. */
+export interface OpsEntry {
+  /** The struct type, when visible (the initialiser's declaration, or the declared type of the stored-to object). */
+  struct?: string;
+  field: string;
+  target: string;
+}
+
+const FIELD_STORE = /(\.|->)\s*([A-Za-z_]\w*)\s*=\s*(?:\([^()]*\)\s*)?&?\s*([A-Za-z_]\w*)\s*(?=[,;}\n])/g;
+const opsEntriesOf = new WeakMap<ParsedFile, OpsEntry[]>();
+
+/**
+ * Every store of an identifier into a field of the file (`.bar = my_bar,`, `ops->bar = my_bar;`), with the
+ * struct type where it is visible. The call graph keeps those whose target is a module function: a call
+ * through `….bar(…)` may reach them.
+ */
+export function opsEntries(file: ParsedFile): OpsEntry[] {
+  let entries = opsEntriesOf.get(file);
+  if (entries) return entries;
+  entries = [];
+  const text = file.normalized.text;
+  const types = new Map<string, string | undefined>();
+  for (const match of text.matchAll(FIELD_STORE)) {
+    entries.push({ struct: storeStruct(text, match.index, match[1]!, types), field: match[2]!, target: match[3]! });
+  }
+  opsEntriesOf.set(file, entries);
+  return entries;
+}
+
+/** The struct type of the object whose field is stored at `offset` (see fieldRow). */
+function storeStruct(text: string, offset: number, operator: string, types: Map<string, string | undefined>): string | undefined {
+  const before = text.slice(Math.max(0, offset - 200), offset);
+  const base = /([A-Za-z_]\w*)\s*(?:\[[^\]]*\]\s*)*\)?\s*$/.exec(before);
+  const isMember = operator === '->' || (base !== null && /[\w\])]\s*$/.test(before));
+  if (!isMember) return initializerStruct(text, offset);
+  if (!base) return undefined;
+  return typeOf(text, base[1]!, types);
+}
+
+function typeOf(text: string, name: string, types: Map<string, string | undefined>): string | undefined {
+  if (!types.has(name)) types.set(name, declaredStruct(text, name));
+  return types.get(name);
+}
+
+/**
+ * For a call through a field (`priv->ops->bar(…)`, whose call site starts at `bar`): the field, and the
+ * struct type of the object holding it when visible (the declared type of `ops`).
+ */
+export function calledField(file: ParsedFile, start: number, open: number, types: Map<string, string | undefined>): { field: string; struct?: string } | undefined {
+  const text = file.normalized.text;
+  const field = /^\s*([A-Za-z_]\w*)\s*\)?\s*$/.exec(text.slice(start, open))?.[1];
+  if (!field) return undefined;
+  const before = text.slice(Math.max(0, start - 200), start);
+  if (!/(?:->|\.)\s*$/.test(before)) return undefined;
+  const base = /([A-Za-z_]\w*)\s*(?:\[[^\]]*\]\s*)*\)?\s*(?:->|\.)\s*$/.exec(before);
+  return { field, struct: base ? typeOf(text, base[1]!, types) : undefined };
 }

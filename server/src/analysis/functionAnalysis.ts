@@ -279,9 +279,17 @@ export function analyzeFunctionLocks(file: ParsedFile, fn: FunctionAnalysis, cal
     textOf: (node) => file.text.slice(node.startIndex, node.endIndex),
     callEffects,
   });
+  // The lock analysis keys calls by their call_expression's start; a call through a field
+  // (`c->ops->reset(c)`) has its lexical call site at the field name: matched by its `(`.
+  const expressionStart = new Map<number, number>();
+  for (const node of index.calls) {
+    const args = node.childForFieldName('arguments');
+    if (args && node.childForFieldName('function')?.type !== 'identifier') expressionStart.set(args.startIndex, node.startIndex);
+  }
   for (const call of fn.calls) {
-    call.atomicHold = fn.locks.atomicAtCall.get(call.start);
-    call.callerLockDropped = fn.locks.callsWithCallerLockDropped.has(call.start) || undefined;
+    const start = call.callee === undefined ? expressionStart.get(call.open) ?? call.start : call.start;
+    call.atomicHold = fn.locks.atomicAtCall.get(start);
+    call.callerLockDropped = fn.locks.callsWithCallerLockDropped.has(start) || undefined;
   }
   // The condition and command of a lock-dropping wait run with its lock dropped.
   for (const wait of fn.calls) {

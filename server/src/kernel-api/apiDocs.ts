@@ -122,6 +122,8 @@ function describeLockOperation(operation: LockOperation): string {
 }
 
 function describeSleeping(api: SleepingApi): string {
+  if (api.sleepArg !== undefined) return `- **May sleep** (${api.reason}) unless the ${ordinal(api.sleepArg)}, the sleep time, is 0 (it then busy-waits).`;
+  if (api.nonBlockingFlag) return `- **May sleep** (${api.reason}) unless the ${ordinal(api.nonBlockingFlag.arg)} includes \`${api.nonBlockingFlag.flag}\`.`;
   if (api.gfpArg === undefined) return `- **May sleep:** ${api.reason}. Not allowed in atomic context.`;
   const sleeping = [...SLEEPING_GFP_MASKS].filter((m) => !m.startsWith('__')).slice(0, 3).map((m) => `\`${m}\``).join(', ');
   const atomic = [...ATOMIC_GFP_MASKS].filter((m) => !m.startsWith('__')).slice(0, 2).map((m) => `\`${m}\``).join(' or ');

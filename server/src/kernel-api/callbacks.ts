@@ -22,8 +22,13 @@ export interface CallbackRegistration extends ContextDescription {
 /** A struct field that holds a callback: `.hook` of `struct nf_hook_ops`, `->function` of a timer. */
 export interface CallbackField extends ContextDescription {
   field: string;
-  /** The struct type when the field name alone is ambiguous (checked when the declaration is visible). */
-  struct?: string;
+  /** The struct whose field it is: a registration counts where the struct type is known to be this one. */
+  struct: string;
+  /**
+   * No other struct of the kernel headers has a function pointer by this name (checked against the 6.1
+   * headers in kernelApi.test.ts): `x->field = fn` counts even where the type of `x` is not visible.
+   */
+  uniqueField?: true;
 }
 
 /**
@@ -166,27 +171,27 @@ export const CALLBACK_FIELDS: readonly CallbackField[] = [
   { field: 'release', struct: 'file_operations', context: 'process', role: 'file release' },
   { field: 'read', struct: 'file_operations', context: 'process', role: 'file read' },
   { field: 'write', struct: 'file_operations', context: 'process', role: 'file write' },
-  { field: 'read_iter', struct: 'file_operations', context: 'process', role: 'file read' },
-  { field: 'write_iter', struct: 'file_operations', context: 'process', role: 'file write' },
+  { field: 'read_iter', struct: 'file_operations', uniqueField: true, context: 'process', role: 'file read' },
+  { field: 'write_iter', struct: 'file_operations', uniqueField: true, context: 'process', role: 'file write' },
   { field: 'llseek', struct: 'file_operations', context: 'process', role: 'file llseek' },
   { field: 'unlocked_ioctl', struct: 'file_operations', context: 'process', role: 'ioctl handler' },
   { field: 'compat_ioctl', struct: 'file_operations', context: 'process', role: 'ioctl handler' },
   { field: 'mmap', struct: 'file_operations', context: 'process', role: 'file mmap' },
   { field: 'poll', struct: 'file_operations', context: 'process', role: 'file poll' },
   { field: 'flush', struct: 'file_operations', context: 'process', role: 'file flush' },
-  { field: 'fsync', struct: 'file_operations', context: 'process', role: 'file fsync' },
-  { field: 'fasync', struct: 'file_operations', context: 'process', role: 'file fasync' },
+  { field: 'fsync', struct: 'file_operations', uniqueField: true, context: 'process', role: 'file fsync' },
+  { field: 'fasync', struct: 'file_operations', uniqueField: true, context: 'process', role: 'file fasync' },
 
   // include/linux/proc_fs.h, seq_file.h
-  { field: 'proc_open', struct: 'proc_ops', context: 'process', role: 'proc file open' },
-  { field: 'proc_release', struct: 'proc_ops', context: 'process', role: 'proc file release' },
+  { field: 'proc_open', struct: 'proc_ops', uniqueField: true, context: 'process', role: 'proc file open' },
+  { field: 'proc_release', struct: 'proc_ops', uniqueField: true, context: 'process', role: 'proc file release' },
   { field: 'proc_read', struct: 'proc_ops', context: 'process', role: 'proc file read' },
-  { field: 'proc_read_iter', struct: 'proc_ops', context: 'process', role: 'proc file read' },
-  { field: 'proc_write', struct: 'proc_ops', context: 'process', role: 'proc file write' },
-  { field: 'proc_lseek', struct: 'proc_ops', context: 'process', role: 'proc file llseek' },
-  { field: 'proc_poll', struct: 'proc_ops', context: 'process', role: 'proc file poll' },
-  { field: 'proc_ioctl', struct: 'proc_ops', context: 'process', role: 'proc ioctl handler' },
-  { field: 'proc_mmap', struct: 'proc_ops', context: 'process', role: 'proc file mmap' },
+  { field: 'proc_read_iter', struct: 'proc_ops', uniqueField: true, context: 'process', role: 'proc file read' },
+  { field: 'proc_write', struct: 'proc_ops', uniqueField: true, context: 'process', role: 'proc file write' },
+  { field: 'proc_lseek', struct: 'proc_ops', uniqueField: true, context: 'process', role: 'proc file llseek' },
+  { field: 'proc_poll', struct: 'proc_ops', uniqueField: true, context: 'process', role: 'proc file poll' },
+  { field: 'proc_ioctl', struct: 'proc_ops', uniqueField: true, context: 'process', role: 'proc ioctl handler' },
+  { field: 'proc_mmap', struct: 'proc_ops', uniqueField: true, context: 'process', role: 'proc file mmap' },
   // Documentation/filesystems/seq_file.rst: start() takes the lock, stop() (always called) drops it.
   { field: 'start', struct: 'seq_operations', context: 'process', role: 'seq_file start', handsLocksTo: 'stop' },
   { field: 'next', struct: 'seq_operations', context: 'process', role: 'seq_file next' },
@@ -207,7 +212,7 @@ export const CALLBACK_FIELDS: readonly CallbackField[] = [
   { field: 'remove', struct: 'pci_driver', context: 'process', role: 'driver remove' },
   { field: 'shutdown', struct: 'pci_driver', context: 'process', role: 'driver shutdown' },
   { field: 'probe', struct: 'i2c_driver', context: 'process', role: 'driver probe' },
-  { field: 'probe_new', struct: 'i2c_driver', context: 'process', role: 'driver probe' },
+  { field: 'probe_new', struct: 'i2c_driver', uniqueField: true, context: 'process', role: 'driver probe' },
   { field: 'remove', struct: 'i2c_driver', context: 'process', role: 'driver remove' },
   { field: 'probe', struct: 'spi_driver', context: 'process', role: 'driver probe' },
   { field: 'remove', struct: 'spi_driver', context: 'process', role: 'driver remove' },
@@ -222,36 +227,41 @@ export const CALLBACK_FIELDS: readonly CallbackField[] = [
   { field: 'resume', struct: 'dev_pm_ops', context: 'process', role: 'PM resume' },
   { field: 'freeze', struct: 'dev_pm_ops', context: 'process', role: 'PM freeze' },
   { field: 'thaw', struct: 'dev_pm_ops', context: 'process', role: 'PM thaw' },
-  { field: 'poweroff', struct: 'dev_pm_ops', context: 'process', role: 'PM poweroff' },
+  { field: 'poweroff', struct: 'dev_pm_ops', uniqueField: true, context: 'process', role: 'PM poweroff' },
   { field: 'restore', struct: 'dev_pm_ops', context: 'process', role: 'PM restore' },
-  { field: 'runtime_suspend', struct: 'dev_pm_ops', context: 'process', role: 'runtime PM suspend' },
-  { field: 'runtime_resume', struct: 'dev_pm_ops', context: 'process', role: 'runtime PM resume' },
+  { field: 'runtime_suspend', struct: 'dev_pm_ops', uniqueField: true, context: 'process', role: 'runtime PM suspend' },
+  { field: 'runtime_resume', struct: 'dev_pm_ops', uniqueField: true, context: 'process', role: 'runtime PM resume' },
 
   // include/linux/netdevice.h — ndo_start_xmit runs with BH disabled (and the TX queue lock
   // held); ndo_set_rx_mode under netif_addr_lock_bh; ndo_tx_timeout from the watchdog timer.
   { field: 'poll', struct: 'napi_struct', context: 'softirq', role: 'NAPI poll' },
-  { field: 'ndo_start_xmit', struct: 'net_device_ops', context: 'softirq', role: 'ndo_start_xmit (BH disabled)' },
-  { field: 'ndo_set_rx_mode', struct: 'net_device_ops', context: 'softirq', role: 'ndo_set_rx_mode (address lock held, BH disabled)' },
-  { field: 'ndo_tx_timeout', struct: 'net_device_ops', context: 'softirq', role: 'ndo_tx_timeout (watchdog timer)' },
-  { field: 'ndo_open', struct: 'net_device_ops', context: 'process', role: 'ndo_open (RTNL held)' },
-  { field: 'ndo_stop', struct: 'net_device_ops', context: 'process', role: 'ndo_stop (RTNL held)' },
-  { field: 'ndo_change_mtu', struct: 'net_device_ops', context: 'process', role: 'ndo_change_mtu (RTNL held)' },
-  { field: 'ndo_set_mac_address', struct: 'net_device_ops', context: 'process', role: 'ndo_set_mac_address (RTNL held)' },
+  { field: 'ndo_start_xmit', struct: 'net_device_ops', uniqueField: true, context: 'softirq', role: 'ndo_start_xmit (BH disabled)' },
+  { field: 'ndo_set_rx_mode', struct: 'net_device_ops', uniqueField: true, context: 'softirq', role: 'ndo_set_rx_mode (address lock held, BH disabled)' },
+  { field: 'ndo_tx_timeout', struct: 'net_device_ops', uniqueField: true, context: 'softirq', role: 'ndo_tx_timeout (watchdog timer)' },
+  // dev_get_stats() is called inside rcu_read_lock() by dev_seq_start() (net/core/net-procfs.c) and
+  // under spinlocks by bonding: .ndo_get_stats64 must not sleep.
+  { field: 'ndo_get_stats64', struct: 'net_device_ops', uniqueField: true, context: 'softirq', role: 'ndo_get_stats64 (RCU read side)' },
+  { field: 'ndo_open', struct: 'net_device_ops', uniqueField: true, context: 'process', role: 'ndo_open (RTNL held)' },
+  { field: 'ndo_stop', struct: 'net_device_ops', uniqueField: true, context: 'process', role: 'ndo_stop (RTNL held)' },
+  { field: 'ndo_change_mtu', struct: 'net_device_ops', uniqueField: true, context: 'process', role: 'ndo_change_mtu (RTNL held)' },
+  { field: 'ndo_set_mac_address', struct: 'net_device_ops', uniqueField: true, context: 'process', role: 'ndo_set_mac_address (RTNL held)' },
   { field: 'ndo_eth_ioctl', struct: 'net_device_ops', context: 'process', role: 'ndo_eth_ioctl' },
 
   // include/linux/irq.h — irq_chip callbacks run with the descriptor's raw spinlock held and
   // interrupts off, except the bus lock pair, which exists so slow-bus chips can sleep.
   { field: 'irq_mask', struct: 'irq_chip', context: 'hardirq', role: 'irq_chip callback' },
   { field: 'irq_unmask', struct: 'irq_chip', context: 'hardirq', role: 'irq_chip callback' },
-  { field: 'irq_ack', struct: 'irq_chip', context: 'hardirq', role: 'irq_chip callback' },
-  { field: 'irq_mask_ack', struct: 'irq_chip', context: 'hardirq', role: 'irq_chip callback' },
-  { field: 'irq_eoi', struct: 'irq_chip', context: 'hardirq', role: 'irq_chip callback' },
+  { field: 'irq_ack', struct: 'irq_chip', uniqueField: true, context: 'hardirq', role: 'irq_chip callback' },
+  { field: 'irq_mask_ack', struct: 'irq_chip', uniqueField: true, context: 'hardirq', role: 'irq_chip callback' },
+  { field: 'irq_eoi', struct: 'irq_chip', uniqueField: true, context: 'hardirq', role: 'irq_chip callback' },
   { field: 'irq_enable', struct: 'irq_chip', context: 'hardirq', role: 'irq_chip callback' },
   { field: 'irq_disable', struct: 'irq_chip', context: 'hardirq', role: 'irq_chip callback' },
-  { field: 'irq_set_type', struct: 'irq_chip', context: 'hardirq', role: 'irq_chip callback' },
-  { field: 'irq_set_affinity', struct: 'irq_chip', context: 'hardirq', role: 'irq_chip callback' },
-  { field: 'irq_bus_lock', struct: 'irq_chip', context: 'process', role: 'irq_chip bus lock' },
-  { field: 'irq_bus_sync_unlock', struct: 'irq_chip', context: 'process', role: 'irq_chip bus sync' },
+  { field: 'irq_set_type', struct: 'irq_chip', uniqueField: true, context: 'hardirq', role: 'irq_chip callback' },
+  { field: 'irq_set_affinity', struct: 'irq_chip', uniqueField: true, context: 'hardirq', role: 'irq_chip callback' },
+  { field: 'irq_set_wake', struct: 'irq_chip', uniqueField: true, context: 'hardirq', role: 'irq_chip callback' },
+  { field: 'irq_retrigger', struct: 'irq_chip', uniqueField: true, context: 'hardirq', role: 'irq_chip callback' },
+  { field: 'irq_bus_lock', struct: 'irq_chip', uniqueField: true, context: 'process', role: 'irq_chip bus lock' },
+  { field: 'irq_bus_sync_unlock', struct: 'irq_chip', uniqueField: true, context: 'process', role: 'irq_chip bus sync' },
 
   // include/sound/pcm.h — trigger and pointer run under the PCM stream spinlock (non-atomic
   // streams excepted); the others may sleep.
@@ -262,9 +272,66 @@ export const CALLBACK_FIELDS: readonly CallbackField[] = [
   { field: 'hw_params', struct: 'snd_pcm_ops', context: 'process', role: 'PCM hw_params' },
   { field: 'prepare', struct: 'snd_pcm_ops', context: 'process', role: 'PCM prepare' },
 
+  // include/linux/clk-provider.h — clk_core_enable()/clk_core_disable() (drivers/clk/clk.c) call
+  // .enable/.disable with enable_lock (a spinlock, interrupts off) held; clk_core_is_enabled() is
+  // called under it by clk_disable_unused_subtree(); .prepare/.unprepare run under prepare_lock (a mutex).
+  { field: 'enable', struct: 'clk_ops', context: 'hardirq', role: 'clk .enable (enable_lock held, interrupts off)' },
+  { field: 'disable', struct: 'clk_ops', context: 'hardirq', role: 'clk .disable (enable_lock held, interrupts off)' },
+  { field: 'prepare', struct: 'clk_ops', context: 'process', role: 'clk .prepare (prepare_lock held)' },
+  { field: 'unprepare', struct: 'clk_ops', context: 'process', role: 'clk .unprepare (prepare_lock held)' },
+
+  // include/linux/dma-fence.h — .enable_signaling is called by __dma_fence_enable_signaling()
+  // (drivers/dma-buf/dma-fence.c) with fence->lock held, interrupts off; .signaled by
+  // dma_fence_is_signaled_locked() under it and by dma_fence_is_signaled() from any context.
+  { field: 'enable_signaling', struct: 'dma_fence_ops', uniqueField: true, context: 'hardirq', role: 'dma_fence .enable_signaling (fence lock held)' },
+  { field: 'signaled', struct: 'dma_fence_ops', uniqueField: true, context: 'hardirq', role: 'dma_fence .signaled (fence lock may be held)' },
+
+  // include/linux/serial_core.h — drivers/tty/serial/serial_core.c calls these with the port's
+  // spinlock held, interrupts off: uart_stop()/__uart_start() (.stop_tx/.start_tx),
+  // uart_update_mctrl() (.set_mctrl), uart_tiocmget() (.get_mctrl), uart_wait_modem_status()
+  // (.enable_ms), uart_tty_port_shutdown() (.stop_rx). .startup/.shutdown/.set_termios may sleep.
+  { field: 'start_tx', struct: 'uart_ops', context: 'hardirq', role: 'uart .start_tx (port lock held)' },
+  { field: 'stop_tx', struct: 'uart_ops', context: 'hardirq', role: 'uart .stop_tx (port lock held)' },
+  { field: 'stop_rx', struct: 'uart_ops', uniqueField: true, context: 'hardirq', role: 'uart .stop_rx (port lock held)' },
+  { field: 'set_mctrl', struct: 'uart_ops', context: 'hardirq', role: 'uart .set_mctrl (port lock held)' },
+  { field: 'get_mctrl', struct: 'uart_ops', context: 'hardirq', role: 'uart .get_mctrl (port lock held)' },
+  { field: 'enable_ms', struct: 'uart_ops', uniqueField: true, context: 'hardirq', role: 'uart .enable_ms (port lock held)' },
+  { field: 'startup', struct: 'uart_ops', context: 'process', role: 'uart .startup (port mutex held)' },
+  { field: 'shutdown', struct: 'uart_ops', context: 'process', role: 'uart .shutdown (port mutex held)' },
+
+  // include/linux/leds.h: "brightness_set … Must not sleep" — led_set_brightness_nosleep() calls it
+  // from timer and softirq context (drivers/leds/led-core.c); brightness_set_blocking may sleep.
+  { field: 'brightness_set', struct: 'led_classdev', uniqueField: true, context: 'softirq', role: 'LED .brightness_set (must not sleep)' },
+  { field: 'brightness_set_blocking', struct: 'led_classdev', uniqueField: true, context: 'process', role: 'LED .brightness_set_blocking' },
+
+  // include/linux/i2c.h — .master_xfer_atomic is what __i2c_transfer() uses when i2c_in_atomic_xfer_mode().
+  { field: 'master_xfer_atomic', struct: 'i2c_algorithm', uniqueField: true, context: 'hardirq', role: 'I2C atomic transfer (interrupts off)' },
+
+  // include/linux/clockchips.h — clockevents_program_event() and the state changes run with
+  // interrupts off (kernel/time/clockevents.c, called from the tick code).
+  { field: 'set_next_event', struct: 'clock_event_device', uniqueField: true, context: 'hardirq', role: 'clockevent .set_next_event (interrupts off)' },
+  { field: 'set_state_oneshot', struct: 'clock_event_device', uniqueField: true, context: 'hardirq', role: 'clockevent state change (interrupts off)' },
+  { field: 'set_state_periodic', struct: 'clock_event_device', uniqueField: true, context: 'hardirq', role: 'clockevent state change (interrupts off)' },
+  { field: 'set_state_shutdown', struct: 'clock_event_device', uniqueField: true, context: 'hardirq', role: 'clockevent state change (interrupts off)' },
+
+  // include/net/mac80211.h — the ieee80211_ops whose kernel-doc says "must be atomic" (mac80211 calls
+  // them from its TX path with BH off, or under its spinlocks).
+  { field: 'tx', struct: 'ieee80211_ops', context: 'softirq', role: 'mac80211 .tx (must be atomic)' },
+  { field: 'sta_notify', struct: 'ieee80211_ops', uniqueField: true, context: 'softirq', role: 'mac80211 .sta_notify (must be atomic)' },
+  { field: 'set_tim', struct: 'ieee80211_ops', uniqueField: true, context: 'softirq', role: 'mac80211 .set_tim (must be atomic)' },
+  { field: 'update_tkip_key', struct: 'ieee80211_ops', uniqueField: true, context: 'softirq', role: 'mac80211 .update_tkip_key (must be atomic)' },
+  { field: 'get_key_seq', struct: 'ieee80211_ops', uniqueField: true, context: 'softirq', role: 'mac80211 .get_key_seq (must be atomic)' },
+  { field: 'prepare_multicast', struct: 'ieee80211_ops', uniqueField: true, context: 'softirq', role: 'mac80211 .prepare_multicast (must be atomic)' },
+  { field: 'sta_rc_update', struct: 'ieee80211_ops', uniqueField: true, context: 'softirq', role: 'mac80211 .sta_rc_update (must be atomic)' },
+  { field: 'sta_rate_tbl_update', struct: 'ieee80211_ops', uniqueField: true, context: 'softirq', role: 'mac80211 .sta_rate_tbl_update (must be atomic)' },
+  { field: 'allow_buffered_frames', struct: 'ieee80211_ops', uniqueField: true, context: 'softirq', role: 'mac80211 .allow_buffered_frames (must be atomic)' },
+  { field: 'release_buffered_frames', struct: 'ieee80211_ops', uniqueField: true, context: 'softirq', role: 'mac80211 .release_buffered_frames (must be atomic)' },
+  { field: 'event_callback', struct: 'ieee80211_ops', context: 'softirq', role: 'mac80211 .event_callback (must be atomic)' },
+  { field: 'ipv6_addr_change', struct: 'ieee80211_ops', uniqueField: true, context: 'softirq', role: 'mac80211 .ipv6_addr_change (must be atomic)' },
+
   // include/linux/usb.h, dmaengine.h, blk-mq.h — completions in interrupt/BH context.
   { field: 'complete', struct: 'urb', context: 'softirq', role: 'URB completion handler' },
   { field: 'callback', struct: 'dma_async_tx_descriptor', context: 'softirq', role: 'DMA completion callback' },
-  { field: 'queue_rq', struct: 'blk_mq_ops', context: 'softirq', role: 'blk-mq queue_rq (an RCU read side)', processContextIfModuleUses: 'BLK_MQ_F_BLOCKING' },
+  { field: 'queue_rq', struct: 'blk_mq_ops', uniqueField: true, context: 'softirq', role: 'blk-mq queue_rq (an RCU read side)', processContextIfModuleUses: 'BLK_MQ_F_BLOCKING' },
   { field: 'complete', struct: 'blk_mq_ops', context: 'softirq', role: 'blk-mq completion' },
 ];

@@ -19,6 +19,23 @@ export interface SleepingApi {
    * and RCU callbacks, a bug under a spinlock in process context.
    */
   onlyInProcessContext?: boolean;
+  /**
+   * Sleeps unless the argument at this index is the constant 0: the `sleep_us` of the
+   * `*_poll_timeout` macros (include/linux/iopoll.h: `might_sleep_if((__sleep_us) != 0)`; 0 tight-loops).
+   */
+  sleepArg?: number;
+  /**
+   * Does not sleep when the flags argument at `arg` includes `flag`: `__pm_runtime_resume(dev, RPM_ASYNC)`
+   * queues the work (drivers/base/power/runtime.c: `might_sleep_if(!(rpmflags & RPM_ASYNC) && …)`).
+   */
+  nonBlockingFlag?: { arg: number; flag: string };
+}
+
+/** Whether a call of `api` with these argument texts may sleep, as far as its own arguments tell. */
+export function sleepsWithArguments(api: SleepingApi, args: readonly string[]): boolean {
+  if (api.sleepArg !== undefined && /^\(*\s*0+[uUlL]*\s*\)*$/.test((args[api.sleepArg] ?? '').trim())) return false;
+  if (api.nonBlockingFlag && new RegExp(`\\b${api.nonBlockingFlag.flag}\\b`).test(args[api.nonBlockingFlag.arg] ?? '')) return false;
+  return true;
 }
 
 export const SLEEPING_APIS: readonly SleepingApi[] = [
@@ -30,6 +47,37 @@ export const SLEEPING_APIS: readonly SleepingApi[] = [
   { name: 'usleep_range_state', reason: 'sleeps on an hrtimer for the given range' },
   { name: 'usleep_idle_range', reason: 'sleeps on an hrtimer for the given range' },
   { name: 'fsleep', reason: 'sleeps (usleep_range or msleep) for all but the shortest delays' },
+
+  // Polling macros that sleep between reads: every `*_poll_timeout` of the 6.1 headers that is not
+  // `_atomic` (iopoll.h, regmap.h; the list is checked against the headers in kernelApi.test.ts).
+  // They sleep with usleep_range() unless their sleep_us/delay_us argument is 0.
+  { name: 'read_poll_timeout', sleepArg: 3, reason: 'polls with usleep_range() between reads' },
+  { name: 'readx_poll_timeout', sleepArg: 4, reason: 'polls with usleep_range() between reads' },
+  { name: 'readb_poll_timeout', sleepArg: 3, reason: 'polls with usleep_range() between reads' },
+  { name: 'readw_poll_timeout', sleepArg: 3, reason: 'polls with usleep_range() between reads' },
+  { name: 'readl_poll_timeout', sleepArg: 3, reason: 'polls with usleep_range() between reads' },
+  { name: 'readq_poll_timeout', sleepArg: 3, reason: 'polls with usleep_range() between reads' },
+  { name: 'readb_relaxed_poll_timeout', sleepArg: 3, reason: 'polls with usleep_range() between reads' },
+  { name: 'readw_relaxed_poll_timeout', sleepArg: 3, reason: 'polls with usleep_range() between reads' },
+  { name: 'readl_relaxed_poll_timeout', sleepArg: 3, reason: 'polls with usleep_range() between reads' },
+  { name: 'readq_relaxed_poll_timeout', sleepArg: 3, reason: 'polls with usleep_range() between reads' },
+  { name: 'regmap_read_poll_timeout', sleepArg: 4, reason: 'polls with usleep_range() between regmap reads' },
+  { name: 'regmap_field_read_poll_timeout', sleepArg: 3, reason: 'polls with usleep_range() between regmap reads' },
+  // include/linux/phy.h, mdio.h — PHY register access takes the MDIO bus mutex, so the PHY polling
+  // macros sleep whatever their sleep_us.
+  { name: 'phy_read_poll_timeout', reason: 'reads the PHY under the MDIO bus mutex and polls with usleep_range()' },
+  { name: 'phy_read_mmd_poll_timeout', reason: 'reads the PHY under the MDIO bus mutex and polls with usleep_range()' },
+  { name: 'phy_read', reason: 'takes the MDIO bus mutex' },
+  { name: 'phy_write', reason: 'takes the MDIO bus mutex' },
+  { name: 'phy_modify', reason: 'takes the MDIO bus mutex' },
+  { name: 'phy_set_bits', reason: 'takes the MDIO bus mutex' },
+  { name: 'phy_clear_bits', reason: 'takes the MDIO bus mutex' },
+  { name: 'phy_read_mmd', reason: 'takes the MDIO bus mutex' },
+  { name: 'phy_write_mmd', reason: 'takes the MDIO bus mutex' },
+  { name: 'phy_modify_mmd', reason: 'takes the MDIO bus mutex' },
+  { name: 'mdiobus_read', reason: 'takes the MDIO bus mutex' },
+  { name: 'mdiobus_write', reason: 'takes the MDIO bus mutex' },
+  { name: 'mdiobus_modify', reason: 'takes the MDIO bus mutex' },
 
   // include/linux/sched.h, kernel.h, hrtimer.h — the scheduler itself.
   { name: 'schedule', reason: 'gives up the CPU' },
@@ -207,6 +255,22 @@ export const SLEEPING_APIS: readonly SleepingApi[] = [
   { name: 'kvrealloc', gfpArg: 3, reason: 'allocates memory' },
   { name: 'bitmap_zalloc', gfpArg: 1, reason: 'allocates memory' },
   { name: 'idr_alloc', gfpArg: 4, reason: 'allocates memory' },
+  // include/linux/idr.h, xarray.h, radix-tree.h, scatterlist.h, net/netlink.h — common allocators with a
+  // gfp_t argument (with a kdir, every gfp_t-taking header API is derived: analysis/headerSleep.ts).
+  { name: 'ida_alloc', gfpArg: 1, reason: 'allocates memory' },
+  { name: 'ida_alloc_range', gfpArg: 3, reason: 'allocates memory' },
+  { name: 'ida_alloc_min', gfpArg: 2, reason: 'allocates memory' },
+  { name: 'ida_alloc_max', gfpArg: 2, reason: 'allocates memory' },
+  { name: 'xa_store', gfpArg: 3, reason: 'allocates memory' },
+  { name: 'xa_insert', gfpArg: 3, reason: 'allocates memory' },
+  { name: 'xa_alloc', gfpArg: 4, reason: 'allocates memory' },
+  { name: 'xa_alloc_cyclic', gfpArg: 5, reason: 'allocates memory' },
+  { name: 'radix_tree_preload', gfpArg: 0, reason: 'allocates memory' },
+  { name: 'idr_preload', gfpArg: 0, reason: 'allocates memory' },
+  { name: 'sg_alloc_table', gfpArg: 2, reason: 'allocates memory' },
+  { name: 'bitmap_alloc', gfpArg: 1, reason: 'allocates memory' },
+  { name: 'nlmsg_new', gfpArg: 1, reason: 'allocates memory' },
+  { name: 'genlmsg_new', gfpArg: 1, reason: 'allocates memory' },
   { name: 'alloc_percpu', reason: 'allocates per-CPU memory under pcpu_alloc_mutex' },
   { name: 'devres_alloc', gfpArg: 2, reason: 'allocates memory' },
   { name: 'kvfree', reason: 'may vfree(), which may sleep outside interrupt context', onlyInProcessContext: true },
@@ -507,6 +571,9 @@ export const SLEEPING_APIS: readonly SleepingApi[] = [
   { name: 'pm_runtime_put_sync', reason: 'may idle the device synchronously (unless irq_safe)', unlessModuleUses: 'pm_runtime_irq_safe' },
   { name: 'pm_runtime_put_sync_suspend', reason: 'suspends the device synchronously (unless irq_safe)', unlessModuleUses: 'pm_runtime_irq_safe' },
   { name: 'pm_runtime_put_sync_autosuspend', reason: 'may suspend the device synchronously (unless irq_safe)', unlessModuleUses: 'pm_runtime_irq_safe' },
+  { name: '__pm_runtime_resume', nonBlockingFlag: { arg: 1, flag: 'RPM_ASYNC' }, reason: 'resumes the device synchronously unless RPM_ASYNC (and unless irq_safe)', unlessModuleUses: 'pm_runtime_irq_safe' },
+  { name: '__pm_runtime_suspend', nonBlockingFlag: { arg: 1, flag: 'RPM_ASYNC' }, reason: 'suspends the device synchronously unless RPM_ASYNC (and unless irq_safe)', unlessModuleUses: 'pm_runtime_irq_safe' },
+  { name: '__pm_runtime_idle', nonBlockingFlag: { arg: 1, flag: 'RPM_ASYNC' }, reason: 'may idle the device synchronously unless RPM_ASYNC (and unless irq_safe)', unlessModuleUses: 'pm_runtime_irq_safe' },
   { name: 'pm_runtime_disable', reason: 'waits for pending runtime PM operations' },
   { name: 'pm_runtime_barrier', reason: 'waits for pending runtime PM operations' },
   { name: 'pm_runtime_force_suspend', reason: 'suspends the device synchronously' },

@@ -55,14 +55,17 @@ export const sleepInAtomic: Rule = {
         for (const call of fn.calls) {
           if ((!call.atomicHold && !registration) || call.unreachable) continue;
           const result = graph.callSleeps(file.parsed.path, fn, call);
-          // Sleeps only for some values of this function's own parameters: reported where a caller
-          // passes them.
-          if (!result || result.param !== undefined || result.flag) continue;
+          // Sleeps only for some values of this function's own parameters (`if (wait)`, `case CMD:`):
+          // reported here when a caller may pass such a value, or when no module code calls it (an ioctl
+          // handler gets every command); a gfp_t parameter is reported where a caller passes the mask.
+          if (!result || result.param !== undefined) continue;
+          if (result.flag && (!node || !graph.someCallerMayPass(node, result.flag))) continue;
           const witness = result.witness;
           if (call.atomicHold && witness.dropsCallerLock) continue;
           // In an interrupt or softirq callback, vfree() and friends do not sleep.
           if (!call.atomicHold && witness.onlyInProcessContext) continue;
-          const callee = call.callee ?? '?';
+          // A call through an ops field names the module function it reaches: `ops->bar → my_bar()`.
+          const callee = call.callee ?? `${file.parsed.normalized.text.slice(call.start, call.open).trim()} → ${witness.chain[0] ?? '?'}`;
           const related: Array<{ location: Location; message: string }> = [];
           let where: string;
           if (call.atomicHold) {
