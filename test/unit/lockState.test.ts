@@ -54,8 +54,13 @@ describe('lock state', () => {
   test('correlated conditions do not mix paths; reassigning the variable forgets the fact', () => {
     const ok = only('void f(int s) { if (s) spin_lock(&l); g(); if (s) spin_unlock(&l); }');
     assert.deepEqual(ok.locks!.issues, []);
+    // Once s changes, the unlock may run without the lock; as other paths reach it holding it, that is
+    // no definite error, and only definite ones are issues. The lock may leak instead:
     const changed = only('void f(int s) { if (s) spin_lock(&l); s = g(); if (s) spin_unlock(&l); }');
-    assert.deepEqual(changed.locks!.issues.map((i) => i.kind), ['release-not-held']);
+    assert.deepEqual(changed.locks!.issues, []);
+    assert.ok(heldAtReturns(changed).includes('&l'));
+    const always = only('void f(int s) { if (s) return; spin_unlock(&l); spin_unlock(&l); }');
+    assert.deepEqual(always.locks!.issues.map((i) => i.kind), ['double-release']);
   });
 
   test('atomic holds are attached to the calls made under them', () => {

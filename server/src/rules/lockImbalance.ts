@@ -29,7 +29,10 @@ export const lockImbalance: Rule = {
   },
   defaultSeverity: 'error',
   check(context, report) {
-    const signallers = semaphoreSignallers(context.files, (path, fn) => context.callGraph.nodeOf(path, fn)?.called === false);
+    const isCallbackOnly = (path: string, fn: FunctionAnalysis) => context.callGraph.nodeOf(path, fn)?.called === false;
+    const signallers = semaphoreSignallers(context.files, isCallbackOnly);
+    // Registered callbacks only: an uncalled non-static function may be an API for other modules.
+    const receivers = lockReceivers(context.files, (path, fn) => isCallbackOnly(path, fn) && (context.callGraph.nodeOf(path, fn)?.registrations.length ?? 0) > 0);
     for (const file of context.files) {
       for (const fn of file.functions) {
         const locks = fn.locks;
@@ -60,6 +63,9 @@ export const lockImbalance: Rule = {
           // A counting semaphore is not owned: a path that keeps its count may hand it to the function
           // that gives it back (usblcd's write throttle, up() in the URB completion).
           if (leak.lock.lockClass === 'semaphore' && semaphoreKeys(leak.lock.id).some((key) => [...signallers.get(key) ?? []].some((other) => other !== fn))) continue;
+          // A lock that a callback of the module releases without taking it is handed over by design
+          // (taken in .suspend, released in .resume; taken before a scan, released when it completes).
+          if ([...receivers.get(pathKey(leak.lock.id)) ?? []].some((other) => other !== fn)) continue;
           const takenLine = leak.lock.acquiredAt.startPosition.row + 1;
           report({
             file: path,
@@ -106,6 +112,32 @@ function semaphoreSignallers(files: ReadonlyArray<{ parsed: { path: string }; fu
           if (!set) byKey.set(key, (set = new Set()));
           set.add(fn);
         }
+      }
+    }
+  }
+  return byKey;
+}
+
+/** A lock as another function names it: the path after its root (`&dev->a.lock` → `->a.lock`). */
+function pathKey(id: string): string {
+  return displayLockId(id).replace(/^&?\(?[A-Za-z_]\w*\)?/, '');
+}
+
+/**
+ * Locks that registered callbacks release without taking them, by pathKey: the module hands them over
+ * from the function that took them.
+ */
+function lockReceivers(files: ReadonlyArray<{ parsed: { path: string }; functions: FunctionAnalysis[] }>, isCallbackOnly: (path: string, fn: FunctionAnalysis) => boolean): Map<string, Set<FunctionAnalysis>> {
+  const byKey = new Map<string, Set<FunctionAnalysis>>();
+  for (const file of files) {
+    for (const fn of file.functions) {
+      if (!fn.locks?.releasesForCaller.size || !isCallbackOnly(file.parsed.path, fn)) continue;
+      for (const id of fn.locks.releasesForCaller.keys()) {
+        const key = pathKey(id);
+        if (key === '') continue;
+        let set = byKey.get(key);
+        if (!set) byKey.set(key, (set = new Set()));
+        set.add(fn);
       }
     }
   }
