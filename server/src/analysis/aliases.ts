@@ -1,5 +1,6 @@
-// Local names for one object: a variable assigned once, from an access path whose root never changes
-// (`p = dev->info;`, `lock = &d->lock;`), names the same object wherever it is used. Lock ids are
+// Local names for one object: a variable only ever assigned one access path whose root never changes
+// (`p = dev->info;`, `lock = &d->lock;`, re-read from the same path before each use), names the same
+// object wherever it is used. Lock ids are
 // written through that path, so `mutex_lock(&p->m)` and `mutex_unlock(&dev->info->m)` are one lock, and
 // a helper's summary names the lock through its parameters, which its callers can rewrite.
 import type { Node } from 'web-tree-sitter';
@@ -18,7 +19,10 @@ export function singleAssignmentAliases(cfg: Cfg, textOf: (node: Node) => string
     for (const event of node.events) {
       if (event.kind === 'assign') {
         const path = event.value && !event.within ? textOf(event.value).replace(/\s+/g, '') : null;
-        assignments.set(event.variable, assignments.has(event.variable) || !path || !ACCESS_PATH.test(path) ? null : path);
+        // Assigned again from the same path (re-read before each use) is still one name for that path.
+        const earlier = assignments.get(event.variable);
+        const same = earlier === undefined ? !assignments.has(event.variable) : earlier === path;
+        assignments.set(event.variable, same && path && ACCESS_PATH.test(path) ? path : null);
       } else if (event.kind === 'call') {
         // `lookup(&p)` may store into p.
         for (const arg of event.args) if (arg.type === 'pointer_expression' && /^&\s*[A-Za-z_]\w*$/.test(arg.text)) addressTaken.add(arg.text.replace(/^&\s*/, ''));
