@@ -178,3 +178,28 @@ function statOrUndefined(file: string): fs.Stats | undefined {
     return undefined;
   }
 }
+
+/**
+ * Every `.h` below `dirs`, read with the bounded reader (what cannot be read is skipped): `visit` gets its
+ * text, its path and the dir it was found under. Shared by the kdir's header index and its sleep scan.
+ */
+export function forEachHeader(dirs: readonly string[], visit: (text: string, file: string, root: string) => void): void {
+  const walk = (dir: string, root: string) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full, root);
+      // A linked header is read through its link; the bounded reader refuses what is not a regular file.
+      else if ((entry.isFile() || entry.isSymbolicLink()) && entry.name.endsWith('.h')) {
+        const text = readTextIfPresent(full);
+        if (text !== undefined) visit(text, full, root);
+      }
+    }
+  };
+  for (const dir of dirs) walk(dir, dir);
+}

@@ -1,9 +1,11 @@
 // make's conditional directives in Kbuild files: ifeq/ifneq (both spellings), ifdef/ifndef, else,
 // `else if…` chains, nesting; decided against the target's .config, read as taken when unknown.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { discoverModules, fileIsBuilt, linkage, moduleOf, parseKbuild } from '../../server/src/analysis/kbuild';
+import { discoverModules, fileIsBuilt, linkage, moduleOf, parseKbuild, sourceIncludes } from '../../server/src/analysis/kbuild';
 
 /** Module name → objects of a Kbuild text evaluated against `config` (undefined: no .config known). */
 function modules(lines: string[], config?: Record<string, string>): Record<string, string[]> {
@@ -114,6 +116,37 @@ describe('objects named by a path', () => {
     for (const file of members) {
       const module = moduleOf(file);
       assert.deepEqual([module.name, [...module.files].sort()], ['foo', [...members].sort()], path.relative(BY_PATH, file));
+    }
+  });
+});
+
+describe('a .c file included under an option', () => {
+  test('the includes of a text carry the option of their single-option conditional', () => {
+    const text = ['#include "always.c"', '#ifdef CONFIG_SM501', '#include "ohci-sm501.c"', '#endif',
+      '#if IS_ENABLED(CONFIG_SELFTEST)', '#include "selftests/mman.c"', '#else', '#include "stub.c"', '#endif',
+      '#if defined(CONFIG_A) || defined(CONFIG_B)', '#include "either.c"', '#endif'].join('\n');
+    assert.deepEqual(sourceIncludes(text), [
+      { include: 'always.c', option: undefined }, { include: 'ohci-sm501.c', option: 'CONFIG_SM501' },
+      { include: 'selftests/mman.c', option: 'CONFIG_SELFTEST' }, { include: 'stub.c', option: undefined },
+      { include: 'either.c', option: undefined },
+    ]);
+  });
+
+  test('joins its includer\'s module and is built only when the target sets the option', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-included-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'Kbuild'), 'obj-m += hcd.o\n');
+      fs.writeFileSync(path.join(dir, 'hcd.c'), '#include <linux/module.h>\n#ifdef CONFIG_SM501\n#include "glue.c"\n#endif\n');
+      fs.writeFileSync(path.join(dir, 'glue.c'), 'static int glue;\n');
+      const files = [path.join(dir, 'hcd.c'), path.join(dir, 'glue.c')];
+      const unset = new Map([['CONFIG_OTHER', 'y']]);
+      const [module, ...others] = discoverModules(files, undefined, unset);
+      assert.equal(others.length, 0);
+      assert.deepEqual(module!.files.map((f) => path.basename(f)).sort(), ['glue.c', 'hcd.c']);
+      assert.equal(fileIsBuilt(module!, files[1]!, unset), false);
+      assert.equal(fileIsBuilt(module!, files[1]!, new Map([['CONFIG_SM501', 'y']])), true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -13,6 +13,7 @@ import { NEUTRAL_GFP_MODIFIERS } from '../kernel-api/gfp';
 import { SLEEPING_APIS, sleepsWithArguments, type SleepingApi } from '../kernel-api/sleeping';
 import { classifyGfp } from './callGraph';
 import { includeDirsOf, type KernelTarget } from './kernelTarget';
+import { forEachHeader } from '../sources';
 
 /** A function of the headers: its parameters and, for inlines and macros, the calls of its body. */
 export interface HeaderFunction {
@@ -105,31 +106,12 @@ function cacheKey(target: KernelTarget): string {
 export function scanHeaders(includeDirs: readonly string[]): { functions: Map<string, HeaderFunction>; structs: Set<string> } {
   const functions = new Map<string, HeaderFunction>();
   const structs = new Set<string>();
-  const walk = (dir: string, root: string) => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full, root);
-      else if (entry.isFile() && entry.name.endsWith('.h')) {
-        let source: string;
-        try {
-          source = fs.readFileSync(full, 'utf8');
-        } catch {
-          continue;
-        }
-        for (const m of source.matchAll(/\bstruct\s+([A-Za-z_]\w*)\s*\{/g)) structs.add(m[1]!);
-        // Most headers neither take a gfp_t nor define an inline or macro that calls anything sleeping.
-        if (!/gfp_t|static\s+inline|#\s*define\s+\w+\(/.test(source)) continue;
-        for (const fn of scanHeader(source, path.relative(root, full))) if (!functions.has(fn.name)) functions.set(fn.name, fn);
-      }
-    }
-  };
-  for (const dir of includeDirs) walk(dir, dir);
+  forEachHeader(includeDirs, (source, full, root) => {
+    for (const m of source.matchAll(/\bstruct\s+([A-Za-z_]\w*)\s*\{/g)) structs.add(m[1]!);
+    // Most headers neither take a gfp_t nor define an inline or macro that calls anything sleeping.
+    if (!/gfp_t|static\s+inline|#\s*define\s+\w+\(/.test(source)) return;
+    for (const fn of scanHeader(source, path.relative(root, full))) if (!functions.has(fn.name)) functions.set(fn.name, fn);
+  });
   return { functions, structs };
 }
 

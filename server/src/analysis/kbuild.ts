@@ -199,12 +199,14 @@ function discover(cFiles: string[], readFile: ReadFile, findIncluders: boolean, 
   const claimed = new Set(modules.flatMap((module) => module.files));
   const includedSources = new IncludedSources(readFile);
   const includers = new Map<string, string>();
+  const includeOptions = new Map<string, string>();
   for (const file of [...wanted].sort()) {
     if (claimed.has(file)) continue;
     // Part of the file that includes it, not a module of its own.
-    const includer = includedSources.includerOf(file, (dir) => tree.sourcesListedIn(dir));
-    if (includer) {
-      includers.set(file, includer);
+    const found = includedSources.includerOf(file, (dir) => tree.sourcesListedIn(dir));
+    if (found) {
+      includers.set(file, found.includer);
+      if (found.option) includeOptions.set(file, found.option);
       continue;
     }
     modules.push(unlistedModule(file, tree));
@@ -219,6 +221,9 @@ function discover(cFiles: string[], readFile: ReadFile, findIncluders: boolean, 
       if (module) modules.push(module);
     }
     if (module && !module.files.includes(file)) module.files.push(file);
+    // Included only under an option: built only when the target sets it (fileIsBuilt).
+    const option = includeOptions.get(file);
+    if (module && option) module.conditionalFiles = { ...module.conditionalFiles, [file]: option };
   }
   return modules;
 }
@@ -312,10 +317,39 @@ function includersOf(fragment: string, dir: string, tree: KbuildTree): string[] 
   return [];
 }
 
+interface SourceInclude {
+  include: string;
+  /** The option an enclosing `#ifdef CONFIG_X` / `#if IS_ENABLED(CONFIG_X)` requires, when one does. */
+  option?: string;
+}
+
+const CONFIG_TEST = /^\s*(?:(?:defined|IS_ENABLED|IS_BUILTIN|IS_MODULE)\s*\(\s*)?(CONFIG_\w+)\s*\)?\s*(?:\/[*/].*)?$/;
+
+/**
+ * The quoted `.c` includes of a text, each with the option of an enclosing single-option conditional:
+ * ohci-hcd.c includes ohci-sm501.c only `#ifdef CONFIG_MFD_SM501`, so a target without it never builds it.
+ */
+export function sourceIncludes(text: string): SourceInclude[] {
+  const found: SourceInclude[] = [];
+  const guards: Array<string | undefined> = [];
+  for (const match of text.matchAll(/^[ \t]*#[ \t]*(\w+)([^\n]*)/gm)) {
+    const [, directive, rest = ''] = match;
+    if (directive === 'ifdef' || directive === 'if') guards.push(CONFIG_TEST.exec(rest)?.[1]);
+    else if (directive === 'ifndef') guards.push(undefined);
+    else if (directive === 'else' || directive === 'elif') guards[guards.length - 1] = undefined;
+    else if (directive === 'endif') guards.pop();
+    else if (directive === 'include') {
+      const include = /^[ \t]*"([^"]+\.c)"/.exec(rest)?.[1];
+      if (include !== undefined) found.push({ include, option: guards.find((guard) => guard !== undefined) });
+    }
+  }
+  return found;
+}
+
 /** `.c` files that other `.c` files `#include` (ohci-hcd.c includes ohci-ppc-of.c, i915_vma.c selftests/i915_vma.c). */
 class IncludedSources {
   private readonly sourcesByDir = new Map<string, string[]>();
-  private readonly includesByFile = new Map<string, string[]>();
+  private readonly includesByFile = new Map<string, SourceInclude[]>();
 
   constructor(private readonly readFile: ReadFile) {}
 
@@ -325,7 +359,7 @@ class IncludedSources {
    * "selftests/mock_gtt.c", found through `-I$(srctree)/$(src)`). An include resolves beside the
    * including file or from one of its parent directories (where kbuild's include paths point).
    */
-  includerOf(file: string, sourcesListedIn: (dir: string) => string[]): string | undefined {
+  includerOf(file: string, sourcesListedIn: (dir: string) => string[]): { includer: string; option?: string } | undefined {
     const ancestors: string[] = [];
     for (let dir = path.dirname(file), level = 0; level <= INCLUDED_C_LEVELS; level++) {
       ancestors.push(dir);
@@ -336,10 +370,10 @@ class IncludedSources {
     const includers = new Set(ancestors.flatMap((dir) => this.sourcesIn(dir)));
     for (const dir of ancestors) for (const listed of sourcesListedIn(dir)) includers.add(listed);
     for (const includer of includers) {
-      for (const include of this.includesOf(includer)) {
+      for (const { include, option } of this.includesOf(includer)) {
         let base = path.dirname(includer);
         for (let up = 0; up <= INCLUDED_C_LEVELS; up++) {
-          if (path.resolve(base, include) === file && includer !== file) return includer;
+          if (path.resolve(base, include) === file && includer !== file) return { includer, option };
           base = path.dirname(base);
         }
       }
@@ -361,10 +395,10 @@ class IncludedSources {
     return sources;
   }
 
-  private includesOf(file: string): string[] {
+  private includesOf(file: string): SourceInclude[] {
     let includes = this.includesByFile.get(file);
     if (!includes) {
-      includes = [...(this.readFile(file) ?? '').matchAll(/^[ \t]*#[ \t]*include[ \t]*"([^"]+\.c)"/gm)].map((match) => match[1]!);
+      includes = sourceIncludes(this.readFile(file) ?? '');
       this.includesByFile.set(file, includes);
     }
     return includes;

@@ -15,7 +15,7 @@ import { BLANKED_ANNOTATIONS, BLANKED_ANNOTATIONS_WITH_ARGS } from '../kernel-ap
 import { normalize } from '../parsing/normalize';
 import { summarizeMacro, type MacroSummary } from './macroBodies';
 import { evaluateCondition, kernelVersion, type PreprocessorEnv } from '../parsing/preprocessor';
-import { FileRefused, readTextFileBounded, readTextIfPresent } from '../sources';
+import { FileRefused, forEachHeader, readTextFileBounded, readTextIfPresent } from '../sources';
 
 export interface KernelExport {
   gplOnly: boolean;
@@ -435,23 +435,7 @@ function loadHeaderIndex(kdir: string, symversMtime: number, env: PreprocessorEn
 export function buildHeaderIndex(includeDirs: string[], env: PreprocessorEnv = {}): HeaderIndex {
   const index: HeaderIndex = { macros: new Set(), inlines: new Map(), functions: new Set(), macroExpansions: new Map(), undecidedInlines: new Set(), annotations: new Set(), macroSummaries: new Map() };
   const objectMacros = new Map<string, string[]>();
-  const walk = (dir: string) => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.name.endsWith('.h')) {
-        const text = readIfPresent(full);
-        if (text !== undefined) indexHeader(text, index, env, objectMacros);
-      }
-    }
-  };
-  for (const dir of includeDirs) walk(dir);
+  forEachHeader(includeDirs, (text) => indexHeader(text, index, env, objectMacros));
   index.annotations = annotationMacros(objectMacros, index.undecidedInlines);
   return index;
 }

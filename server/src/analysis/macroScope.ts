@@ -308,7 +308,7 @@ export interface OwnHeaders {
  * the module (`enum { i2c_read, i2c_write }`), transitively. The same object while no include changes.
  */
 export function ownHeaders(sources: ReadonlyArray<{ path: string; text: string }>, target: KernelTarget | undefined): OwnHeaders {
-  const starts = sources.map((source) => ({ from: source.path, ...includesOf(source.text) }));
+  const starts = sources.map((source) => ({ from: source.path, ...includesIn(source.text) }));
   const key = starts.map((start) => `${start.from}:${start.quoted.join()}<${start.angled.join()}`).join('\n');
   const known = recentOwnNames.get(key);
   if (known) return known;
@@ -342,15 +342,6 @@ export function ownHeaders(sources: ReadonlyArray<{ path: string; text: string }
   return own;
 }
 
-function includesOf(text: string): { quoted: string[]; angled: string[] } {
-  const quoted: string[] = [];
-  const angled: string[] = [];
-  for (const match of text.matchAll(/^[ \t]*#[ \t]*include[ \t]*(?:"([^"]+)"|<([^>]+)>)/gm)) {
-    if (match[1] !== undefined) quoted.push(match[1]);
-    else angled.push(match[2]!);
-  }
-  return { quoted, angled };
-}
 
 function headerNamesOf(header: string): HeaderFacts | undefined {
   let facts = headerNames.get(header);
@@ -363,7 +354,7 @@ function headerNamesOf(header: string): HeaderFacts | undefined {
   for (const match of code.matchAll(/\bstatic\b[^;{}()=]*?\b([A-Za-z_]\w*)\s*\([^;{}]*\)[^;{}()]*\{/g)) names.add(match[1]!);
   for (const name of enumeratorsIn(code)) names.add(`\0${name}`);
   const values = [...code.matchAll(/^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+("[^"\n]*"[^\n]*?|[A-Za-z_]\w*)[ \t]*$/gm)].map((match): [string, string] => [match[1]!, match[2]!]);
-  facts = { names: detached([...names]), values, ...includesOf(text) };
+  facts = { names: detached([...names]), values, ...includesIn(text) };
   remember(headerNames, header, facts);
   return facts;
 }
