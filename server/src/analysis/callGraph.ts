@@ -6,7 +6,7 @@ import { SLEEPING_APIS, sleepsWithArguments, type SleepingApi } from '../kernel-
 import { calledField, findRegistrations, isAtomicContext, opsEntries, type Registration } from './context';
 import type { CallSite, FunctionAnalysis } from './functionAnalysis';
 import type { Node } from 'web-tree-sitter';
-import { constantTruth } from './cfg';
+import { constantTruth } from './values';
 import { rangeAt, type ParsedFile, type Range } from './model';
 
 /** Why a call may sleep: the sleeping API reached, and the chain of module functions leading to it. */

@@ -5,6 +5,7 @@
 import type { Node } from 'web-tree-sitter';
 import type { StatementMacro } from '../parsing/normalize';
 import { firstStartingAt } from './model';
+import { constantTruth } from './values';
 import { NORETURN_CALLS } from '../kernel-api/macros';
 
 const noReturn = new Set(NORETURN_CALLS);
@@ -465,7 +466,7 @@ export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
     const key = node.branch?.correlationKey;
     if (key !== undefined) keyCounts.set(key, (keyCounts.get(key) ?? 0) + 1);
     for (const event of node.events) {
-      if (event.kind === 'assign' && event.value && isConstant(event.value.text)) reused.add(event.variable);
+      if (event.kind === 'assign' && event.value && constantTruth(event.value.text) !== undefined) reused.add(event.variable);
       if (event.kind === 'return' && event.node.type === 'return_statement') {
         const value = event.node.namedChild(0);
         if (value?.type === 'identifier') reused.add(value.text);
@@ -484,17 +485,6 @@ export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
   return { nodes, entry: entry.id, exit: exit.id };
 }
 
-/** A literal whose truth is known: numbers, NULL, true/false, negative error codes. */
-export function isConstant(text: string): boolean {
-  return constantTruth(text) !== undefined;
-}
-
-export function constantTruth(text: string): boolean | undefined {
-  const t = text.trim();
-  if (/^(?:0+|0x0+|NULL|false)[uUlL]*$/.test(t)) return false;
-  if (/^(?:[1-9]\d*|0x[0-9a-fA-F]*[1-9a-fA-F][0-9a-fA-F]*|true)[uUlL]*$/.test(t) || /^-\s*(?:E[A-Z0-9_]+|\d+)$/.test(t)) return true;
-  return undefined;
-}
 
 /** The operands of `(a, b, c)` as nodes (a normalised iterator/guard macro's argument list). */
 function collectCommaOperands(node: Node | null): Node[] {

@@ -185,10 +185,18 @@ function fragment(collection: object, compute: () => string): string {
   return text;
 }
 
+function heldFragment(state: State): string {
+  return fragment(state.held, () => sortedJoin(state.held.map((h) => `${h.id}|${h.lockClass}|${h.mode}|${h.variant}|${h.scope ?? ''}`)));
+}
+
+function pendingFragment(state: State): string {
+  return fragment(state.pending, () => sortedJoin(state.pending.map((p) => `${p.op}${p.keys.join(',')}>${p.lock.id}`)));
+}
+
 function stateKey(state: State): string {
-  const held = fragment(state.held, () => sortedJoin(state.held.map((h) => `${h.id}|${h.lockClass}|${h.mode}|${h.variant}|${h.scope ?? ''}`)));
+  const held = heldFragment(state);
   if (state.pending.length === 0 && state.facts.size === 0 && state.released.size === 0 && state.touched.size === 0) return held;
-  const pending = fragment(state.pending, () => sortedJoin(state.pending.map((p) => `${p.op}${p.keys.join(',')}>${p.lock.id}`)));
+  const pending = pendingFragment(state);
   const facts = fragment(state.facts, () => sortedJoin([...state.facts].map(([k, v]) => `${k}=${v}`)));
   const released = fragment(state.released, () => sortedJoin([...state.released.keys()]));
   const touched = fragment(state.touched, () => sortedJoin([...state.touched.keys()]));
@@ -784,9 +792,7 @@ function trackedResultVariables(cfg: Cfg, testedKeys: ReadonlySet<string>): Set<
 
 /** The locks a state holds and may yet take: states past the bound merge only when these agree. */
 function lockSetKey(state: State): string {
-  const held = fragment(state.held, () => sortedJoin(state.held.map((h) => `${h.id}|${h.lockClass}|${h.mode}|${h.variant}|${h.scope ?? ''}`)));
-  const pending = fragment(state.pending, () => sortedJoin(state.pending.map((p) => `${p.op}${p.keys.join(',')}>${p.lock.id}`)));
-  return `${held}#${pending}`;
+  return `${heldFragment(state)}#${pendingFragment(state)}`;
 }
 
 /**

@@ -4,6 +4,7 @@
 // the helper's parameters to the caller's arguments. Callers are re-analysed with these effects until
 // nothing changes (helpers of helpers), a few rounds at most.
 import type { Node } from 'web-tree-sitter';
+import { canonicalLockId } from './aliases';
 import { analyzeFunctionLocks, type FunctionAnalysis } from './functionAnalysis';
 import { normalizeLockExpression, type CallLockEffect, type HeldLock, type ReturnState } from './lockState';
 import { meaningOf } from './values';
@@ -39,12 +40,12 @@ function template(op: EffectTemplate['op'], held: HeldLock, fn: FunctionAnalysis
   return undefined;
 }
 
-/** The caller's lock as named on entry: through a local declared from a parameter's path, that path. */
+/**
+ * The caller's lock as named on entry: through a local declared from a parameter's path (a member of
+ * it: `&dev->lock` with `dev = obj->dev`), that path.
+ */
 function entryName(id: string, fn: FunctionAnalysis): string {
-  const match = /^(&?)([A-Za-z_]\w*)(->.*)$/.exec(id);
-  const path = match ? fn.locks?.entryNames.get(match[2]!) : undefined;
-  if (path === undefined || fn.params.some((p) => p.name === match![2])) return id;
-  return normalizeLockExpression(path.startsWith('&') ? `&${path.slice(1)}.${match![3]!.slice(2)}` : `${match![1]}${path}${match![3]}`);
+  return /^&?[A-Za-z_]\w*->/.test(id) && fn.locks ? canonicalLockId(id, fn.locks.entryNames) : id;
 }
 
 function instantiate(effect: EffectTemplate, args: Node[], textOf: (node: Node) => string): CallLockEffect | undefined {

@@ -19,14 +19,24 @@ export type Meaning = 'success' | 'failure';
 
 const ZERO = /^(?:0+|0x0+|NULL|false)[uUlL]*$/;
 const POSITIVE = /^(?:[1-9]\d*|0x[0-9a-fA-F]*[1-9a-fA-F][0-9a-fA-F]*|true)[uUlL]*$/;
-const ERROR = /^(?:-\s*(?:E[A-Z0-9_]+|\d+)|(?:ERR_PTR|ERR_CAST|PTR_ERR)\s*\()/;
+/** `-ENOMEM`, `-1`: at the start of an expression, an error code. */
+const NEGATIVE = /^-\s*(?:E[A-Z0-9_]+|\d+)/;
+const ERROR_CALL = /^(?:ERR_PTR|ERR_CAST|PTR_ERR)\s*\(/;
 
 /** The class of a literal or an error-making expression; undefined when the text alone does not tell. */
 export function literalClass(text: string): ValueClass | undefined {
   const t = text.trim();
   if (ZERO.test(t)) return 'zero';
-  if (ERROR.test(t)) return 'error';
+  if (NEGATIVE.test(t) || ERROR_CALL.test(t)) return 'error';
   if (POSITIVE.test(t)) return 'nonzero';
+  return undefined;
+}
+
+/** The truth of a literal alone (numbers, NULL, true/false, a negative error code); undefined otherwise. */
+export function constantTruth(text: string): boolean | undefined {
+  const t = text.trim();
+  if (ZERO.test(t)) return false;
+  if (POSITIVE.test(t) || NEGATIVE.exec(t)?.[0].length === t.length) return true;
   return undefined;
 }
 

@@ -101,13 +101,23 @@ function semaphoreKeys(id: string): string[] {
  * Functions of the module that up() a semaphore they do not hold, by semaphoreKeys. Only functions no
  * module code calls directly (completions, callbacks): an unlock helper's up() is its caller's release.
  */
-function semaphoreSignallers(files: ReadonlyArray<{ parsed: { path: string }; functions: FunctionAnalysis[] }>, isCallbackOnly: (path: string, fn: FunctionAnalysis) => boolean): Map<string, Set<FunctionAnalysis>> {
+function semaphoreSignallers(files: ModuleFunctions, isCallbackOnly: (path: string, fn: FunctionAnalysis) => boolean): Map<string, Set<FunctionAnalysis>> {
+  return functionsByLockKey(files, isCallbackOnly, (locks) => locks.signalled, semaphoreKeys);
+}
+
+type ModuleFunctions = ReadonlyArray<{ parsed: { path: string }; functions: FunctionAnalysis[] }>;
+
+/** The selected functions of the module under each key of the lock ids `idsOf` gives for them. */
+function functionsByLockKey(
+  files: ModuleFunctions, select: (path: string, fn: FunctionAnalysis) => boolean,
+  idsOf: (locks: LockAnalysisResult) => Iterable<string>, keysOf: (id: string) => string[],
+): Map<string, Set<FunctionAnalysis>> {
   const byKey = new Map<string, Set<FunctionAnalysis>>();
   for (const file of files) {
     for (const fn of file.functions) {
-      if (!fn.locks?.signalled.size || !isCallbackOnly(file.parsed.path, fn)) continue;
-      for (const id of fn.locks?.signalled ?? []) {
-        for (const key of semaphoreKeys(id)) {
+      if (!fn.locks || !select(file.parsed.path, fn)) continue;
+      for (const id of idsOf(fn.locks)) {
+        for (const key of keysOf(id)) {
           let set = byKey.get(key);
           if (!set) byKey.set(key, (set = new Set()));
           set.add(fn);
@@ -127,21 +137,11 @@ function pathKey(id: string): string {
  * Locks that registered callbacks release without taking them, by pathKey: the module hands them over
  * from the function that took them.
  */
-function lockReceivers(files: ReadonlyArray<{ parsed: { path: string }; functions: FunctionAnalysis[] }>, isCallbackOnly: (path: string, fn: FunctionAnalysis) => boolean): Map<string, Set<FunctionAnalysis>> {
-  const byKey = new Map<string, Set<FunctionAnalysis>>();
-  for (const file of files) {
-    for (const fn of file.functions) {
-      if (!fn.locks?.releasesForCaller.size || !isCallbackOnly(file.parsed.path, fn)) continue;
-      for (const id of fn.locks.releasesForCaller.keys()) {
-        const key = pathKey(id);
-        if (key === '') continue;
-        let set = byKey.get(key);
-        if (!set) byKey.set(key, (set = new Set()));
-        set.add(fn);
-      }
-    }
-  }
-  return byKey;
+function lockReceivers(files: ModuleFunctions, isRegisteredCallback: (path: string, fn: FunctionAnalysis) => boolean): Map<string, Set<FunctionAnalysis>> {
+  return functionsByLockKey(files, isRegisteredCallback, (locks) => locks.releasesForCaller.keys(), (id) => {
+    const key = pathKey(id);
+    return key === '' ? [] : [key];
+  });
 }
 
 function callee(call: Node): Node {
