@@ -221,7 +221,9 @@ export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
     const atom: Atom = { node: expression, negated: false, negative: negative || undefined };
     let operand = expression;
     if (operand.type === 'assignment_expression' && operand.childForFieldName('left')?.type === 'identifier') {
+      // `(rc = f()) < 0`, `while ((p = next()))`: the test is of the value just assigned, in loops too.
       atom.variable = operand.childForFieldName('left')!.text;
+      if (operand.childForFieldName('operator')?.type === '=') atom.correlationKey = atom.variable;
     } else if (operand.type === 'identifier') {
       atom.variable = operand.text;
     } else if (operand.type === 'call_expression') {

@@ -83,6 +83,8 @@ export interface ReturnState {
   value?: ReturnValue;
   /** The path reached here through a merge of states: what it holds is certain, its facts less so. */
   merged?: boolean;
+  /** Locks this path took and then released (a path that never took a lock did not release it). */
+  released: ReadonlySet<string>;
 }
 
 export interface LockAnalysisResult {
@@ -430,7 +432,9 @@ function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<st
     // A lock held on entry (`__releases(x)`, `__must_hold(x)`) is the caller's: releasing it is an effect
     // the caller sees.
     if (held.via === 'entry' && !result.releasesForCaller.has(id)) result.releasesForCaller.set(id, { id, ...op, acquiredAt: node, via: 'call' });
-    if (held.via !== 'entry' && (held.lockClass !== op.lockClass || held.mode !== op.mode)) {
+    // Interrupts, bottom halves, preemption and RCU have no read and write sides.
+    const modeMatters = !CPU_WIDE_IDS.has(id);
+    if (held.via !== 'entry' && (held.lockClass !== op.lockClass || (modeMatters && held.mode !== op.mode))) {
       addIssue({ kind: 'mismatched-release', node, lock: id, related: held.acquiredAt, detail: describeMismatch(held, op) });
     }
     mutableHeld(state).splice(index, 1);
@@ -617,7 +621,7 @@ function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<st
           if (releasedAt) addIssue({ kind: 'mismatched-release', node: releasedAt, lock: side.implicitBy, related: side.acquiredAt, detail: `taken with the ${side.variant} variant but released without restoring ${side.id === 'bh' ? 'bottom halves' : 'interrupts'}` });
         }
         const held = state.held.filter((h) => h.via !== 'guard' && !h.implicitBy);
-        result.returns.push({ reportAt: state.lastJump ?? event.node, returnNode: event.node, held, value: returnValue(event.node, state), merged: state.merged });
+        result.returns.push({ reportAt: state.lastJump ?? event.node, returnNode: event.node, held, value: returnValue(event.node, state), merged: state.merged, released: new Set(state.released.keys()) });
         return;
       }
     }

@@ -164,8 +164,9 @@ interface Leak {
  * Locks the function took that are held at some returns and released at others; every lock it took,
  * when it is a callback. Not leaks:
  *  - the caller's locks (held on entry), wherever they end up;
- *  - a lock the function never releases anywhere: a conditional lock helper
- *    (`if (dev->need_lock) spin_lock(&dev->lock);`), paired with an unlock helper;
+ *  - a lock no path both takes and releases: a conditional lock helper
+ *    (`if (dev->need_lock) spin_lock(&dev->lock);`), paired with an unlock helper; a path that never
+ *    took the lock is no evidence either way (`if (!dev) return 0;` before the lock);
  *  - a lock whose return value tells whether it was taken (`return 0` locked, `return -EBUSY` not; a
  *    pointer or NULL), unless a failure return (an error code, NULL from a pointer function — literal
  *    or carried by a variable) is the one that keeps it.
@@ -175,17 +176,7 @@ function leaks(locks: LockAnalysisResult, isCallback: boolean, kind: ReturnKind)
   const result: Leak[] = [];
   const reported = new Set<string>();
   const heldAtAll = (id: string) => returns.every((r) => r.held.some((h) => h.id === id));
-  const meaning = (r: ReturnState) => meaningOf(r.value?.value, kind);
-  /**
-   * This holding return reports "locked": it is no failure while every releasing return is one
-   * (`return region;` against `return ERR_PTR(-EBUSY);`), or its truth differs from all of theirs.
-   */
-  const tellsByReturnValue = (ret: ReturnState, id: string) => {
-    const releasing = returns.filter((r) => !r.held.some((h) => h.id === id));
-    if (!ret.value || meaning(ret) === 'failure') return false;
-    if (releasing.every((r) => meaning(r) === 'failure')) return true;
-    return ret.value.truth !== undefined && releasing.every((r) => r.value?.truth !== undefined && r.value.truth !== ret.value!.truth);
-  };
+  const releasingReturns = (id: string) => returns.filter((r) => r.released.has(id) && !r.held.some((h) => h.id === id));
   const sameExit = (ret: ReturnState) => returns.filter((r) => r.reportAt.id === ret.reportAt.id);
   const isCertain = (ret: ReturnState, id: string) =>
     !locks.releasedByCallees.has(id) && sameExit(ret).every((r) => !r.merged && r.held.some((h) => h.id === id));
@@ -197,7 +188,10 @@ function leaks(locks: LockAnalysisResult, isCallback: boolean, kind: ReturnKind)
       if (lock.via === 'entry' || locks.heldOnEntry.has(lock.id)) continue;
       const consistent = heldAtAll(lock.id);
       if (consistent && !isCallback) continue;
-      if (!consistent && (!locks.releasedIds.has(lock.id) || tellsByReturnValue(ret, lock.id))) continue;
+      if (!consistent) {
+        const releasing = releasingReturns(lock.id);
+        if (releasing.length === 0 || tellsByReturnValue(ret, releasing, kind)) continue;
+      }
       const key = `${ret.reportAt.id}:${lock.id}`;
       if (reported.has(key)) continue;
       reported.add(key);
@@ -205,6 +199,18 @@ function leaks(locks: LockAnalysisResult, isCallback: boolean, kind: ReturnKind)
     }
   }
   return result;
+}
+
+/**
+ * This holding return reports "locked" to the caller: it is no failure while every releasing return is
+ * one (`return region;` against `return ERR_PTR(-EBUSY);`), or its truth differs from all of theirs.
+ */
+function tellsByReturnValue(ret: ReturnState, releasing: readonly ReturnState[], kind: ReturnKind): boolean {
+  const meaning = (r: ReturnState) => meaningOf(r.value?.value, kind);
+  if (!ret.value || meaning(ret) === 'failure') return false;
+  if (releasing.every((r) => meaning(r) === 'failure')) return true;
+  const truth = ret.value.truth;
+  return truth !== undefined && releasing.every((r) => r.value?.truth !== undefined && r.value.truth !== truth);
 }
 
 function releaseCallFor(lock: HeldLock, text: string): string | undefined {
