@@ -39,6 +39,8 @@ export interface Atom {
   constant?: boolean;
   /** The test was `x < 0` (or `x >= 0` with the edges swapped): the true edge knows an error code. */
   negative?: boolean;
+  /** A switch case `subject == value`: false wherever the path knows `subject` equals another value. */
+  equality?: { subject: string; value: string };
 }
 
 export interface CfgNode {
@@ -112,7 +114,8 @@ export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
   const loops: LoopContext[] = [];
   /** Scopes (compound statements holding guards, scoped_guard bodies) currently open, innermost last. */
   const scopes: number[] = [];
-  let switchContext: { head: CfgNode; hasDefault: boolean } | undefined;
+  /** The switch being lowered: its cases in order (value text; undefined for `default:`). */
+  let switchContext: { cases: Array<{ node: CfgNode; value: string | undefined }> } | undefined;
 
   /** Appends events to `current`, or a fresh node when `current` ends in a branch. */
   const append = (current: CfgNode | null, ...events: CfgEvent[]): CfgNode | null => {
@@ -258,6 +261,28 @@ export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
     return swapped ? { whenTrue: second, whenFalse: first } : { whenTrue: first, whenFalse: second };
   };
 
+  /**
+   * A switch as the chain of tests it means (`x == A`, else `x == B`, …, else default): a second switch
+   * on the same unchanged `x` then follows the case the first one took (hwspinlock takes the lock in one
+   * `switch (mode)` and releases it in another).
+   */
+  const dispatchCases = (head: CfgNode, condition: Node | null, cases: Array<{ node: CfgNode; value: string | undefined }>, after: CfgNode) => {
+    const subject = condition ? unwrap(condition).text.replace(/\s+/g, '') : '';
+    const keyed = subject !== '' && PURE_EXPRESSION.test(subject) && !/\w\s*\(/.test(subject);
+    let current = head;
+    for (const { node, value } of cases) {
+      if (value === undefined) continue;
+      const test = newNode();
+      edge(current, test);
+      const equality = keyed && !value.includes('...') ? { subject, value } : undefined;
+      test.branch = { node: condition!, negated: false, correlationKey: equality ? `${subject}==${value}` : undefined, equality };
+      const otherwise = newNode();
+      test.succ.push(node.id, otherwise.id);
+      current = otherwise;
+    }
+    edge(current, cases.find((c) => c.value === undefined)?.node ?? after);
+  };
+
   const join = (...parts: Array<CfgNode | null>): CfgNode | null => {
     const live = parts.filter((p): p is CfgNode => p !== null);
     if (live.length === 0) return null;
@@ -372,21 +397,20 @@ export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
         edge(head, switchHead);
         const after = newNode();
         const outer = switchContext;
-        switchContext = { head: switchHead, hasDefault: false };
+        const context: NonNullable<typeof switchContext> = { cases: [] };
+        switchContext = context;
         loops.push({ breakTarget: after.id, continueTarget: loops[loops.length - 1]?.continueTarget ?? -1, scopeDepth: scopes.length });
         const bodyEnd = lowerStatement(statement.childForFieldName('body'), null);
         loops.pop();
-        if (!switchContext.hasDefault) edge(switchHead, after);
         switchContext = outer;
+        dispatchCases(switchHead, statement.childForFieldName('condition'), context.cases, after);
         edge(bodyEnd, after);
         return after;
       }
       case 'case_statement': {
         const caseNode = newNode();
-        if (switchContext) {
-          switchContext.head.succ.push(caseNode.id);
-          if (!statement.childForFieldName('value')) switchContext.hasDefault = true;
-        }
+        const value = statement.childForFieldName('value');
+        switchContext?.cases.push({ node: caseNode, value: value ? value.text.replace(/\s+/g, '') : undefined });
         edge(current, caseNode); // fallthrough from the previous case
         let inner: CfgNode | null = caseNode;
         for (const child of statement.namedChildren) {

@@ -647,6 +647,7 @@ function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<st
       return [learn(whenTrue, atom, true), learn(whenFalse, atom, false)];
     }
     if (atom.correlationKey === undefined) return [state, cloneState(state)];
+    if (atom.equality && equalsOtherValue(state, atom.equality)) return [null, state];
     const known = state.facts.get(atom.correlationKey);
     const truth = truthOf(known);
     if (truth !== undefined) return truth ? [learn(state, atom, true), null] : [null, state];
@@ -724,6 +725,15 @@ function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<st
   // that is where a false report comes from (as smatch, which warns only on a definite state).
   result.issues = result.issues.filter((issue) => !((issue.kind === 'double-release' || issue.kind === 'release-not-held') && heldReleaseSites.has(issue.node.id)));
   return { result, callerLocks: newCallerLocks, untouchedReleased, contradicted };
+}
+
+/** The path knows `subject == other` for a value other than this one (an earlier switch took that case). */
+function equalsOtherValue(state: State, equality: { subject: string; value: string }): boolean {
+  const prefix = `${equality.subject}==`;
+  for (const [key, value] of state.facts) {
+    if (key.startsWith(prefix) && key.length > prefix.length && key.slice(prefix.length) !== equality.value && truthOf(value) === true) return true;
+  }
+  return false;
 }
 
 const FINAL_MEMBER = /(?:->|\.)(\w+)$/;
