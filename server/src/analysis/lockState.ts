@@ -415,8 +415,11 @@ function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<st
     if (index < 0) {
       const earlier = state.released.get(id);
       if (op.lockClass === 'semaphore') {
-        // up() without down() is how a semaphore signals.
-        result.signalled.add(id);
+        // up() without down() is how a semaphore signals; it may also be an unlock helper's release of
+        // its caller's down() (omapdrm's dsi_bus_unlock()), which a second pass tries.
+        // (Through a callee's release, the callee is what signals.)
+        if (!byCallee) result.signalled.add(id);
+        if (!touched && !entryHeld.has(id) && !untouchedReleases.has(node.id)) untouchedReleases.set(node.id, { id, node, op: { lockClass: op.lockClass, mode: op.mode, variant: op.variant } });
         return;
       }
       // local_irq_enable() twice is harmless: the interrupt flag is a state, not a count.
@@ -429,6 +432,8 @@ function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<st
     heldReleaseSites.add(node.id);
     result.releasedIds.add(id);
     const held = state.held[index]!;
+    // The caller's semaphore only by hypothesis: to callers that never took it, the up() still signals.
+    if (held.via === 'entry' && held.lockClass === 'semaphore' && callerLocks.has(id) && !byCallee) result.signalled.add(id);
     // A lock held on entry (`__releases(x)`, `__must_hold(x)`) is the caller's: releasing it is an effect
     // the caller sees.
     if (held.via === 'entry' && !result.releasesForCaller.has(id)) result.releasesForCaller.set(id, { id, ...op, acquiredAt: node, via: 'call' });

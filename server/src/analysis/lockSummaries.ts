@@ -99,8 +99,15 @@ function summarize(fn: FunctionAnalysis, globals: ReadonlySet<string>): EffectTe
   // The caller's, and held at no return: the caller loses it. Held at the returns of one truth only:
   // the caller loses it when the result tests the other way (a wait helper that drops the caller's
   // mutex and returns -ERESTARTSYS). (Dropped and retaken on every path: no effect.)
+  // A `__releases(x)` annotation is the function's contract, whatever paths it hands the lock on
+  // through (bcache's journal_try_write() releases it through closure_call()).
+  // (Released and acquired both: it drops and retakes it, tg3_chip_reset.)
+  const annotated = (kind: string) => fn.annotations.filter((a) => a.kind === kind).map((a) => bareLockId(a.lockExpression));
+  const reacquired = new Set(annotated('acquires'));
+  const annotatedReleases = new Set(annotated('releases').filter((id) => !reacquired.has(id)));
   for (const released of locks.releasesForCaller.values()) {
-    const holding = locks.returns.filter((r) => r.held.some((h) => h.id === released.id));
+    const contract = annotatedReleases.has(bareLockId(released.id));
+    const holding = contract ? [] : locks.returns.filter((r) => r.held.some((h) => h.id === released.id));
     const releasing = locks.returns.filter((r) => !holding.includes(r));
     const truth = holding.length === 0 ? undefined : partitionTruth(locks.returns, releasing);
     if (holding.length > 0 && truth === undefined) continue;
@@ -108,6 +115,11 @@ function summarize(fn: FunctionAnalysis, globals: ReadonlySet<string>): EffectTe
     if (effect) effects.push(truth === undefined ? effect : { ...effect, successWhen: truth ? 'nonzero' : 'zero' });
   }
   return effects;
+}
+
+/** A lock as annotations and calls both name it: `&dev->lock` and `dev->lock` are one. */
+function bareLockId(expression: string): string {
+  return normalizeLockExpression(expression).replace(/^&/, '');
 }
 
 /** The truth every return of `part` has and every other return lacks; undefined when values do not tell. */

@@ -61,8 +61,10 @@ export const lockImbalance: Rule = {
         for (const leak of leaks(locks, isCallback, fn.returnKind)) {
           if (acquiresByAnnotation.has(leak.lock.id) || acquiresByAnnotation.has(leak.lock.id.replace(/^&/, ''))) continue;
           // A counting semaphore is not owned: a path that keeps its count may hand it to the function
-          // that gives it back (usblcd's write throttle, up() in the URB completion).
-          if (leak.lock.lockClass === 'semaphore' && semaphoreKeys(leak.lock.id).some((key) => [...signallers.get(key) ?? []].some((other) => other !== fn))) continue;
+          // that gives it back (usblcd's write throttle, up() in the URB completion, a scan-complete
+          // event). A function this one calls to give it back is its unlock helper, not a hand-over.
+          const handsOver = (other: FunctionAnalysis) => other !== fn && !fn.calls.some((call) => call.callee === other.name);
+          if (leak.lock.lockClass === 'semaphore' && semaphoreKeys(leak.lock.id).some((key) => [...signallers.get(key) ?? []].some(handsOver))) continue;
           // A lock that a callback of the module releases without taking it is handed over by design
           // (taken in .suspend, released in .resume; taken before a scan, released when it completes).
           if ([...receivers.get(pathKey(leak.lock.id)) ?? []].some((other) => other !== fn)) continue;
@@ -98,11 +100,28 @@ function semaphoreKeys(id: string): string[] {
 }
 
 /**
- * Functions of the module that up() a semaphore they do not hold, by semaphoreKeys. Only functions no
- * module code calls directly (completions, callbacks): an unlock helper's up() is its caller's release.
+ * Functions of the module that up() a semaphore they do not hold, by semaphoreKeys: callbacks (a URB
+ * completion), and functions that give it back only on some paths (a scan-complete event handler). A
+ * function that always up()s it is an unlock helper: its up() is its caller's release.
  */
 function semaphoreSignallers(files: ModuleFunctions, isCallbackOnly: (path: string, fn: FunctionAnalysis) => boolean): Map<string, Set<FunctionAnalysis>> {
-  return functionsByLockKey(files, isCallbackOnly, (locks) => locks.signalled, semaphoreKeys);
+  const byKey = new Map<string, Set<FunctionAnalysis>>();
+  for (const file of files) {
+    for (const fn of file.functions) {
+      const locks = fn.locks;
+      if (!locks) continue;
+      const callback = isCallbackOnly(file.parsed.path, fn);
+      for (const id of locks.signalled) {
+        if (!callback && !locks.returns.some((r) => r.held.some((h) => h.id === id))) continue;
+        for (const key of semaphoreKeys(id)) {
+          let set = byKey.get(key);
+          if (!set) byKey.set(key, (set = new Set()));
+          set.add(fn);
+        }
+      }
+    }
+  }
+  return byKey;
 }
 
 type ModuleFunctions = ReadonlyArray<{ parsed: { path: string }; functions: FunctionAnalysis[] }>;
