@@ -121,6 +121,54 @@ function comparedWithConstant(condition: Node, caller: FunctionAnalysis): { inde
   return undefined;
 }
 
+/** What a parameter must be for `condition` to have this truth; undefined when no parameter decides it. */
+function conditionGuard(given: Node | null, truth: boolean, caller: FunctionAnalysis): FlagGuard | undefined {
+  let condition = given;
+  let when = truth;
+  for (;;) {
+    if (condition?.type === 'parenthesized_expression') condition = condition.namedChild(0);
+    else if (condition?.type === 'unary_expression' && condition.childForFieldName('operator')?.type === '!') {
+      when = !when;
+      condition = condition.childForFieldName('argument');
+    } else break;
+  }
+  if (!condition) return undefined;
+  const operator = condition.type === 'binary_expression' ? condition.childForFieldName('operator')?.type : undefined;
+  // `a && b` true, `a || b` false: each operand has that truth.
+  if ((operator === '&&' && when) || (operator === '||' && !when)) {
+    return conditionGuard(condition.childForFieldName('left'), when, caller) ?? conditionGuard(condition.childForFieldName('right'), when, caller);
+  }
+  const index = condition.type === 'identifier' ? caller.params.findIndex((p) => p.name === condition!.text) : -1;
+  if (index >= 0) return { index, when };
+  const tested = testedBit(condition, caller);
+  if (tested) return { ...tested, when };
+  const compared = comparedWithConstant(condition, caller);
+  // `if (state == X)` then-branch, `if (state != X)` else-branch: only when state is X.
+  if (compared && compared.equal === when) return { index: compared.index, equals: [compared.value] };
+  return undefined;
+}
+
+/** `if (!sleep) { …; return; }` before `statement` in its block: what follows runs only when the test failed. */
+function earlyExitGuard(statement: Node, caller: FunctionAnalysis): FlagGuard | undefined {
+  for (let previous = statement.previousNamedSibling; previous; previous = previous.previousNamedSibling) {
+    if (previous.type !== 'if_statement' || previous.childForFieldName('alternative')) continue;
+    if (!alwaysReturns(previous.childForFieldName('consequence'))) continue;
+    const guard = conditionGuard(previous.childForFieldName('condition'), false, caller);
+    if (guard) return guard;
+  }
+  return undefined;
+}
+
+/** A statement that ends in `return` (directly or as its block's last statement), with no label to enter it by. */
+function alwaysReturns(statement: Node | null): boolean {
+  if (!statement) return false;
+  if (statement.type === 'return_statement') return true;
+  if (statement.type !== 'compound_statement' || statement.descendantsOfType('labeled_statement').length > 0) return false;
+  let last = statement.lastNamedChild;
+  while (last?.type === 'comment') last = last.previousNamedSibling;
+  return last?.type === 'return_statement';
+}
+
 /**
  * The values under which a case of `switch (param)` runs: its own label and those of the cases that fall
  * into it. A group with `default` runs for values that cannot be listed: no guard.
@@ -418,6 +466,12 @@ export class ModuleCallGraph {
     return guard;
   }
 
+  /**
+   * Walks out from the call: an enclosing `if` on a parameter (any conjunct of an `&&` in its then-branch,
+   * any disjunct of an `||` in its else-branch), a `case` of `switch (param)`, or an earlier
+   * `if (param) return …;` in an enclosing block (iscsit_cause_connection_reinstatement returns early
+   * when `!sleep`, before it waits).
+   */
   private findFlagGuard(file: string, caller: FunctionAnalysis, call: CallSite): FlagGuard | undefined {
     const parsed = this.parsedFiles.get(file);
     if (!parsed || caller.params.length === 0) return undefined;
@@ -426,25 +480,15 @@ export class ModuleCallGraph {
     while (child && parent && parent.type !== 'function_definition') {
       if (parent.type === 'if_statement' && child.type !== 'parenthesized_expression') {
         const inThen = parent.childForFieldName('consequence')?.id === child.id;
-        let condition = parent.childForFieldName('condition');
-        let negated = false;
-        for (;;) {
-          if (condition?.type === 'parenthesized_expression') condition = condition.namedChild(0);
-          else if (condition?.type === 'unary_expression' && condition.childForFieldName('operator')?.type === '!') {
-            negated = !negated;
-            condition = condition.childForFieldName('argument');
-          } else break;
-        }
-        const index = condition?.type === 'identifier' ? caller.params.findIndex((p) => p.name === condition!.text) : -1;
-        if (index >= 0) return { index, when: inThen !== negated };
-        const tested = condition ? testedBit(condition, caller) : undefined;
-        if (tested) return { ...tested, when: inThen !== negated };
-        const compared = condition ? comparedWithConstant(condition, caller) : undefined;
-        // `if (state == X)` then-branch, `if (state != X)` else-branch: only when state is X.
-        if (compared && (compared.equal === (inThen !== negated))) return { index: compared.index, equals: [compared.value] };
+        const guard = conditionGuard(parent.childForFieldName('condition'), inThen, caller);
+        if (guard) return guard;
       }
       if (parent.type === 'case_statement' && parent.childForFieldName('value')?.id !== child.id) {
         const guard = caseGuard(parent, caller);
+        if (guard) return guard;
+      }
+      if (parent.type === 'compound_statement') {
+        const guard = earlyExitGuard(child, caller);
         if (guard) return guard;
       }
       child = parent;
