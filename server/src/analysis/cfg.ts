@@ -19,7 +19,9 @@ export type CfgEvent =
   | { kind: 'scopeExit'; scopes: number[] }
   | { kind: 'return'; node: Node }
   /** A goto/break/continue about to leave: where a leak along this edge is reported. */
-  | { kind: 'jump'; node: Node };
+  | { kind: 'jump'; node: Node }
+  /** `f(&x)`: the callee may change `x`, so what the path knew of it is gone. */
+  | { kind: 'clobber'; variable: string };
 
 /** A branch condition, reduced to one operand tested for truth. */
 export interface Atom {
@@ -153,6 +155,10 @@ export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
       }
       const callee = fn?.type === 'identifier' ? fn.text : undefined;
       events.push({ at: call.endIndex, event: { kind: 'call', node: call, callee, args } });
+      for (const arg of args) {
+        const target = arg.type === 'pointer_expression' && arg.childForFieldName('operator')?.type === '&' ? arg.childForFieldName('argument') : null;
+        if (target?.type === 'identifier') events.push({ at: call.endIndex + 0.25, event: { kind: 'clobber', variable: target.text } });
+      }
     }
     const assignments = nodesWithin(options.index.assignments, expression.startIndex, expression.endIndex);
     for (const assignment of assignments) {

@@ -530,7 +530,8 @@ function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<st
       case 'assign': {
         const value = event.value;
         const variable = event.variable;
-        const fromCall = value?.type === 'call_expression' ? `call:${value.id}` : undefined;
+        const resultCall = truthPreservingCall(value);
+        const fromCall = resultCall ? `call:${resultCall.id}` : undefined;
         // Pending trylock results: the variable now names this call's result (or no longer any).
         if (state.pending.some((p) => p.keys.includes(variable) || (fromCall !== undefined && p.keys.includes(fromCall)))) {
           state.pending = state.pending
@@ -599,6 +600,11 @@ function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<st
         if (assigned !== undefined) mutableFacts(state).set(variable, assigned);
         return;
       }
+      case 'clobber': {
+        const { word } = patternsFor(event.variable);
+        for (const key of state.facts.keys()) if (word.test(key)) mutableFacts(state).delete(key);
+        return;
+      }
       case 'guard': {
         const guard = GUARD_CLASSES[event.guardClass];
         if (!guard) return;
@@ -648,15 +654,18 @@ function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<st
         if (pending.op === 'acquire') acquire(onSuccess, pending.lock);
         else release(onSuccess, pending.lock.id, pending.lock, pending.lock.acquiredAt, true);
       }
-      // The result itself is known on each edge too: `return err;` later tells the caller which it was.
-      return [learn(whenTrue, atom, true), learn(whenFalse, atom, false)];
+      // The result itself is known on each edge too: `return err;` later tells the caller which it was,
+      // and a loop retesting the variable (`while (!locked) locked = mutex_trylock(…);`) knows it.
+      const known = atom.correlationKey === undefined && atom.variable !== undefined ? { ...atom, correlationKey: atom.variable } : atom;
+      return [learn(whenTrue, known, true), learn(whenFalse, known, false)];
     }
-    if (atom.correlationKey === undefined) return [state, cloneState(state)];
-    if (atom.equality && equalsOtherValue(state, atom.equality)) return [null, state];
-    const known = state.facts.get(atom.correlationKey);
-    const truth = truthOf(known);
-    if (truth !== undefined) return truth ? [learn(state, atom, true), null] : [null, state];
-    return [learn(cloneState(state), atom, true), learn(cloneState(state), atom, false)];
+    // A loop condition keeps no key, but a variable a trylock result decided is known on this path.
+    const keyed = atom.correlationKey === undefined && atom.variable !== undefined && state.facts.has(atom.variable) ? { ...atom, correlationKey: atom.variable } : atom;
+    if (keyed.correlationKey === undefined) return [state, cloneState(state)];
+    if (keyed.equality && equalsOtherValue(state, keyed.equality)) return [null, state];
+    const truth = truthOf(state.facts.get(keyed.correlationKey));
+    if (truth !== undefined) return truth ? [learn(state, keyed, true), null] : [null, state];
+    return [learn(cloneState(state), keyed, true), learn(cloneState(state), keyed, false)];
   };
 
   /** The state on the edge where `atom` tested `truth`, with what that tells of its operand; null if infeasible. */
@@ -776,6 +785,23 @@ function sideStateOf(op: { lockClass: LockClass; variant: LockVariant }): 'irq' 
 function findLast<T>(items: readonly T[], predicate: (item: T) => boolean): number {
   for (let i = items.length - 1; i >= 0; i--) if (predicate(items[i]!)) return i;
   return -1;
+}
+
+/**
+ * The call whose result a value tests the truth of, unchanged: `f()`, `(f())`, `f() != 0`, `!!f()`
+ * (ucsi: `locked = mutex_trylock(&con->lock) != 0;`).
+ */
+function truthPreservingCall(value: Node | null): Node | undefined {
+  let node = value;
+  for (;;) {
+    if (!node) return undefined;
+    if (node.type === 'call_expression') return node;
+    if (node.type === 'parenthesized_expression') node = node.namedChild(0);
+    else if (node.type === 'binary_expression' && node.childForFieldName('operator')?.type === '!=' && /^(0|NULL|false)$/.test(node.childForFieldName('right')?.text ?? '')) node = node.childForFieldName('left');
+    else if (node.type === 'unary_expression' && node.childForFieldName('operator')?.type === '!' && node.childForFieldName('argument')?.type === 'unary_expression'
+      && node.childForFieldName('argument')!.childForFieldName('operator')?.type === '!') node = node.childForFieldName('argument')!.childForFieldName('argument');
+    else return undefined;
+  }
 }
 
 function returnValue(node: Node, state: State): ReturnValue | undefined {
