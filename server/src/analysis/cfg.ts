@@ -90,7 +90,7 @@ interface LoopContext {
 }
 
 /** Operands, member access, comparisons and arithmetic; no assignment, increment or comma. */
-const PURE_EXPRESSION = /^(?:[\w\s.\[\]&*!()~|^+/%<>?:]|->|-(?!-)|[=!<>]=)+$/;
+const PURE_EXPRESSION = /^(?:[\w\s.,\[\]&*!()~|^+/%<>?:]|->|-(?!-)|[=!<>]=|"[^"\\]*")+$/;
 
 export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
   const nodes: CfgNode[] = [];

@@ -450,7 +450,10 @@ function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<st
     if (side) {
       const sideIndex = findLast(state.held, (h) => h.id === side);
       if (sideIndex >= 0) mutableHeld(state).splice(sideIndex, 1);
-      else if (held.via !== 'entry') addIssue({ kind: 'mismatched-release', node, lock: id, related: held.acquiredAt, detail: `taken with the ${held.variant} variant but released with the ${op.variant} variant` });
+      // Enabling interrupts that this function did not disable is harmless when they were on, and the
+      // caller's design when they were off (rpm_resume, entered with them off): the interrupt flag is a
+      // state, not a count. Bottom halves count, so an enable without a disable is reported.
+      else if (held.via !== 'entry' && side === 'bh') addIssue({ kind: 'mismatched-release', node, lock: id, related: held.acquiredAt, detail: `taken with the ${held.variant} variant but released with the ${op.variant} variant` });
     }
   };
 
