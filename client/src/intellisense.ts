@@ -1,7 +1,8 @@
 // IntelliSense into the target kernel's headers. "LKM: Write Compilation Database" (and every Build
 // and Load on this machine) writes the module folder's compile_commands.json (core/intellisense):
 // clangd finds it by itself in the file's folder or a parent, so the clangd extension needs no
-// setting. For the Microsoft C/C++ extension, when it is installed, LKM Dev is its custom
+// setting; clangd 14 only misses a database that appears while a file is open (until its next
+// edit), so creating one restarts clangd when the vscode-clangd extension runs. For the Microsoft C/C++ extension, when it is installed, LKM Dev is its custom
 // configuration provider (answers from the same database); without it nothing is registered or shown.
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import { kernelLogChannel } from './kernelLog';
 import { activeTarget, moduleFolder, targetSettings } from './targets';
 
 const CPPTOOLS_ID = 'ms-vscode.cpptools';
+const CLANGD_ID = 'llvm-vs-code-extensions.vscode-clangd';
 /** The API version whose SourceFileConfiguration has compilerArgs (vscode-cpptools' Version.v6). */
 const CPPTOOLS_API_VERSION = 6;
 
@@ -22,7 +24,7 @@ interface CppToolsApi extends vscode.Disposable {
   didChangeCustomConfiguration(provider: ConfigurationProvider): void;
 }
 
-let provider: ConfigurationProvider | undefined;
+/** Set once registered with the C/C++ extension (it may be installed after activation). */
 let cppTools: CppToolsApi | undefined;
 
 function describe(written: WrittenDatabase): string {
@@ -33,6 +35,7 @@ async function writeDatabase(): Promise<void> {
   const folder = moduleFolder();
   if (!folder) return void vscode.window.showErrorMessage('LKM: open a kernel module folder first.');
   const kdir = await compileDatabaseKdir(targetSettings());
+  const existed = existsSync(path.join(folder, COMPILE_DATABASE));
   const written = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: 'LKM: Write Compilation Database', cancellable: true },
     (progress, token) => {
@@ -42,7 +45,7 @@ async function writeDatabase(): Promise<void> {
       return generateCompileDatabase(folder, kdir, { signal: controller.signal, output: (t) => kernelLogChannel().append(t) });
     },
   );
-  databaseChanged(written);
+  await databaseWritten(existed);
   vscode.window.showInformationMessage(`LKM: wrote ${describe(written)} for clangd and the C/C++ extension.`);
 }
 
@@ -54,7 +57,7 @@ export async function afterBuild(folder: string): Promise<void> {
     const existed = existsSync(path.join(folder, COMPILE_DATABASE));
     const written = refreshCompileDatabase(folder, await compileDatabaseKdir(targetSettings()));
     if (!written?.changed) return;
-    databaseChanged(written);
+    await databaseWritten(existed);
     // The first time the file appears in a folder, say so (it is the one file LKM Dev writes there).
     if (!existed) vscode.window.showInformationMessage(`LKM: wrote ${describe(written)} for clangd and the C/C++ extension (setting lkm.compileCommands.afterBuild).`);
   } catch (error) {
@@ -62,9 +65,9 @@ export async function afterBuild(folder: string): Promise<void> {
   }
 }
 
-function databaseChanged(written: WrittenDatabase): void {
-  provider?.forget(path.dirname(written.file));
-  if (provider) cppTools?.didChangeCustomConfiguration(provider);
+/** A database new to its folder restarts a running clangd (see above); the C/C++ extension hears of it through the watcher. */
+async function databaseWritten(existed: boolean): Promise<void> {
+  if (!existed && vscode.extensions.getExtension(CLANGD_ID)?.isActive) await vscode.commands.executeCommand('clangd.restart');
 }
 
 /** vscode-cpptools' CustomConfigurationProvider, answering from the nearest kernel compile_commands.json. */
@@ -99,10 +102,6 @@ class ConfigurationProvider implements vscode.Disposable {
 
   async provideFolderBrowseConfiguration() {
     return null;
-  }
-
-  forget(dir: string): void {
-    this.databases.delete(dir);
   }
 
   dispose(): void {
@@ -147,11 +146,12 @@ async function connectCppTools(context: vscode.ExtensionContext): Promise<void> 
   const api = exports?.getApi?.(CPPTOOLS_API_VERSION);
   if (!api) return;
   cppTools = api;
-  provider = new ConfigurationProvider(context.extension.id);
+  const provider = new ConfigurationProvider(context.extension.id);
   api.registerCustomConfigurationProvider(provider);
   api.notifyReady(provider);
   const watcher = vscode.workspace.createFileSystemWatcher(`**/${COMPILE_DATABASE}`);
-  const changed = (uri: vscode.Uri) => databaseChanged({ file: uri.fsPath, entries: [], changed: true });
+  // Its answers are re-read by modification time; cpptools asks again once told.
+  const changed = () => api.didChangeCustomConfiguration(provider);
   context.subscriptions.push(provider, api, watcher, watcher.onDidChange(changed), watcher.onDidCreate(changed), watcher.onDidDelete(changed));
 }
 
@@ -172,6 +172,5 @@ export function activate(context: vscode.ExtensionContext): void {
 }
 
 export function deactivate(): void {
-  provider = undefined;
   cppTools = undefined;
 }
