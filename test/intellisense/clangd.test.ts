@@ -1,6 +1,6 @@
 // Issue 11's proof for clangd: every New Module template (made by the New Module code) and the
-// multi-file example, checked with Debian's clangd — before the compilation database every C file
-// has errors (clangd cannot find <linux/…> headers, so this test can fail), after `lkm compdb`'s
+// multi-file example, checked with Debian's clangd — before the compilation database the folder's
+// C files have errors (clangd cannot find <linux/…> headers, so this test can fail), after `lkm compdb`'s
 // database none of the folder's files (.c and .h) has an error diagnostic.
 // Needs clangd and linux-headers-amd64 (CI installs both); builds on this machine, loads nothing.
 import assert from 'node:assert/strict';
@@ -55,10 +55,11 @@ describe('clangd finds the target kernel through compile_commands.json', { timeo
       const sources = sourcesOf(dir);
       const cFiles = sources.filter((f) => f.endsWith('.c'));
       assert.ok(cFiles.length > 0, `${dir} has no C file`);
-      for (const file of cFiles) {
-        const errors = await clangdErrors(path.join(dir, file));
-        assert.ok(errors.some((e) => e.code === 'pp_file_not_found'), `${label}/${file}: clangd found the kernel headers without a database: ${JSON.stringify(errors)}`);
-      }
+      // Without the database clangd cannot find <linux/…> (a C file that includes only the module's
+      // own header, such as the multifile template's util.c, may still parse).
+      const before = new Map<string, string[]>();
+      for (const file of cFiles) before.set(file, (await clangdErrors(path.join(dir, file))).map((e) => e.code));
+      assert.ok([...before.values()].some((codes) => codes.includes('pp_file_not_found')), `${label}: clangd found the kernel headers without a database: ${JSON.stringify([...before])}`);
 
       const written = await generateCompileDatabase(dir, kdir, {});
       assert.ok(written.build.ok, `${label} did not build:\n${written.build.output}`);
