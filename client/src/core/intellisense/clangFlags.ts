@@ -1,13 +1,13 @@
 // A kbuild (GCC) command line made acceptable to clang-based tools (clangd, clang-tidy): the GCC-only
 // flags clang's driver rejects are dropped, so every file parses instead of failing on "unknown
-// argument". The list is what Debian's clangd 14 rejects on Debian's 6.1 amd64 module command lines
-// (`clangd --check`), plus the same kind of flags other kernel versions and configs add (GCC
-// plugins, `--param`, newer hardening options). None of them changes a macro or an include path,
-// so what the editor sees is what GCC compiles.
+// argument". Chosen over a `.clangd` file (CompileFlags: Remove): the user's folder gets one file,
+// not two, a `.clangd` of the user's own is never overwritten or merged, and every tool that reads
+// the database (clang-tidy, ccls, any editor's clangd) gets flags it accepts. None of the removed
+// flags changes a macro or an include path, so what the editor sees is what GCC compiles.
 
 /** Exact flags, and prefixes (ending in `=`, `,` or `-`) of flags with a value. */
-const GCC_ONLY = [
-  // Rejected by clangd 14 on Debian's 6.1 amd64 module command lines:
+export const REJECTED_BY_CLANG = [
+  // What Debian's clangd 14 rejects on Debian's 6.1 amd64 module command lines (`clangd --check`):
   '-mrecord-mcount',
   '-fconserve-stack',
   '-mindirect-branch=',
@@ -17,7 +17,7 @@ const GCC_ONLY = [
   '-mpreferred-stack-boundary=',
   '-fno-allow-store-data-races',
   '-ftrivial-auto-var-init=', // =zero needs an extra "at your own peril" flag in clang 14
-  // Rejected by clangd 14, used by other kernel versions and configs (KASAN, ZERO_CALL_USED_REGS, …):
+  // Also rejected, used by other kernel versions and configs (KASAN, ZERO_CALL_USED_REGS, GCC 14, …):
   '-fzero-call-used-regs=',
   '-fmin-function-alignment=',
   '-fno-ipa-sra',
@@ -27,6 +27,10 @@ const GCC_ONLY = [
   '-fno-tree-loop-im',
   '-fno-code-hoisting',
   '-fasan-shadow-offset=',
+];
+
+/** Accepted by clang's driver, but wrong to pass on. */
+const REMOVED_FOR_EFFECT = [
   // GCC plugins (randstruct, latent entropy, stackleak): clang would try to load them as its own.
   '-fplugin=',
   '-fplugin-arg-',
@@ -36,10 +40,10 @@ const GCC_ONLY = [
 ];
 
 export function isGccOnlyFlag(arg: string): boolean {
-  return GCC_ONLY.some((flag) => (/[=,-]$/.test(flag) ? arg.startsWith(flag) : arg === flag));
+  return [...REJECTED_BY_CLANG, ...REMOVED_FOR_EFFECT].some((flag) => (/[=,-]$/.test(flag) ? arg.startsWith(flag) : arg === flag));
 }
 
-/** The command line without the flags clang rejects; the compiler (argv[0]) and the rest are kept. */
+/** The command line without those flags; the compiler (argv[0]) and the rest are kept. */
 export function clangCompatibleArguments(args: readonly string[]): string[] {
   return args.filter((arg, i) => i === 0 || !isGccOnlyFlag(arg));
 }
