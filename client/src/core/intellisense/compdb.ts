@@ -7,6 +7,7 @@ import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'n
 import path from 'node:path';
 import { activeTargetKernel } from '../targets/kdir';
 import type { TargetSettings } from '../targets/config';
+import { formatProblem } from '../targets/problems';
 import { buildLocally, buildMirrorDir, type BuildResult, type StepContext } from '../targets/session';
 import { clangCompatibleArguments } from './clangFlags';
 import { readKbuildCommands, type KbuildCommand } from './kbuildCommands';
@@ -54,7 +55,10 @@ export async function generateCompileDatabase(localDir: string, kdir: string, ct
   const build = await buildLocally(kdir, dir, ctx);
   const entries = databaseFromBuild(buildMirrorDir(dir, kdir), dir, kdir);
   if (!entries.length) {
-    throw new Error(build.ok ? `the build of ${dir} compiled no C file of the folder` : `no C file of ${dir} has compiled yet, so kbuild recorded no command line: fix the build errors first`);
+    const firstError = build.problems.find((p) => p.severity === 'error');
+    throw new Error(build.ok
+      ? `the build of ${dir} compiled no C file of the folder`
+      : `no C file of ${dir} has compiled yet, so kbuild recorded no command line: fix the build errors first${firstError ? ` (${formatProblem(firstError, dir)})` : ''}`);
   }
   return { ...writeCompileDatabase(dir, entries), build };
 }
