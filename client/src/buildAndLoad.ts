@@ -11,6 +11,7 @@ import type { Problem } from './core/targets/problems';
 import { build, formatModinfo, listLoadedModules, loadModules, openTarget } from './core/targets/session';
 import { showLoadLog, kernelLogChannel } from './kernelLog';
 import { activeTarget, moduleFolder, targetSettings } from './targets';
+import { afterBuild } from './intellisense';
 import { noteGuestStarted } from './vm';
 
 let diagnostics: vscode.DiagnosticCollection | undefined;
@@ -63,6 +64,7 @@ async function buildAndLoad(extraParams?: Record<string, ParamValue[]>): Promise
       if (result.target?.guest && !result.target.guest.detached) noteGuestStarted(result.target.guest.name);
       // The SSH master stays open (ControlPersist) so the next run skips the handshake.
       publish(result.problems, folder);
+      if (result.build) await afterBuild(folder);
       if (result.load) showLoadLog(`${result.summary} (${(result.durationMs / 1000).toFixed(1)} s)`, result.load.log);
       if (result.exitCode === EXIT.loaded) vscode.window.setStatusBarMessage(`LKM: ${result.summary}`, 5000);
       else if (result.exitCode !== EXIT.cancelled) {

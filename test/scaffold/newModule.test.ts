@@ -53,7 +53,7 @@ describe('New Module', () => {
     assert.match(makefile, /^\t\$\(MAKE\) -C \$\(KDIR\) M=\$\(PWD\) modules$/m);
     assert.match(makefile, /^clean:\n\t\$\(MAKE\) -C \$\(KDIR\) M=\$\(PWD\) clean$/m);
     const gitignore = readFileSync(path.join(result.moduleDir, '.gitignore'), 'utf8').split('\n');
-    for (const product of ['*.o', '*.ko', '*.mod.c', '.*.cmd', 'modules.order', 'Module.symvers']) assert.ok(gitignore.includes(product), product);
+    for (const product of ['*.o', '*.ko', '*.mod.c', '.*.cmd', 'modules.order', 'Module.symvers', 'compile_commands.json']) assert.ok(gitignore.includes(product), product);
   });
 
   it('lists every source of a multi-file module in <mod>-y, with no <mod>.c', () => {

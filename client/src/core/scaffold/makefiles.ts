@@ -43,6 +43,8 @@ export const gitignoreText = [
   '.tmp_versions/',
   'modules.order',
   'Module.symvers',
+  '# the compilation database LKM Dev writes for clangd and the C/C++ extension (`lkm compdb`)',
+  'compile_commands.json',
   '',
 ].join('\n');
 

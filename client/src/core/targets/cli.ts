@@ -6,6 +6,7 @@ import { Option, type Command } from 'commander';
 import { detectKvm, readGuestState, startGuest, stopGuest, type Accel } from '../guest/vm';
 import { pickTarget, readWorkspaceTargetSettings, TEST_VM_TARGET } from './config';
 import { EXIT, formatProblems, runLoop } from './loop';
+import { refreshAfterBuild } from '../intellisense/cli';
 import { ParamError, parseParamAssignment, type ParamValue } from './params';
 import { build, filterLogForModule, formatModinfo, listLoadedModules, loadModules, moduleNamesFromMakefile, openTarget, readKernelLog, uploadModules, type LoadAction, type Target } from './session';
 
@@ -106,6 +107,7 @@ export function registerTargetCommands(program: Command): void {
       const folder = path.resolve(dir ?? '.');
       const code = await withTarget(folder, opts.target, false, async (target) => {
         const result = await build(target, folder, { output: (t) => process.stdout.write(t) });
+        refreshAfterBuild(folder, target);
         for (const line of formatProblems(result.problems, process.cwd())) process.stderr.write(`${line}\n`);
         if (result.ok) print(`Built ${result.modules.map((m) => m.relPath).join(', ')}`);
         return result.ok ? 0 : EXIT.buildFailed;

@@ -270,7 +270,8 @@ function kernelHasDebugInfo(kdir: string): boolean {
   return existsSync(config) && /^CONFIG_DEBUG_INFO=y$/m.test(readFileSync(config, 'utf8'));
 }
 
-function buildMirrorDir(localDir: string, kdir: string): string {
+/** The private folder a local build of localDir against kdir runs in (exported: its .cmd files feed compile_commands.json). */
+export function buildMirrorDir(localDir: string, kdir: string): string {
   const hash = createHash('sha256').update(`${path.resolve(localDir)}\0${kdir}`).digest('hex').slice(0, 12);
   return path.join(cacheRoot(), 'build', `${path.basename(path.resolve(localDir)).replace(/[^\w.-]/g, '_')}-${hash}`);
 }
