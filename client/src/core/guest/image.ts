@@ -15,8 +15,8 @@ import { readModuleInfo } from '../targets/elf';
 const IMAGE_RECIPE = 4;
 export const READY_MARKER = 'LKM-GUEST-READY';
 /** Modules the guest loads at boot for its network card; their `depends=` are added automatically. */
-const BOOT_MODULES = ['virtio_pci', 'virtio_net'];
-const INSTALL_HINT = 'install the guest packages first: bash scripts/install-guest-deps.sh';
+export const BOOT_MODULES = ['virtio_pci', 'virtio_net'];
+export const INSTALL_HINT = 'install the guest packages first: bash scripts/install-guest-deps.sh';
 
 export interface GuestImage {
   kernelVersion: string;
@@ -96,14 +96,14 @@ export async function prepareGuestImage(log: Log = () => undefined): Promise<Gue
   return image;
 }
 
-interface PackageFiles {
+export interface PackageFiles {
   vmlinuz: string;
   moduleRoot: string;
   sftpServer: string;
 }
 
 /** Uses the host's own kernel image and sftp-server when installed, else unpacks their .debs. */
-async function fetchPackages(version: string, work: string, log: Log): Promise<PackageFiles> {
+export async function fetchPackages(version: string, work: string, log: Log): Promise<PackageFiles> {
   const hostImage = `/boot/vmlinuz-${version}`;
   const hostModules = `/lib/modules/${version}/kernel`;
   const hostSftp = ['/usr/lib/openssh/sftp-server', '/usr/lib/sftp-server'].find((p) => existsSync(p));
@@ -217,7 +217,7 @@ export async function packCpio(folder: string, output: string): Promise<void> {
 }
 
 /** Copies a dynamically linked program with every library `ldd` lists, the ELF interpreter included. */
-async function copyWithLibraries(program: string, root: string, destination: string): Promise<void> {
+export async function copyWithLibraries(program: string, root: string, destination: string): Promise<void> {
   copyInto(program, root, destination);
   const ldd = await runChecked('ldd', [program], { timeoutMs: 10_000 });
   for (const line of ldd.stdout.split('\n')) {
@@ -234,7 +234,7 @@ function copyInto(source: string, root: string, relative: string): void {
   chmodSync(target, statSync(realpathSync(source)).mode & 0o777);
 }
 
-interface ModuleFile {
+export interface ModuleFile {
   name: string;
   path: string;
 }

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { detectKvm, readGuestState, startGuest, stopGuest, type Accel } from '../guest/vm';
+import { detectKvm, guestResponds, lastConsoleReport, readGuestState, startGuest, stopGuest, type Accel } from '../guest/vm';
 import { pickTarget, readWorkspaceTargetSettings, TEST_VM_TARGET } from './config';
 import { EXIT, formatProblems, runLoop } from './loop';
 import { ParamError, parseParamAssignment, type ParamValue } from './params';
@@ -87,11 +87,18 @@ export function registerTargetCommands(program: Command): void {
       print((await stopGuest(guestName())) ? 'Test VM stopped.' : 'The test VM was not running.');
     });
   vm.command('status')
-    .description('show whether the test VM runs (exit 1 when it does not)')
-    .action(() => {
+    .description('show whether the test VM runs and answers (exit 1 when it does not)')
+    .action(async () => {
       const state = readGuestState(guestName());
       if (!state) {
         print('The test VM is not running.');
+        process.exitCode = 1;
+        return;
+      }
+      if (!(await guestResponds(state))) {
+        print(`Test VM not responding: QEMU (pid ${state.pid}) runs but the guest does not answer over SSH (hung?). Restart it with: lkm vm stop && lkm vm start`);
+        const report = lastConsoleReport(state);
+        if (report) print(`Last console output (${state.serialLog}):\n${report}`);
         process.exitCode = 1;
         return;
       }
