@@ -12,12 +12,14 @@ import path from 'node:path';
 import { runChecked, runProcess } from '../targets/process';
 import { BOOT_MODULES, cacheRoot, concatenateFiles, fetchPackages, INSTALL_HINT, moduleLoadOrder, packCpio, prepareGuestImage, READY_MARKER, type GuestImage, type Log } from './image';
 
-/** Bumped whenever the image's contents change, so stale caches are rebuilt. */
+/** Bumped whenever the root file system's contents change, so stale caches are rebuilt. */
 const DEBIAN_RECIPE = 1;
+/** The same for the initrd alone (rebuilt in seconds, without the root file system). */
+const INITRD_RECIPE = 2;
 export const DEBIAN_USER = 'lkm';
 export const DEBIAN_HOST_ALIAS = 'lkm-debian';
-/** Modules the initramfs loads before mounting the root disk (Debian builds them as modules). */
-const DISK_MODULES = ['virtio_blk', 'ext4'];
+/** Modules the initramfs loads before mounting the root disk (Debian builds them as modules; ext4 asks the crypto API for crc32c at mount). */
+const DISK_MODULES = ['virtio_blk', 'crc32c_generic', 'ext4'];
 /** Free space left on the root file system for builds (the disk is a sparse file). */
 const ROOTFS_SIZE = '3G';
 const BUSYBOX_IN_ROOT = '/usr/local/lib/lkm/busybox';
@@ -42,12 +44,43 @@ export async function prepareDebianImage(log: Log = () => undefined): Promise<De
   const dir = debianImageDir(base.kernelVersion);
   const files = { rootDisk: path.join(dir, 'rootfs.img'), initrd: path.join(dir, 'initrd.cpio'), keyFile: path.join(dir, 'id_ed25519'), knownHostsFile: path.join(dir, 'known_hosts') };
   const stamp = path.join(dir, 'image.json');
-  const image = (): DebianImage => ({ ...base, ...files, dir, user: DEBIAN_USER, buildSeconds: JSON.parse(readFileSync(stamp, 'utf8')).buildSeconds });
-  if (existsSync(stamp) && JSON.parse(readFileSync(stamp, 'utf8')).recipe === DEBIAN_RECIPE && Object.values(files).every((f) => existsSync(f))) return image();
+  const recorded = existsSync(stamp) ? (JSON.parse(readFileSync(stamp, 'utf8')) as ImageStamp) : undefined;
+  const image = (): DebianImage => ({ ...base, ...files, dir, user: DEBIAN_USER, buildSeconds: recorded?.buildSeconds });
+  if (recorded?.recipe === DEBIAN_RECIPE && Object.values(files).every((f) => existsSync(f))) {
+    if (recorded.initrdRecipe !== INITRD_RECIPE) await refreshInitrd(base, dir, stamp, recorded);
+    return image();
+  }
+  await buildDebianImage(base, dir, log);
+  return prepareDebianImage(log);
+}
+
+interface ImageStamp {
+  recipe: number;
+  initrdRecipe: number;
+  kernelVersion: string;
+  builtAt: string;
+  buildSeconds: number;
+}
+
+/** A new initrd beside a current root file system (renamed into place: a booting guest keeps the old file). */
+async function refreshInitrd(base: GuestImage, dir: string, stamp: string, recorded: ImageStamp): Promise<void> {
+  const work = `${dir}.initrd-${process.pid}`;
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true, mode: 0o700 });
+  try {
+    await buildInitrd(base, work, path.join(work, 'initrd.cpio'));
+    renameSync(path.join(work, 'initrd.cpio'), path.join(dir, 'initrd.cpio'));
+    writeFileSync(stamp, JSON.stringify({ ...recorded, initrdRecipe: INITRD_RECIPE }));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function buildDebianImage(base: GuestImage, dir: string, log: Log): Promise<void> {
   if (process.getuid?.() !== 0) {
     throw new Error(`building the Debian guest image needs root (mmdebstrap writes a root file system with its owners); build it once as root: sudo npx lkm vm start --image debian`);
   }
-  log(`Building the Debian guest image for ${base.kernelVersion} in ${dir} (once; about a minute or two) ...`);
+  log(`Building the Debian guest image for ${base.kernelVersion} in ${dir} (once; a few minutes) ...`);
   const began = Date.now();
   // Built in a private folder and renamed into place, so a concurrent start never sees half an image.
   const work = `${dir}.tmp-${process.pid}`;
@@ -63,15 +96,15 @@ export async function prepareDebianImage(log: Log = () => undefined): Promise<De
     writeFileSync(path.join(work, 'known_hosts'), `${DEBIAN_HOST_ALIAS} ${keys.hostPublicKey}\n`);
     for (const scratch of ['root', 'overlay', 'hostkeys', 'pkg', 'initramfs']) rmSync(path.join(work, scratch), { recursive: true, force: true });
     const buildSeconds = Math.round((Date.now() - began) / 1000);
-    writeFileSync(path.join(work, 'image.json'), JSON.stringify({ recipe: DEBIAN_RECIPE, kernelVersion: base.kernelVersion, builtAt: new Date().toISOString(), buildSeconds }));
+    const stamp: ImageStamp = { recipe: DEBIAN_RECIPE, initrdRecipe: INITRD_RECIPE, kernelVersion: base.kernelVersion, builtAt: new Date().toISOString(), buildSeconds };
+    writeFileSync(path.join(work, 'image.json'), JSON.stringify(stamp));
     rmSync(dir, { recursive: true, force: true });
     renameSync(work, dir);
+    log(`Debian guest image ready (${buildSeconds} s).`);
   } catch (error) {
     rmSync(work, { recursive: true, force: true });
     throw error;
   }
-  log(`Debian guest image ready (${Math.round((Date.now() - began) / 1000)} s).`);
-  return image();
 }
 
 /** The login user's key pair and the image's host key (ed25519), both generated here. */
@@ -220,7 +253,8 @@ async function buildInitrd(base: GuestImage, work: string, output: string): Prom
     'mkdir -p /newroot',
     // virtio_blk probes asynchronously: wait (bounded) for the disk node.
     'n=0; while [ ! -b /dev/vda ] && [ $n -lt 100 ]; do sleep 0.05; n=$((n+1)); done',
-    'mount -t ext4 -o rw /dev/vda /newroot || { echo "LKM: cannot mount the root disk /dev/vda"; exec sh; }',
+    // -no-reboot turns the reboot into QEMU's exit: the start fails at once with this console.
+    'mount -t ext4 -o rw /dev/vda /newroot || { echo "LKM: cannot mount the root disk /dev/vda"; reboot -f; }',
     'mount --move /dev /newroot/dev',
     'umount /proc /sys',
     `exec switch_root /newroot ${BUSYBOX_IN_ROOT} init`,

@@ -107,7 +107,7 @@ export async function openTarget(config: TargetConfig | undefined, localDir: str
     sudo: config.sudo ?? false,
     remoteDir: validateRemoteDir(config.remoteDir ?? defaultRemoteDir(localDir)),
     connection: new SshConnection(
-      { label: config.name, host: config.host, port: config.port },
+      { label: config.name, host: config.host, port: config.port, extraArgs: config.sshConfig ? ['-F', config.sshConfig] : undefined },
       { controlDir: sshControlDir() },
     ),
   };
