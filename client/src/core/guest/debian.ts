@@ -78,7 +78,7 @@ async function refreshInitrd(base: GuestImage, dir: string, stamp: string, recor
 
 async function buildDebianImage(base: GuestImage, dir: string, log: Log): Promise<void> {
   if (process.getuid?.() !== 0) {
-    throw new Error(`building the Debian guest image needs root (mmdebstrap writes a root file system with its owners); build it once as root: sudo npx lkm vm start --image debian`);
+    throw new Error('building the Debian guest image needs root (mmdebstrap --mode=root keeps the owners of the files it installs): run lkm as root for the first start, or reach a VM of your own through lkm.targets');
   }
   log(`Building the Debian guest image for ${base.kernelVersion} in ${dir} (once; a few minutes) ...`);
   const began = Date.now();

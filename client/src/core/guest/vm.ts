@@ -148,9 +148,9 @@ export function guestEndpoint(state: GuestState): SshEndpoint {
  * An ssh_config block for the guest, so users (and tests) reach it as any VM of theirs: `ssh lkm-debian`,
  * or an lkm.targets entry with host "lkm-debian". The host key stays pinned: never StrictHostKeyChecking=no.
  */
-export function sshConfigBlock(state: GuestState, alias = state.hostKeyAlias === DEBIAN_HOST_ALIAS ? DEBIAN_HOST_ALIAS : 'lkm-guest'): string {
+export function sshConfigBlock(state: GuestState): string {
   return [
-    `Host ${alias}`,
+    `Host lkm-${state.image ?? 'busybox'}`,
     '  HostName 127.0.0.1',
     `  Port ${state.port}`,
     `  User ${state.user ?? 'root'}`,
