@@ -445,13 +445,16 @@ export async function loadModules(target: Target, action: LoadAction, modules: B
     try {
       result = await target.connection.exec(sudoWrap(target, loadScript(action, plan, mark)), { timeoutMs: options.timeoutMs ?? STEP_TIMEOUTS_MS.load, signal: options.signal });
     } catch (error) {
-      if (error instanceof SshError) throw await targetLost(target, error.message, since, startedAt);
+      if (error instanceof SshError) throw await targetLost(target, error, since, startedAt);
       throw error;
     }
     const at = result.stdout.lastIndexOf(`${KLOG_SEPARATOR}\n`);
     // ssh's own 255 before the script's end: the connection died under the load (a panic, a hang
     // that outlived ServerAlive), not a failed insmod.
-    if (result.code === 255 && at < 0) throw await targetLost(target, `${target.name}: the connection was lost during ${action}${result.stderr.trim() ? ` (${result.stderr.trim().split('\n').pop()})` : ''}`, since, startedAt);
+    if (result.code === 255 && at < 0) {
+      const lost = `${target.name}: the connection was lost during ${action}${result.stderr.trim() ? ` (${result.stderr.trim().split('\n').pop()})` : ''}`;
+      throw await targetLost(target, new SshError('transport', lost), since, startedAt);
+    }
     const messages = at >= 0 ? result.stdout.slice(0, at) : result.stdout;
     const log = (at >= 0 ? result.stdout.slice(at + KLOG_SEPARATOR.length + 1) : '').split('\n').filter((l) => l && !l.includes(mark));
     const failed = /@@LKM-FAILED (insmod|rmmod) (\S+)/.exec(messages);
@@ -474,12 +477,12 @@ export async function loadModules(target: Target, action: LoadAction, modules: B
 }
 
 /** The error for a target lost during a load; the test VM's serial console tells what happened to it. */
-async function targetLost(target: Target, why: string, since: number, startedAt: number): Promise<Error> {
-  if (!target.guest) return new Error(why);
+async function targetLost(target: Target, error: SshError, since: number, startedAt: number): Promise<Error> {
+  if (!target.guest) return error;
   const { report, exited } = await diagnoseLostGuest(target.guest, since, startedAt);
   const state = exited ? 'The test VM stopped' : 'The test VM no longer answers';
   const hint = exited ? 'Start it again with: lkm vm start' : 'Restart it with: lkm vm stop && lkm vm start';
-  return new Error(`${why}\n${state}.${report ? ` Last console output of the test VM:\n${report}` : ''}\n${hint} (lkm run does it by itself)`);
+  return new Error(`${error.message}\n${state}.${report ? ` Last console output of the test VM:\n${report}` : ''}\n${hint} (lkm run does it by itself)`);
 }
 
 /** Validated insmod arguments per module; throws ParamError for a parameter the modules do not declare or accept. */
