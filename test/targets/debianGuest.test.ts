@@ -6,12 +6,12 @@
 // Needs the guest packages (mmdebstrap among them): bash scripts/install-guest-deps.sh.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cacheRoot } from '../../client/src/core/guest/image';
-import { readGuestState, startGuest, stopGuest, type GuestState } from '../../client/src/core/guest/vm';
+import { guestRunDir, readGuestState, startGuest, stopGuest, type GuestState } from '../../client/src/core/guest/vm';
 import { pickTarget, readWorkspaceTargetSettings } from '../../client/src/core/targets/config';
 import { EXIT, runLoop } from '../../client/src/core/targets/loop';
 import { listLoadedModules, loadModules, openTarget, readKernelLog, type BuildResult } from '../../client/src/core/targets/session';
@@ -54,6 +54,7 @@ describe('the Debian guest as a remote VM over the user\'s ssh config', { timeou
   after(async () => {
     await stopGuest(GUEST);
     assert.equal(readGuestState(GUEST), undefined);
+    rmSync(guestRunDir(GUEST), { recursive: true, force: true });
   });
 
   it('prints a Host block with a pinned host key, and ssh reaches the non-root user with passwordless sudo', () => {

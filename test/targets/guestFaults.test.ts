@@ -4,7 +4,7 @@
 // boot as serial.log.1. Needs the guest packages: bash scripts/install-guest-deps.sh.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -57,6 +57,7 @@ describe('console reports', () => {
 describe('guest faults during a load', { timeout: 400_000 }, () => {
   after(async () => {
     await stopGuest(GUEST);
+    rmSync(guestRunDir(GUEST), { recursive: true, force: true });
   });
 
   it('a hang with preemption off: exit 5 with the lockup report; status says not responding', () => {
