@@ -96,7 +96,7 @@ export async function prepareGuestImage(log: Log = () => undefined): Promise<Gue
   return image;
 }
 
-export interface PackageFiles {
+interface PackageFiles {
   vmlinuz: string;
   moduleRoot: string;
   sftpServer: string;
@@ -217,7 +217,7 @@ export async function packCpio(folder: string, output: string): Promise<void> {
 }
 
 /** Copies a dynamically linked program with every library `ldd` lists, the ELF interpreter included. */
-export async function copyWithLibraries(program: string, root: string, destination: string): Promise<void> {
+async function copyWithLibraries(program: string, root: string, destination: string): Promise<void> {
   copyInto(program, root, destination);
   const ldd = await runChecked('ldd', [program], { timeoutMs: 10_000 });
   for (const line of ldd.stdout.split('\n')) {
@@ -234,7 +234,7 @@ function copyInto(source: string, root: string, relative: string): void {
   chmodSync(target, statSync(realpathSync(source)).mode & 0o777);
 }
 
-export interface ModuleFile {
+interface ModuleFile {
   name: string;
   path: string;
 }
