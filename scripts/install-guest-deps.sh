@@ -16,6 +16,8 @@ packages=(
   make gcc             # kbuild
   rsync                # source sync (the tar stream is the fallback)
   openssh-client       # the transport
+  mmdebstrap           # builds the Debian guest's root file system (lkm vm start --image debian)
+  e2fsprogs            # mke2fs -d turns it into the Debian guest's disk image
 )
 
 missing=()

@@ -160,8 +160,10 @@ describe('module parameters', () => {
 describe('target settings', () => {
   it('validates targets with messages naming the field', () => {
     assert.deepEqual(validateTargets([{ name: 'board', host: 'me@board', port: 2222 }])[0], {
-      name: 'board', host: 'me@board', port: 2222, remoteDir: undefined, build: 'remote', kdir: undefined, sudo: undefined,
+      name: 'board', host: 'me@board', port: 2222, remoteDir: undefined, build: 'remote', kdir: undefined, sudo: undefined, sshConfig: undefined,
     });
+    assert.equal(validateTargets([{ name: 'vm', host: 'lkm-debian', sshConfig: '/home/me/.ssh/lkm.conf' }])[0].sshConfig, '/home/me/.ssh/lkm.conf');
+    assert.throws(() => validateTargets([{ name: 'b', host: 'h', sshConfig: 'relative/config' }]), /lkm\.targets\[0\]\.sshConfig must be the absolute path/);
     assert.throws(() => validateTargets([{ name: 'b', host: '-oProxyCommand=x' }]), /lkm\.targets\[0\]\.host/);
     assert.throws(() => validateTargets([{ name: 'b', host: 'h', build: 'local' }]), /kdir is required/);
     assert.throws(() => validateTargets([{ name: 'b', host: 'h', password: 'x' }]), /passwords are not supported/);

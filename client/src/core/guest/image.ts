@@ -15,8 +15,8 @@ import { readModuleInfo } from '../targets/elf';
 const IMAGE_RECIPE = 4;
 export const READY_MARKER = 'LKM-GUEST-READY';
 /** Modules the guest loads at boot for its network card; their `depends=` are added automatically. */
-const BOOT_MODULES = ['virtio_pci', 'virtio_net'];
-const INSTALL_HINT = 'install the guest packages first: bash scripts/install-guest-deps.sh';
+export const BOOT_MODULES = ['virtio_pci', 'virtio_net'];
+export const INSTALL_HINT = 'install the guest packages first: bash scripts/install-guest-deps.sh';
 
 export interface GuestImage {
   kernelVersion: string;
@@ -103,7 +103,7 @@ interface PackageFiles {
 }
 
 /** Uses the host's own kernel image and sftp-server when installed, else unpacks their .debs. */
-async function fetchPackages(version: string, work: string, log: Log): Promise<PackageFiles> {
+export async function fetchPackages(version: string, work: string, log: Log): Promise<PackageFiles> {
   const hostImage = `/boot/vmlinuz-${version}`;
   const hostModules = `/lib/modules/${version}/kernel`;
   const hostSftp = ['/usr/lib/openssh/sftp-server', '/usr/lib/sftp-server'].find((p) => existsSync(p));

@@ -7,9 +7,10 @@
 // - A state file lets `lkm vm status|stop` find the guest; stop = QMP quit, then signals to its PID only.
 // - Unless started detached (`lkm vm start`), a watchdog stops the guest when its owner process exits.
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, openSync, closeSync, chmodSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, openSync, closeSync, chmodSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { DEBIAN_HOST_ALIAS, prepareDebianImage } from './debian';
 import { cacheRoot, concatenateFiles, packCpio, prepareGuestImage, READY_MARKER, sshControlDir, type GuestImage, type Log } from './image';
 import { runChecked } from '../targets/process';
 import { SshConnection, type SshEndpoint } from '../targets/ssh';
@@ -17,10 +18,25 @@ import { SshConnection, type SshEndpoint } from '../targets/ssh';
 export const GUEST_HOST_KEY_ALIAS = 'lkm-test-guest';
 export const DEFAULT_GUEST_NAME = 'default';
 
+/** The built-in guests: BusyBox + dropbear in an initramfs (the default), or a Debian userland on a disk (debian.ts). */
+export const GUEST_IMAGES = ['busybox', 'debian'] as const;
+export type GuestImageKind = (typeof GUEST_IMAGES)[number];
+
+/** The instance name a guest image runs under unless told otherwise (one of each can run side by side). */
+export function defaultGuestName(image: GuestImageKind = 'busybox'): string {
+  return image === 'busybox' ? DEFAULT_GUEST_NAME : image;
+}
+
 export type Accel = 'kvm' | 'tcg';
 
 export interface GuestState {
   name: string;
+  /** Absent in state files of older versions: busybox. */
+  image?: GuestImageKind;
+  /** The login user (root on the BusyBox guest). */
+  user?: string;
+  /** The name its host key is pinned under in knownHostsFile. */
+  hostKeyAlias?: string;
   pid: number;
   port: number;
   accel: Accel;
@@ -40,6 +56,7 @@ export interface GuestState {
 export interface StartOptions {
   /** Several guests can run side by side under different names (tests use their own). */
   name?: string;
+  image?: GuestImageKind;
   /** Keep running after this process exits (until `lkm vm stop`). */
   detached?: boolean;
   accel?: Accel | 'auto';
@@ -112,7 +129,7 @@ export function readGuestState(name = DEFAULT_GUEST_NAME): GuestState | undefine
 export function guestEndpoint(state: GuestState): SshEndpoint {
   return {
     label: `test VM (${state.name})`,
-    host: 'root@127.0.0.1',
+    host: `${state.user ?? 'root'}@127.0.0.1`,
     port: state.port,
     pinnedHostKey: true,
     extraArgs: [
@@ -121,28 +138,59 @@ export function guestEndpoint(state: GuestState): SshEndpoint {
       '-o', 'IdentitiesOnly=yes',
       '-o', `UserKnownHostsFile=${state.knownHostsFile}`,
       '-o', 'GlobalKnownHostsFile=/dev/null',
-      '-o', `HostKeyAlias=${GUEST_HOST_KEY_ALIAS}`,
+      '-o', `HostKeyAlias=${state.hostKeyAlias ?? GUEST_HOST_KEY_ALIAS}`,
       '-o', 'StrictHostKeyChecking=yes',
     ],
   };
+}
+
+/**
+ * An ssh_config block for the guest, so users (and tests) reach it as any VM of theirs: `ssh lkm-debian`,
+ * or an lkm.targets entry with host "lkm-debian". The host key stays pinned: never StrictHostKeyChecking=no.
+ */
+export function sshConfigBlock(state: GuestState): string {
+  return [
+    `Host lkm-${state.image ?? 'busybox'}`,
+    '  HostName 127.0.0.1',
+    `  Port ${state.port}`,
+    `  User ${state.user ?? 'root'}`,
+    `  IdentityFile ${state.keyFile}`,
+    '  IdentitiesOnly yes',
+    `  UserKnownHostsFile ${state.knownHostsFile}`,
+    `  HostKeyAlias ${state.hostKeyAlias ?? GUEST_HOST_KEY_ALIAS}`,
+    '  StrictHostKeyChecking yes',
+    '',
+  ].join('\n');
 }
 
 export function guestConnection(state: GuestState, connectTimeoutSec = 5): SshConnection {
   return new SshConnection(guestEndpoint(state), { controlDir: sshControlDir(), connectTimeoutSec });
 }
 
-/** The last kernel report (oops/BUG/panic) on the serial console, for error messages. */
-export function lastConsoleReport(state: Pick<GuestState, 'serialLog'>, maxLines = 40): string {
+/**
+ * The kernel's own reports on the serial console: oops/BUG/WARNING, panics, RCU stalls (rcu_sched
+ * or rcu_preempt, as the kernel's preemption model names it), soft and hard lockups, NMIs.
+ */
+export const CONSOLE_REPORT = /BUG:|Oops|Kernel panic|general protection fault|WARNING:|rcu_\w+ (?:self-)?detected (?:expedited )?stalls?|soft lockup|hard LOCKUP|NMI received for unknown reason/;
+
+/** Bytes of console text so far: a report after this offset belongs to what happens next. */
+export function consoleOffset(state: Pick<GuestState, 'serialLog'>): number {
+  return existsSync(state.serialLog) ? statSync(state.serialLog).size : 0;
+}
+
+/**
+ * A kernel report on the serial console, for error messages. With `since` (a consoleOffset), the
+ * first report written after it — the cause, not its echoes; without, the last report of the log.
+ * No report: the last lines.
+ */
+export function lastConsoleReport(state: Pick<GuestState, 'serialLog'>, maxLines = 40, since?: number): string {
   if (!existsSync(state.serialLog)) return '';
-  const lines = readFileSync(state.serialLog, 'utf8').split('\n');
-  let start = -1;
-  for (let i = lines.length - 1; i >= 0; i--) {
-    if (/(BUG:|Oops|Kernel panic|general protection fault|WARNING:|rcu_sched detected stalls|soft lockup)/.test(lines[i])) {
-      start = i;
-      break;
-    }
-  }
-  const from = start >= 0 ? start : Math.max(0, lines.length - 15);
+  const text = readFileSync(state.serialLog).subarray(since ?? 0).toString('utf8');
+  const lines = text.split(/\r?\n/); // the serial console ends lines with CR LF
+  const matches = lines.flatMap((line, i) => (CONSOLE_REPORT.test(line) ? [i] : []));
+  // After `since`, the lines just before the report are what the module last said.
+  const start = since === undefined ? matches[matches.length - 1] : matches[0] === undefined ? undefined : Math.max(0, matches[0] - 3);
+  const from = start ?? Math.max(0, lines.length - 15);
   return lines.slice(from, from + maxLines).join('\n').trim();
 }
 
@@ -158,6 +206,44 @@ function freePort(): Promise<number> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Boot {
+  image: GuestImage & { rootDisk?: string };
+  /** Key, pinned known_hosts and initramfs of one boot. */
+  secrets: (runDir: string) => Promise<{ keyFile: string; knownHostsFile: string; initrd: string }>;
+  user: string;
+  hostKeyAlias: string;
+  /** Keep the SSH port across boots (users' ssh configs name it). */
+  stablePort: boolean;
+}
+
+/** What booting each image takes: the BusyBox guest gets fresh keys per boot; the Debian one has its image's. */
+async function prepareBoot(kind: GuestImageKind, log: Log): Promise<Boot> {
+  if (kind === 'debian') {
+    const image = await prepareDebianImage(log);
+    const secrets = { keyFile: image.keyFile, knownHostsFile: image.knownHostsFile, initrd: image.initrd };
+    return { image, secrets: async () => secrets, user: image.user, hostKeyAlias: DEBIAN_HOST_ALIAS, stablePort: true };
+  }
+  const image = await prepareGuestImage(log);
+  return { image, secrets: (runDir) => writeBootSecrets(runDir, image), user: 'root', hostKeyAlias: GUEST_HOST_KEY_ALIAS, stablePort: false };
+}
+
+/** A free port on 127.0.0.1; with `stable`, the one of the previous boot when it is still free. */
+async function guestPort(runDir: string, stable: boolean): Promise<number> {
+  const file = path.join(runDir, 'port');
+  const previous = stable && existsSync(file) ? Number(readFileSync(file, 'utf8')) : 0;
+  const port = previous > 0 && (await portIsFree(previous)) ? previous : await freePort();
+  if (stable) writeFileSync(file, `${port}\n`);
+  return port;
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
 
 /** Fresh per-boot secrets: client key, dropbear host key, pinned known_hosts, and their overlay archive. */
 async function writeBootSecrets(runDir: string, image: GuestImage): Promise<{ keyFile: string; knownHostsFile: string; initrd: string }> {
@@ -187,16 +273,22 @@ async function writeBootSecrets(runDir: string, image: GuestImage): Promise<{ ke
   return { keyFile, knownHostsFile, initrd };
 }
 
-function qemuArgs(image: GuestImage, accel: Accel, port: number, runDir: string, initrd: string): string[] {
+function qemuArgs(image: GuestImage & { rootDisk?: string }, accel: Accel, port: number, runDir: string, initrd: string): string[] {
+  // A root disk is opened with snapshot=on: every boot starts from the built image, nothing is written to it.
+  const disk = image.rootDisk ? ['-drive', `file=${image.rootDisk},if=virtio,format=raw,snapshot=on`] : [];
   return [
     '-name', `lkm-dev-guest,process=lkm-guest`,
     '-M', 'pc',
     ...(accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max']),
     '-smp', '1',
-    '-m', '512M',
+    // The Debian guest compiles (gcc wants room); the BusyBox one only loads.
+    '-m', image.rootDisk ? '1024M' : '512M',
+    ...disk,
     '-kernel', image.vmlinux,
     '-initrd', initrd,
-    '-append', 'console=ttyS0 panic=-1',
+    // watchdog_thresh=5: a soft lockup is reported after 10 s, not 20; unknown_nmi_panic: the NMI
+    // sent to a guest that stopped answering (see diagnoseLostGuest) prints the stuck CPU's stack.
+    '-append', 'console=ttyS0 panic=-1 watchdog_thresh=5 unknown_nmi_panic',
     '-nic', `user,restrict=on,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:${port}-:22`,
     '-display', 'none',
     '-serial', `file:${path.join(runDir, 'serial.log')}`,
@@ -212,20 +304,23 @@ function qemuArgs(image: GuestImage, accel: Accel, port: number, runDir: string,
  * (use `ensureGuest` to reuse it).
  */
 export async function startGuest(options: StartOptions = {}): Promise<GuestState> {
-  const name = options.name ?? DEFAULT_GUEST_NAME;
+  const kind = options.image ?? 'busybox';
+  const name = options.name ?? defaultGuestName(kind);
   const log = options.log ?? (() => undefined);
   if (readGuestState(name)) throw new Error(`the test VM "${name}" is already running (lkm vm status)`);
   const runDir = guestRunDir(name);
   mkdirSync(runDir, { recursive: true, mode: 0o700 });
-  const image = await prepareGuestImage(log);
+  const boot = await prepareBoot(kind, log);
+  const image = boot.image;
   let accel = chooseAccel(options.accel);
   const begin = Date.now();
   for (let attempt = 1; ; attempt++) {
-    const secrets = await writeBootSecrets(runDir, image);
-    const port = await freePort();
+    const secrets = await boot.secrets(runDir);
+    const port = await guestPort(runDir, boot.stablePort);
     const serialLog = path.join(runDir, 'serial.log');
     const qemuLog = path.join(runDir, 'qemu.log');
-    rmSync(serialLog, { force: true });
+    // The previous boot's console (a panic's text, say) stays readable as serial.log.1.
+    if (existsSync(serialLog)) renameSync(serialLog, `${serialLog}.1`);
     rmSync(path.join(runDir, 'qmp.sock'), { force: true });
     const logFd = openSync(qemuLog, 'w');
     const child = spawn('qemu-system-x86_64', qemuArgs(image, accel, port, runDir, secrets.initrd), {
@@ -243,7 +338,7 @@ export async function startGuest(options: StartOptions = {}): Promise<GuestState
     let exited = false;
     child.once('exit', () => (exited = true));
     const state: GuestState = {
-      name, pid, port, accel, kernelVersion: image.kernelVersion, kdir: image.kdir, runDir,
+      name, image: kind, user: boot.user, hostKeyAlias: boot.hostKeyAlias, pid, port, accel, kernelVersion: image.kernelVersion, kdir: image.kdir, runDir,
       keyFile: secrets.keyFile, knownHostsFile: secrets.knownHostsFile, serialLog,
       qmpSocket: path.join(runDir, 'qmp.sock'), detached: options.detached ?? false, startedAt: new Date().toISOString(),
     };
@@ -346,7 +441,8 @@ function killQuietly(pid: number, signal: NodeJS.Signals = 'SIGTERM'): void {
   }
 }
 
-async function qmpQuit(socketPath: string, timeoutMs = 2_000): Promise<void> {
+/** Sends one QMP command (after the capabilities handshake); best effort, bounded by timeoutMs. */
+async function qmpCommand(socketPath: string, command: string, timeoutMs = 2_000): Promise<void> {
   await new Promise<void>((resolve) => {
     const socket = net.connect(socketPath);
     const timer = setTimeout(() => {
@@ -354,10 +450,16 @@ async function qmpQuit(socketPath: string, timeoutMs = 2_000): Promise<void> {
       resolve();
     }, timeoutMs);
     let sent = false;
-    socket.on('data', () => {
-      if (sent) return;
-      sent = true;
-      socket.write('{"execute":"qmp_capabilities"}\n{"execute":"quit"}\n');
+    let replies = 0;
+    socket.on('data', (chunk) => {
+      if (!sent) {
+        sent = true;
+        socket.write(`{"execute":"qmp_capabilities"}\n{"execute":"${command}"}\n`);
+        return;
+      }
+      // Two replies ({"return": {}} for the handshake, then the command's): done.
+      replies += (chunk.toString().match(/"return"|"error"/g) ?? []).length;
+      if (replies >= 2) socket.end();
     });
     socket.on('error', () => {
       clearTimeout(timer);
@@ -382,7 +484,7 @@ async function waitGone(pid: number, runDir: string, ms: number): Promise<boolea
 async function stopGuestState(state: GuestState): Promise<void> {
   await guestConnection(state).close();
   if (isAlive(state.pid, state.runDir)) {
-    await qmpQuit(state.qmpSocket);
+    await qmpCommand(state.qmpSocket, 'quit');
     if (!(await waitGone(state.pid, state.runDir, 3_000))) {
       killQuietly(state.pid, 'SIGTERM');
       if (!(await waitGone(state.pid, state.runDir, 2_000))) killQuietly(state.pid, 'SIGKILL');
@@ -404,16 +506,61 @@ export async function stopGuest(name = DEFAULT_GUEST_NAME): Promise<boolean> {
   return true;
 }
 
-/** The running guest of that name, or a freshly started one. */
+/**
+ * Whether the guest still answers a command over SSH within about timeoutMs (a hung kernel does
+ * not). `keepMaster`: open the shared master connection for the commands that follow.
+ */
+export async function guestResponds(state: GuestState, timeoutMs = 5_000, keepMaster = false): Promise<boolean> {
+  try {
+    const connection = guestConnection(state, Math.ceil(timeoutMs / 1000));
+    if (keepMaster) await connection.open();
+    const probe = await connection.exec('true', { timeoutMs });
+    return probe.code === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** How long the kernel's own detectors need to report a hang (soft lockup: 2 × watchdog_thresh, plus a check period). */
+const DETECTOR_WINDOW_MS = 14_000;
+
+/**
+ * Why a guest stopped answering during a command begun at `startedAt`, from the serial console
+ * after `since` (a consoleOffset): QEMU gone (a panic stops it), else the report of the kernel's
+ * own detectors (soft lockup, RCU stall) once they had time to fire. A CPU spinning with interrupts
+ * off stops every timer-based detector: when the console stays silent and SSH does not answer, an
+ * NMI (unknown_nmi_panic) makes the kernel print that CPU's stack and stop.
+ */
+export async function diagnoseLostGuest(state: GuestState, since: number, startedAt: number): Promise<{ report: string; exited: boolean }> {
+  const report = () => lastConsoleReport(state, 40, since);
+  const hasReport = () => CONSOLE_REPORT.test(report());
+  const gone = () => !isAlive(state.pid, state.runDir);
+  while (!gone() && !hasReport() && Date.now() < startedAt + DETECTOR_WINDOW_MS) await sleep(250);
+  if (!gone() && !hasReport() && !(await guestResponds(state, 3_000))) {
+    await qmpCommand(state.qmpSocket, 'inject-nmi');
+    await waitGone(state.pid, state.runDir, 5_000);
+  }
+  return { report: report(), exited: gone() };
+}
+
+/**
+ * The running guest of that name, or a freshly started one. A guest that no longer answers (hung
+ * by an earlier load) is restarted: its console stays in serial.log.1.
+ */
 export async function ensureGuest(options: StartOptions = {}): Promise<{ state: GuestState; started: boolean }> {
-  const running = readGuestState(options.name);
-  if (running) return { state: running, started: false };
+  const running = readGuestState(options.name ?? defaultGuestName(options.image));
+  if (running && (await guestResponds(running, 5_000, true))) return { state: running, started: false };
+  if (running) {
+    options.log?.('The test VM is not responding (hung by an earlier load?): restarting it.');
+    return { state: await restartGuest(options), started: true };
+  }
   return { state: await startGuest(options), started: true };
 }
 
-/** Stops and boots the guest again (after an oops left a module stuck, or a hang). */
+/** Stops and boots the guest again (after an oops left a module stuck, or a hang), with the same image. */
 export async function restartGuest(options: StartOptions = {}): Promise<GuestState> {
-  const previous = readGuestState(options.name);
-  await stopGuest(options.name);
-  return startGuest({ detached: previous?.detached, ...options });
+  const name = options.name ?? defaultGuestName(options.image);
+  const previous = readGuestState(name);
+  await stopGuest(name);
+  return startGuest({ detached: previous?.detached, image: previous?.image, ...options, name });
 }

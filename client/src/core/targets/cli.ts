@@ -1,9 +1,10 @@
-// `lkm vm start|stop|status`, `lkm build|load|unload|reload|log [--target NAME] [DIR]` and
+// `lkm vm …` (guest/cli.ts), `lkm build|load|unload|reload|log [--target NAME] [DIR]` and
 // `lkm run DIR [--param name=value]...`: the same engine as the extension, from a terminal.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Option, type Command } from 'commander';
-import { detectKvm, readGuestState, startGuest, stopGuest, type Accel } from '../guest/vm';
+import { type Command } from 'commander';
+import { registerVmCommands } from '../guest/cli';
+import { readGuestState, stopGuest } from '../guest/vm';
 import { pickTarget, readWorkspaceTargetSettings, TEST_VM_TARGET } from './config';
 import { EXIT, formatProblems, runLoop } from './loop';
 import { refreshAfterBuild } from '../intellisense/cli';
@@ -54,50 +55,7 @@ function fail(message: string, code: number): never {
 }
 
 export function registerTargetCommands(program: Command): void {
-  const vm = program.command('vm').description('the built-in QEMU test guest (the default target)');
-  vm.command('start')
-    .description('boot the test VM; it keeps running until `lkm vm stop` (with --foreground: until Ctrl-C)')
-    .option('--foreground', 'stay attached and stop the VM on Ctrl-C or when this command ends')
-    .addOption(new Option('--accel <accel>', 'accelerator').choices(['auto', 'kvm', 'tcg']).default('auto'))
-    .action(async (opts: { foreground?: boolean; accel: Accel | 'auto' }) => {
-      const kvm = detectKvm();
-      if (opts.accel === 'auto' && !kvm.usable) process.stderr.write(`Using TCG: ${kvm.reason}\n`);
-      const state = await startGuest({ name: guestName(), detached: !opts.foreground, accel: opts.accel, log: (l) => process.stderr.write(`${l}\n`) });
-      print(`Test VM running: ssh on 127.0.0.1:${state.port}, ${state.accel.toUpperCase()}, kernel ${state.kernelVersion}, pid ${state.pid}, ready in ${((state.readyMs ?? 0) / 1000).toFixed(1)} s`);
-      print(`Serial console log: ${state.serialLog}`);
-      if (!opts.foreground) return;
-      print('Press Ctrl-C to stop it.');
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-        // The guest dying on its own (panic with -no-reboot) ends the foreground command too.
-        const timer = setInterval(() => {
-          if (!readGuestState(guestName())) {
-            clearInterval(timer);
-            resolve();
-          }
-        }, 1000);
-      });
-      await stopGuest(guestName());
-      print('Test VM stopped.');
-    });
-  vm.command('stop')
-    .description('stop the test VM')
-    .action(async () => {
-      print((await stopGuest(guestName())) ? 'Test VM stopped.' : 'The test VM was not running.');
-    });
-  vm.command('status')
-    .description('show whether the test VM runs (exit 1 when it does not)')
-    .action(() => {
-      const state = readGuestState(guestName());
-      if (!state) {
-        print('The test VM is not running.');
-        process.exitCode = 1;
-        return;
-      }
-      print(`Test VM running: ssh on 127.0.0.1:${state.port}, ${state.accel.toUpperCase()}, kernel ${state.kernelVersion}, pid ${state.pid}, since ${state.startedAt}${state.detached ? '' : ' (owned by another process)'}`);
-    });
+  registerVmCommands(program, { print, err: (text) => process.stderr.write(text) });
 
   program
     .command('build [dir]')

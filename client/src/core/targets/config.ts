@@ -16,6 +16,8 @@ export interface TargetConfig {
   kdir?: string;
   /** Run insmod/rmmod/dmesg through `sudo -n`. */
   sudo?: boolean;
+  /** An ssh_config file read instead of ~/.ssh/config (ssh -F), e.g. one that includes `lkm vm ssh-config` output. */
+  sshConfig?: string;
 }
 
 /** The name under which the built-in QEMU guest appears among targets. */
@@ -48,6 +50,9 @@ export function validateTargets(raw: unknown): TargetConfig[] {
     if (build === 'local' && typeof t.kdir !== 'string') throw new Error(`${where}.kdir is required for local builds (the target kernel's build dir)`);
     if (t.remoteDir !== undefined) validateRemoteDir(t.remoteDir, `${where}.remoteDir`);
     if (t.sudo !== undefined && typeof t.sudo !== 'boolean') throw new Error(`${where}.sudo must be true or false`);
+    if (t.sshConfig !== undefined && (typeof t.sshConfig !== 'string' || !path.isAbsolute(t.sshConfig) || /[\0\n]/.test(t.sshConfig))) {
+      throw new Error(`${where}.sshConfig must be the absolute path of an ssh_config file`);
+    }
     if ('password' in t) throw new Error(`${where}: passwords are not supported in settings; use an SSH key or agent`);
     return {
       name: t.name,
@@ -57,6 +62,7 @@ export function validateTargets(raw: unknown): TargetConfig[] {
       build,
       kdir: t.kdir as string | undefined,
       sudo: t.sudo as boolean | undefined,
+      sshConfig: t.sshConfig as string | undefined,
     };
   });
 }

@@ -7,7 +7,7 @@ import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { cacheRoot, sshControlDir } from '../guest/image';
-import { ensureGuest, guestConnection, lastConsoleReport, readGuestState, type GuestState } from '../guest/vm';
+import { consoleOffset, diagnoseLostGuest, ensureGuest, guestConnection, readGuestState, type GuestState } from '../guest/vm';
 import { TEST_VM_TARGET, validateRemoteDir, type TargetConfig } from './config';
 import { decodeFrames, type ModuleDebugInfo } from './decode';
 import { readModuleInfo, type KernelModuleInfo } from './elf';
@@ -107,7 +107,7 @@ export async function openTarget(config: TargetConfig | undefined, localDir: str
     sudo: config.sudo ?? false,
     remoteDir: validateRemoteDir(config.remoteDir ?? defaultRemoteDir(localDir)),
     connection: new SshConnection(
-      { label: config.name, host: config.host, port: config.port },
+      { label: config.name, host: config.host, port: config.port, extraArgs: config.sshConfig ? ['-F', config.sshConfig] : undefined },
       { controlDir: sshControlDir() },
     ),
   };
@@ -440,18 +440,22 @@ export async function loadModules(target: Target, action: LoadAction, modules: B
   const plan = modules.map((m) => ({ name: m.name, remotePath: path.posix.join(target.remoteDir, m.relPath), args: args.get(m.name)! }));
   return step(action, target.name, options, async () => {
     const mark = `lkm-dev-mark-${randomBytes(6).toString('hex')}`; // matches MARK_LINE
+    const since = target.guest ? consoleOffset(target.guest) : 0;
+    const startedAt = Date.now();
     let result;
     try {
       result = await target.connection.exec(sudoWrap(target, loadScript(action, plan, mark)), { timeoutMs: options.timeoutMs ?? STEP_TIMEOUTS_MS.load, signal: options.signal });
     } catch (error) {
-      // A hung or dead guest: the serial console still tells what happened.
-      if (error instanceof SshError && target.guest) {
-        const report = lastConsoleReport(target.guest);
-        throw new Error(`${error.message}${report ? `\nLast console output of the test VM:\n${report}` : ''}\nRestart it with: lkm vm stop && lkm vm start`);
-      }
+      if (error instanceof SshError) throw await targetLost(target, error, since, startedAt);
       throw error;
     }
     const at = result.stdout.lastIndexOf(`${KLOG_SEPARATOR}\n`);
+    // ssh's own 255 before the script's end: the connection died under the load (a panic, a hang
+    // that outlived ServerAlive), not a failed insmod.
+    if (result.code === 255 && at < 0) {
+      const lost = `${target.name}: the connection was lost during ${action}${result.stderr.trim() ? ` (${result.stderr.trim().split('\n').pop()})` : ''}`;
+      throw await targetLost(target, new SshError('transport', lost), since, startedAt);
+    }
     const messages = at >= 0 ? result.stdout.slice(0, at) : result.stdout;
     const log = (at >= 0 ? result.stdout.slice(at + KLOG_SEPARATOR.length + 1) : '').split('\n').filter((l) => l && !l.includes(mark));
     const failed = /@@LKM-FAILED (insmod|rmmod) (\S+)/.exec(messages);
@@ -471,6 +475,15 @@ export async function loadModules(target: Target, action: LoadAction, modules: B
       failedStep: failed?.[1] as 'insmod' | 'rmmod' | undefined,
     };
   });
+}
+
+/** The error for a target lost during a load; the test VM's serial console tells what happened to it. */
+async function targetLost(target: Target, error: SshError, since: number, startedAt: number): Promise<Error> {
+  if (!target.guest) return error;
+  const { report, exited } = await diagnoseLostGuest(target.guest, since, startedAt);
+  const state = exited ? 'The test VM stopped' : 'The test VM no longer answers';
+  const hint = exited ? 'Start it again with: lkm vm start' : 'Restart it with: lkm vm stop && lkm vm start';
+  return new Error(`${error.message}\n${state}.${report ? ` Last console output of the test VM:\n${report}` : ''}\n${hint} (lkm run does it by itself)`);
 }
 
 /** Validated insmod arguments per module; throws ParamError for a parameter the modules do not declare or accept. */
