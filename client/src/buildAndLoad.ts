@@ -8,8 +8,10 @@ import * as vscode from 'vscode';
 import { EXIT, runLoop } from './core/targets/loop';
 import { parseParamAssignment, validateParams, type ParamValue } from './core/targets/params';
 import type { Problem } from './core/targets/problems';
+import { TEST_VM_TARGET } from './core/targets/config';
 import { build, formatModinfo, listLoadedModules, loadModules, openTarget } from './core/targets/session';
-import { showLoadLog, kernelLogChannel } from './kernelLog';
+import { buildOutput } from './buildOutput';
+import { showLoadLog } from './kernelLog';
 import { activeTarget, moduleFolder, targetSettings } from './targets';
 import { noteGuestStarted } from './vm';
 
@@ -45,7 +47,7 @@ async function buildAndLoad(extraParams?: Record<string, ParamValue[]>): Promise
   const folder = moduleFolder();
   if (!folder) return void vscode.window.showErrorMessage('LKM: open a kernel module folder first.');
   const config = activeTarget();
-  const out = kernelLogChannel();
+  const output = buildOutput(`build and load ${path.basename(folder)} on ${config?.name ?? TEST_VM_TARGET}`);
   await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: 'LKM: Build and Load', cancellable: true },
     async (progress, token) => {
@@ -56,7 +58,7 @@ async function buildAndLoad(extraParams?: Record<string, ParamValue[]>): Promise
         detachGuest: false,
         signal: controller.signal,
         params: { ...paramsFromSettings(), ...extraParams },
-        output: (text) => out.append(text),
+        output,
         progress: (step) => progress.report({ message: step }),
       });
       // A guest booted for this window (not one a terminal started with `lkm vm start`) stops with it.
@@ -79,7 +81,7 @@ async function loadWithParams(): Promise<void> {
   if (!folder) return;
   const target = await openTarget(activeTarget(), folder, { startGuest: true });
   try {
-    const built = await build(target, folder, { output: (t) => kernelLogChannel().append(t) });
+    const built = await build(target, folder, { output: buildOutput(`build ${path.basename(folder)} on ${target.name}`) });
     if (!built.ok) {
       publish(built.problems, folder);
       return void vscode.window.showErrorMessage('LKM: build failed; see Problems.');

@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import * as languageClient from './languageClient';
 import * as targets from './targets';
 import * as kernelLog from './kernelLog';
+import * as buildOutput from './buildOutput';
 import * as vm from './vm';
 import * as buildAndLoad from './buildAndLoad';
 import * as tasks from './tasks';
@@ -15,7 +16,7 @@ interface Feature {
   deactivate?(): void | Promise<void>;
 }
 
-const features: Feature[] = [languageClient, targets, kernelLog, vm, buildAndLoad, tasks, scaffolding];
+const features: Feature[] = [languageClient, targets, buildOutput, kernelLog, vm, buildAndLoad, tasks, scaffolding];
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   for (const feature of features) await feature.activate(context);
