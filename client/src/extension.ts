@@ -6,6 +6,7 @@ import * as languageClient from './languageClient';
 import * as targets from './targets';
 import * as kernelLog from './kernelLog';
 import * as buildOutput from './buildOutput';
+import * as failures from './failures';
 import * as vm from './vm';
 import * as buildAndLoad from './buildAndLoad';
 import * as tasks from './tasks';
@@ -16,7 +17,7 @@ interface Feature {
   deactivate?(): void | Promise<void>;
 }
 
-const features: Feature[] = [languageClient, targets, buildOutput, kernelLog, vm, buildAndLoad, tasks, scaffolding];
+const features: Feature[] = [languageClient, targets, failures, buildOutput, kernelLog, vm, buildAndLoad, tasks, scaffolding];
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   for (const feature of features) await feature.activate(context);

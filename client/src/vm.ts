@@ -1,6 +1,7 @@
 // "LKM: Start Test VM" / "Stop Test VM" / "Restart Test VM". A guest started from VS Code belongs
 // to the extension host: it stops on deactivate, and its watchdog stops it if the host dies.
 import * as vscode from 'vscode';
+import { showFailure } from './failures';
 import { readGuestState, restartGuest, startGuest, stopGuest } from './core/guest/vm';
 
 const started = new Set<string | undefined>();
@@ -10,18 +11,19 @@ export function noteGuestStarted(name: string): void {
   started.add(name === 'default' ? undefined : name);
 }
 
+/** Runs a VM operation under a progress toast; a failure is shown after the toast has closed. */
 async function withProgress(title: string, fn: (signal: AbortSignal) => Promise<void>): Promise<void> {
-  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (_progress, token) => {
+  const failed = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (_progress, token) => {
     const controller = new AbortController();
     token.onCancellationRequested(() => controller.abort());
     try {
       await fn(controller.signal);
+      return undefined;
     } catch (error) {
-      vscode.window.showErrorMessage(`LKM: ${error instanceof Error ? error.message : String(error)}`, 'Restart Test VM').then((choice) => {
-        if (choice) void vscode.commands.executeCommand('lkm.restartVm');
-      });
+      return controller.signal.aborted ? undefined : { error };
     }
   });
+  if (failed) await showFailure({ message: `LKM: ${failed.error instanceof Error ? failed.error.message : String(failed.error)}`, actions: [{ title: 'Restart Test VM', command: 'lkm.restartVm' }, { title: 'Show Build Output', command: 'lkm.showBuildOutput' }] });
 }
 
 export function activate(context: vscode.ExtensionContext): void {
