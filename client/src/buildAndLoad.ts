@@ -15,6 +15,7 @@ import { showLoadLog } from './kernelLog';
 import { activeTarget, chooseModuleFolder, moduleFolder, targetSettings } from './targets';
 import { loopFailure, reportingFailures, showFailure } from './failures';
 import { noteGuestStarted } from './vm';
+import { refreshStatus } from './statusItem';
 
 let diagnostics: vscode.DiagnosticCollection | undefined;
 const loaded = new vscode.EventEmitter<void>();
@@ -22,6 +23,7 @@ const loaded = new vscode.EventEmitter<void>();
 export const onDidLoad = loaded.event;
 
 function notifyLoaded(): void {
+  refreshStatus();
   loaded.fire();
 }
 
@@ -79,7 +81,7 @@ async function buildAndLoad(extraParams?: Record<string, ParamValue[]>): Promise
   if (result.load) showLoadLog(`${result.summary} (${(result.durationMs / 1000).toFixed(1)} s)`, result.load.log);
   notifyLoaded();
   if (result.exitCode === EXIT.loaded) vscode.window.setStatusBarMessage(`LKM: ${result.summary}`, 5000);
-  else if (result.exitCode !== EXIT.cancelled) await showFailure(loopFailure(result, path.basename(folder)));
+  else if (result.exitCode !== EXIT.cancelled) showFailure(loopFailure(result, path.basename(folder)));
 }
 
 async function loadWithParams(): Promise<void> {
@@ -90,7 +92,7 @@ async function loadWithParams(): Promise<void> {
     const built = await build(target, folder, { output: buildOutput(`build ${path.basename(folder)} on ${target.name}`) });
     if (!built.ok) {
       publish(built.problems, folder);
-      return void showFailure(loopFailure({ exitCode: EXIT.buildFailed, problems: built.problems, summary: '', durationMs: 0 }, path.basename(folder)));
+      return showFailure(loopFailure({ exitCode: EXIT.buildFailed, problems: built.problems, summary: '', durationMs: 0 }, path.basename(folder)));
     }
     const params: Record<string, ParamValue[]> = {};
     for (const module of built.modules) {
@@ -133,7 +135,7 @@ async function unload(): Promise<void> {
     const result = await loadModules(target, 'unload', built.modules, {});
     showLoadLog(`unload on ${target.name}`, result.log);
     notifyLoaded();
-    if (!result.ok) await showFailure({ message: `LKM: unload failed: ${result.messages.trim()}`, actions: [{ title: 'Show Kernel Log', command: 'lkm.showKernelLog' }] });
+    if (!result.ok) showFailure({ message: `LKM: unload failed: ${result.messages.trim()}`, actions: [{ title: 'Show Kernel Log', command: 'lkm.showKernelLog' }] });
   } finally {
     await target.connection.close();
   }
@@ -148,7 +150,7 @@ async function showModinfo(): Promise<void> {
     const built = await build(target, folder, {});
     if (!built.ok) {
       publish(built.problems, folder);
-      return void showFailure(loopFailure({ exitCode: EXIT.buildFailed, problems: built.problems, summary: '', durationMs: 0 }, path.basename(folder)));
+      return showFailure(loopFailure({ exitCode: EXIT.buildFailed, problems: built.problems, summary: '', durationMs: 0 }, path.basename(folder)));
     }
     showLoadLog('modinfo', built.modules.map((m) => formatModinfo(m.relPath, m.info)).join('\n\n').split('\n'));
   } finally {

@@ -69,10 +69,11 @@ export function loopFailure(result: LoopResult, moduleName: string): Failure {
   }
 }
 
-/** Shows the failure (not modal) and runs the action picked. */
-export async function showFailure(failure: Failure): Promise<void> {
-  const picked = await vscode.window.showErrorMessage(failure.message, ...failure.actions);
-  if (picked) await vscode.commands.executeCommand(picked.command, ...(picked.args ?? []));
+/** Shows the failure (not modal) and runs the action picked; the command that failed ends at once. */
+export function showFailure(failure: Failure): void {
+  void vscode.window.showErrorMessage(failure.message, ...failure.actions).then((picked) => {
+    if (picked) void vscode.commands.executeCommand(picked.command, ...(picked.args ?? []));
+  });
 }
 
 /** Invalid `lkm.targets`/`lkm.activeTarget`: told with the settings to fix, never thrown at the user as a modal. */
@@ -89,7 +90,7 @@ export function reportingFailures<A extends unknown[]>(fn: (...args: A) => Promi
     try {
       await fn(...args);
     } catch (error) {
-      await showFailure(failureOf(error));
+      showFailure(failureOf(error));
     }
   };
 }

@@ -44,7 +44,7 @@ async function toggleFollow(): Promise<void> {
     });
     await target.connection.close();
   } catch (error) {
-    if (!controller.signal.aborted) await showFailure(failureOf(error));
+    if (!controller.signal.aborted) showFailure(failureOf(error));
   } finally {
     if (following === controller) following = undefined;
   }

@@ -1,16 +1,10 @@
-// Active target: a status bar item showing it and a QuickPick to switch (`lkm.selectTarget`).
-// Other features ask here for the active target's settings and the module folder to work on.
+// The active target: its settings, validated, and a QuickPick to switch (`lkm.selectTarget`). Other
+// features ask here for the active target's settings and the module folder to work on.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import type { KernelTargetStatus } from '../../server/src/lsp/protocol';
-import { describeKernelTarget } from './core/targets/kdir';
 import { ACTIONS, reportingFailures, SettingsError, showFailure } from './failures';
 import { pickTarget, TEST_VM_TARGET, validateModuleParams, validateTargets, type TargetConfig, type TargetSettings } from './core/targets/config';
-
-let statusItem: vscode.StatusBarItem | undefined;
-/** What the language server last said about its kernel (shown in the item's tooltip). */
-let linterKernel: KernelTargetStatus | undefined;
 
 /** The target settings, validated; a bad entry throws a SettingsError that says which and how. */
 export function targetSettings(): TargetSettings {
@@ -68,7 +62,7 @@ export async function chooseModuleFolder(): Promise<string | undefined> {
   const folders = [...new Set(makefiles.map((uri) => path.dirname(uri.fsPath)))].sort();
   if (folders.length === 1) return folders[0];
   if (folders.length === 0) {
-    await showFailure({
+    showFailure({
       message: 'LKM: there is no kernel module folder to build: open a file of a module folder (one with a Makefile or Kbuild), or make one with LKM: New Module….',
       actions: [ACTIONS.newModule],
     });
@@ -77,27 +71,6 @@ export async function chooseModuleFolder(): Promise<string | undefined> {
   const items = folders.map((folder) => ({ label: vscode.workspace.asRelativePath(folder, true), folder }));
   const picked = await vscode.window.showQuickPick(items, { title: 'LKM: which module?', placeHolder: 'No editor is open on a module file: pick the module folder to work on' });
   return picked?.folder;
-}
-
-/** The language server's kernel changed: the item says it, with a warning sign when export checks are off. */
-export function setLinterKernel(status: KernelTargetStatus): void {
-  linterKernel = status;
-  refreshStatus();
-}
-
-function refreshStatus(): void {
-  if (!statusItem) return;
-  let name: string;
-  let tooltip: string;
-  try {
-    name = activeTargetName();
-    tooltip = 'LKM target: click to switch';
-  } catch (error) {
-    name = 'invalid target settings';
-    tooltip = error instanceof Error ? error.message : String(error);
-  }
-  statusItem.text = `$(server-environment) ${name}${linterKernel?.problem ? ' $(warning)' : ''}`;
-  statusItem.tooltip = linterKernel ? `${tooltip}\n${describeKernelTarget(linterKernel)}` : tooltip;
 }
 
 const ADD_TARGET = 'add';
@@ -138,20 +111,5 @@ export async function saveActiveTarget(name: string): Promise<string | undefined
 }
 
 export function activate(context: vscode.ExtensionContext): void {
-  statusItem = vscode.window.createStatusBarItem('lkm.target', vscode.StatusBarAlignment.Left, 50);
-  statusItem.name = 'LKM Target';
-  statusItem.command = 'lkm.selectTarget';
-  refreshStatus();
-  statusItem.show();
-  context.subscriptions.push(
-    statusItem,
-    vscode.commands.registerCommand('lkm.selectTarget', reportingFailures(selectTarget)),
-    vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('lkm.targets') || e.affectsConfiguration('lkm.activeTarget')) refreshStatus();
-    }),
-  );
-}
-
-export function deactivate(): void {
-  statusItem = undefined;
+  context.subscriptions.push(vscode.commands.registerCommand('lkm.selectTarget', reportingFailures(selectTarget)));
 }

@@ -2,6 +2,7 @@
 // to the extension host: it stops on deactivate, and its watchdog stops it if the host dies.
 import * as vscode from 'vscode';
 import { showFailure } from './failures';
+import { refreshStatus } from './statusItem';
 import { readGuestState, restartGuest, startGuest, stopGuest } from './core/guest/vm';
 
 const started = new Set<string | undefined>();
@@ -23,7 +24,7 @@ async function withProgress(title: string, fn: (signal: AbortSignal) => Promise<
       return controller.signal.aborted ? undefined : { error };
     }
   });
-  if (failed) await showFailure({ message: `LKM: ${failed.error instanceof Error ? failed.error.message : String(failed.error)}`, actions: [{ title: 'Restart Test VM', command: 'lkm.restartVm' }, { title: 'Show Build Output', command: 'lkm.showBuildOutput' }] });
+  if (failed) showFailure({ message: `LKM: ${failed.error instanceof Error ? failed.error.message : String(failed.error)}`, actions: [{ title: 'Restart Test VM', command: 'lkm.restartVm' }, { title: 'Show Build Output', command: 'lkm.showBuildOutput' }] });
 }
 
 export function activate(context: vscode.ExtensionContext): void {
@@ -34,11 +35,13 @@ export function activate(context: vscode.ExtensionContext): void {
         if (running) return void vscode.window.showInformationMessage(`LKM: the test VM is already running (ssh on 127.0.0.1:${running.port}).`);
         const state = await startGuest({ signal });
         started.add(undefined);
+        refreshStatus();
         vscode.window.setStatusBarMessage(`LKM: test VM ready in ${((state.readyMs ?? 0) / 1000).toFixed(1)} s (${state.accel.toUpperCase()})`, 5000);
       }),
     ),
     vscode.commands.registerCommand('lkm.stopVm', async () => {
       const stopped = await stopGuest();
+      refreshStatus();
       vscode.window.setStatusBarMessage(stopped ? 'LKM: test VM stopped' : 'LKM: the test VM was not running', 5000);
     }),
     vscode.commands.registerCommand('lkm.restartVm', () =>
