@@ -53,8 +53,14 @@ function paramsFromSettings(): Record<string, ParamValue[]> {
   return Object.fromEntries(Object.entries(targetSettings().moduleParams).map(([m, p]) => [m, Object.entries(p).map(([name, value]) => ({ name, value }))]));
 }
 
-async function buildAndLoad(extraParams?: Record<string, ParamValue[]>): Promise<void> {
-  const folder = await chooseModuleFolder();
+/** A module folder passed to a command (a path from the Modules view, or a Uri from a menu). */
+function folderOf(arg: unknown): string | undefined {
+  if (typeof arg === 'string') return arg;
+  return arg instanceof vscode.Uri && arg.scheme === 'file' ? arg.fsPath : undefined;
+}
+
+async function buildAndLoad(extraParams?: Record<string, ParamValue[]>, folderArg?: unknown): Promise<void> {
+  const folder = folderOf(folderArg) ?? (await chooseModuleFolder());
   if (!folder) return;
   const config = activeTarget();
   const output = buildOutput(`build and load ${path.basename(folder)} on ${config?.name ?? TEST_VM_TARGET}`);
@@ -84,8 +90,8 @@ async function buildAndLoad(extraParams?: Record<string, ParamValue[]>): Promise
   else if (result.exitCode !== EXIT.cancelled) showFailure(loopFailure(result, path.basename(folder)));
 }
 
-async function loadWithParams(): Promise<void> {
-  const folder = await chooseModuleFolder();
+async function loadWithParams(folderArg?: unknown): Promise<void> {
+  const folder = folderOf(folderArg) ?? (await chooseModuleFolder());
   if (!folder) return;
   const target = await openTarget(activeTarget(), folder, { startGuest: true });
   try {
@@ -112,7 +118,7 @@ async function loadWithParams(): Promise<void> {
       if (text === undefined) return;
       params[module.name] = splitAssignments(text);
     }
-    await buildAndLoad(params);
+    await buildAndLoad(params, folder);
   } finally {
     await target.connection.close();
   }
@@ -126,8 +132,8 @@ function splitAssignments(text: string): ParamValue[] {
   });
 }
 
-async function unload(): Promise<void> {
-  const folder = await chooseModuleFolder();
+async function unload(folderArg?: unknown): Promise<void> {
+  const folder = folderOf(folderArg) ?? (await chooseModuleFolder());
   if (!folder) return;
   const target = await openTarget(activeTarget(), folder, {});
   try {
@@ -179,7 +185,7 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     diagnostics,
     button,
-    vscode.commands.registerCommand('lkm.buildAndLoad', reportingFailures(() => buildAndLoad())),
+    vscode.commands.registerCommand('lkm.buildAndLoad', reportingFailures((folder?: unknown) => buildAndLoad(undefined, folder))),
     vscode.commands.registerCommand('lkm.loadWithParams', reportingFailures(loadWithParams)),
     vscode.commands.registerCommand('lkm.unload', reportingFailures(unload)),
     vscode.commands.registerCommand('lkm.showModinfo', reportingFailures(showModinfo)),

@@ -13,13 +13,15 @@ import * as vm from './vm';
 import * as buildAndLoad from './buildAndLoad';
 import * as tasks from './tasks';
 import * as scaffolding from './scaffolding';
+import * as modulesView from './modulesView';
+import * as guestShell from './guestShell';
 
 interface Feature {
   activate(context: vscode.ExtensionContext): void | Promise<void>;
   deactivate?(): void | Promise<void>;
 }
 
-const features: Feature[] = [languageClient, targets, statusItem, failures, addSshTarget, buildOutput, kernelLog, vm, buildAndLoad, tasks, scaffolding];
+const features: Feature[] = [languageClient, targets, statusItem, failures, addSshTarget, buildOutput, kernelLog, vm, buildAndLoad, tasks, scaffolding, modulesView, guestShell];
 
 /** What the extension returns to others (the editor tests read the status item through it). */
 export interface LkmApi {
