@@ -142,6 +142,14 @@ describe('language server protocol', () => {
     await nextDiagnostics(uri, (d) => d.some((x) => x.code === 'lock-imbalance'));
   });
 
+  test('hover over a finding says, in markdown, what its rule checks, links its page and shows the suppression', async () => {
+    const leak = published.get(uri)!.at(-1)!.diagnostics.find((d) => d.code === 'lock-imbalance')!;
+    const hover = await connection.sendRequest('textDocument/hover', { textDocument: { uri }, position: leak.range.start }) as { contents: { kind: string; value: string } };
+    assert.equal(hover.contents.kind, 'markdown');
+    assert.match(hover.contents.value, /\*\*lock-imbalance\*\* — .*\[Rule page\]\(file:\/\/.*lock-imbalance\.md\)/);
+    assert.match(hover.contents.value, /`\/\/ lkm-lint-disable-next-line lock-imbalance`/);
+  });
+
   test('hover on a kernel API tells whether it sleeps', async () => {
     const hover: unknown = await connection.sendRequest('textDocument/hover', { textDocument: { uri }, position: { line: 6, character: 3 } });
     assert.match((hover as { contents: { value: string } }).contents.value, /spin_lock/);

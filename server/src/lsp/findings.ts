@@ -49,6 +49,26 @@ export function toDiagnostic(finding: Finding): Diagnostic {
 }
 
 /**
+ * For the hover over a finding (VS Code shows the diagnostic's own message above it, as plain text):
+ * each rule found there, what it checks, its page and how to silence it, in markdown.
+ */
+export function rulesHover(findings: Finding[], at: { line: number; character: number }): string | undefined {
+  const inside = (f: Finding) => !before(at, f.range.start) && !before(f.range.end, at);
+  const rules = [...new Set(findings.filter(inside).map((f) => f.rule))];
+  const parts = rules.map((id) => {
+    const rule = ruleById(id);
+    if (!rule) return undefined;
+    const href = ruleDocsUri(id);
+    return `**${id}** — ${rule.docs.summary}${href ? ` [Rule page](${href})` : ''}  \nSilence this one: \`// lkm-lint-disable-next-line ${id}\` on the line above.`;
+  }).filter((p): p is string => p !== undefined);
+  return parts.length ? parts.join('\n\n') : undefined;
+}
+
+function before(p: { line: number; character: number }, q: { line: number; character: number }): boolean {
+  return p.line < q.line || (p.line === q.line && p.character < q.character);
+}
+
+/**
  * `// lkm-lint-disable-next-line <rule>` above the finding's line, indented as that line. Inside a
  * macro body (the line above ends in a backslash) a line comment would end the macro, so the
  * suppression is a block comment continued with a backslash: the linter reads both.

@@ -13,7 +13,7 @@ import { Analyzer } from '../engine';
 import { describeApi } from '../kernel-api/apiDocs';
 import { KERNEL_TARGET_NOTIFICATION, TARGET_KERNEL_SETTING, type ActiveTargetKernel, type KernelTargetStatus } from './protocol';
 import { ClampedTextDocument } from './documents';
-import { codeActionsFor, toDiagnostic } from './findings';
+import { codeActionsFor, rulesHover, toDiagnostic } from './findings';
 import { LintWorkspace, type ServerSettings } from './workspace';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -204,8 +204,11 @@ connection.onHover((params): Hover | null => {
   while (end < text.length && /\w/.test(text[end]!)) end++;
   const word = text.slice(start, end);
   const docs = word ? describeApi(word) : undefined;
-  if (!docs) return null;
-  return { contents: { kind: 'markdown', value: docs }, range: { start: document.positionAt(start), end: document.positionAt(end) } };
+  const file = toPath(params.textDocument.uri);
+  const rules = file ? rulesHover(findingsByFile.get(file) ?? [], params.position) : undefined;
+  if (!docs && !rules) return null;
+  const value = [docs, rules].filter(Boolean).join('\n\n---\n\n');
+  return { contents: { kind: 'markdown', value }, ...(docs ? { range: { start: document.positionAt(start), end: document.positionAt(end) } } : {}) };
 });
 
 connection.onShutdown(() => {

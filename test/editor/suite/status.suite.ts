@@ -2,13 +2,13 @@
 // says the target, the test VM's state and the linter's kernel; bad target settings show there
 // (and go when fixed); failures carry the actions for their cause.
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { suite, suiteSetup, suiteTeardown, test } from 'mocha';
 import * as vscode from 'vscode';
-import { runLoop } from '../../../client/src/core/targets/loop';
+import { EXIT } from '../../../client/src/core/targets/loop';
 import { openTarget } from '../../../client/src/core/targets/session';
 import { failureOf, loopFailure } from '../../../client/src/failures';
 import type { LkmApi } from '../../../client/src/extension';
@@ -67,14 +67,12 @@ suite('status item and failures', () => {
     for (const action of failure.actions) assert.ok(registered.has(action.command), `${action.command} is not a command`);
   });
 
-  test('a build that fails without a compiler error says where to look, not "0 error(s)"', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'lkm-status-'));
-    writeFileSync(path.join(dir, 'Makefile'), 'obj-m := nothing_here.o\n');
-    const result = await runLoop(dir, undefined, { startGuest: false });
-    assert.equal(result.exitCode, 1, result.summary);
-    const failure = loopFailure(result, 'nothing_here');
+  test('a build that fails without a compiler error says where to look, not "0 error(s)"', () => {
+    // What runLoop returns when make fails before naming a file (a missing object, a Makefile
+    // error): a real build costs ~10 s of kbuild here, for the same value.
+    const failure = loopFailure({ exitCode: EXIT.buildFailed, problems: [], summary: 'build failed (0 error(s))', durationMs: 0 }, 'nothing_here');
     assert.doesNotMatch(failure.message, /0 error/);
-    assert.match(failure.message, /LKM Build output/);
+    assert.match(failure.message, /nothing_here did not build.*LKM Build output/);
     assert.deepEqual(failure.actions.map((a) => a.command), ['lkm.showBuildOutput']);
   });
 });
