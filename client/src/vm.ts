@@ -3,13 +3,13 @@
 import * as vscode from 'vscode';
 import { showFailure } from './failures';
 import { refreshStatus } from './statusItem';
-import { readGuestState, restartGuest, startGuest, stopGuest } from './core/guest/vm';
+import { defaultGuestName, readGuestState, restartGuest, startGuest, stopGuest } from './core/guest/vm';
 
 const started = new Set<string | undefined>();
 
 /** Records a guest booted on this window's behalf (by Build and Load), so deactivate stops it. */
 export function noteGuestStarted(name: string): void {
-  started.add(name === 'default' ? undefined : name);
+  started.add(name === defaultGuestName() ? undefined : name);
 }
 
 /** Runs a VM operation under a progress toast; a failure is shown after the toast has closed. */

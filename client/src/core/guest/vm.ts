@@ -17,6 +17,11 @@ import { SshConnection, type SshEndpoint } from '../targets/ssh';
 export const GUEST_HOST_KEY_ALIAS = 'lkm-test-guest';
 export const DEFAULT_GUEST_NAME = 'default';
 
+/** The guest used when none is named: $LKM_VM_NAME (a test run's own guest), else the default one. */
+export function defaultGuestName(): string {
+  return process.env.LKM_VM_NAME || DEFAULT_GUEST_NAME;
+}
+
 export type Accel = 'kvm' | 'tcg';
 
 export interface GuestState {
@@ -48,7 +53,7 @@ export interface StartOptions {
   log?: Log;
 }
 
-export function guestRunDir(name = DEFAULT_GUEST_NAME): string {
+export function guestRunDir(name = defaultGuestName()): string {
   if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new Error(`invalid test VM name: ${JSON.stringify(name)}`);
   return path.join(cacheRoot(), 'vm', name);
 }
@@ -92,7 +97,7 @@ function isAlive(pid: number, runDir: string): boolean {
 }
 
 /** The running guest of that name, or undefined (a stale state file is removed). */
-export function readGuestState(name = DEFAULT_GUEST_NAME): GuestState | undefined {
+export function readGuestState(name = defaultGuestName()): GuestState | undefined {
   const file = stateFile(name);
   if (!existsSync(file)) return undefined;
   let state: GuestState;
@@ -212,7 +217,7 @@ function qemuArgs(image: GuestImage, accel: Accel, port: number, runDir: string,
  * (use `ensureGuest` to reuse it).
  */
 export async function startGuest(options: StartOptions = {}): Promise<GuestState> {
-  const name = options.name ?? DEFAULT_GUEST_NAME;
+  const name = options.name ?? defaultGuestName();
   const log = options.log ?? (() => undefined);
   if (readGuestState(name)) throw new Error(`the test VM "${name}" is already running (lkm vm status)`);
   const runDir = guestRunDir(name);
@@ -397,7 +402,7 @@ async function stopGuestState(state: GuestState): Promise<void> {
 }
 
 /** Stops the named guest; resolves false when none was running. */
-export async function stopGuest(name = DEFAULT_GUEST_NAME): Promise<boolean> {
+export async function stopGuest(name = defaultGuestName()): Promise<boolean> {
   const state = readGuestState(name);
   if (!state) return false;
   await stopGuestState(state);

@@ -9,9 +9,6 @@ import { EXIT, formatProblems, runLoop } from './loop';
 import { ParamError, parseParamAssignment, type ParamValue } from './params';
 import { build, filterLogForModule, formatModinfo, listLoadedModules, loadModules, moduleNamesFromMakefile, openTarget, readKernelLog, uploadModules, type LoadAction, type Target } from './session';
 
-/** Tests run their own guest instance beside a developer's. */
-const guestName = () => process.env.LKM_VM_NAME || undefined;
-
 const print = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 
 function collect(value: string, previous: string[]): string[] {
@@ -39,7 +36,7 @@ function resolveParams(dir: string, cli: string[], settingsParams: Record<string
 async function withTarget<T>(dir: string, targetName: string | undefined, startVm: boolean, fn: (target: Target) => Promise<T>): Promise<T> {
   const settings = readWorkspaceTargetSettings(dir);
   const config = pickTarget(settings, targetName);
-  const target = await openTarget(config, dir, { guestName: guestName(), startGuest: startVm, output: (t) => process.stderr.write(t) });
+  const target = await openTarget(config, dir, { startGuest: startVm, output: (t) => process.stderr.write(t) });
   try {
     return await fn(target);
   } finally {
@@ -61,7 +58,7 @@ export function registerTargetCommands(program: Command): void {
     .action(async (opts: { foreground?: boolean; accel: Accel | 'auto' }) => {
       const kvm = detectKvm();
       if (opts.accel === 'auto' && !kvm.usable) process.stderr.write(`Using TCG: ${kvm.reason}\n`);
-      const state = await startGuest({ name: guestName(), detached: !opts.foreground, accel: opts.accel, log: (l) => process.stderr.write(`${l}\n`) });
+      const state = await startGuest({ detached: !opts.foreground, accel: opts.accel, log: (l) => process.stderr.write(`${l}\n`) });
       print(`Test VM running: ssh on 127.0.0.1:${state.port}, ${state.accel.toUpperCase()}, kernel ${state.kernelVersion}, pid ${state.pid}, ready in ${((state.readyMs ?? 0) / 1000).toFixed(1)} s`);
       print(`Serial console log: ${state.serialLog}`);
       if (!opts.foreground) return;
@@ -72,24 +69,24 @@ export function registerTargetCommands(program: Command): void {
         process.once('SIGTERM', stop);
         // The guest dying on its own (panic with -no-reboot) ends the foreground command too.
         const timer = setInterval(() => {
-          if (!readGuestState(guestName())) {
+          if (!readGuestState()) {
             clearInterval(timer);
             resolve();
           }
         }, 1000);
       });
-      await stopGuest(guestName());
+      await stopGuest();
       print('Test VM stopped.');
     });
   vm.command('stop')
     .description('stop the test VM')
     .action(async () => {
-      print((await stopGuest(guestName())) ? 'Test VM stopped.' : 'The test VM was not running.');
+      print((await stopGuest()) ? 'Test VM stopped.' : 'The test VM was not running.');
     });
   vm.command('status')
     .description('show whether the test VM runs (exit 1 when it does not)')
     .action(() => {
-      const state = readGuestState(guestName());
+      const state = readGuestState();
       if (!state) {
         print('The test VM is not running.');
         process.exitCode = 1;
@@ -203,10 +200,9 @@ export function registerTargetCommands(program: Command): void {
       const settings = readWorkspaceTargetSettings(folder);
       const config = pickTarget(settings, opts.target);
       const params = resolveParams(folder, opts.param, settings.moduleParams);
-      const vmWasRunning = !config && Boolean(readGuestState(guestName()));
+      const vmWasRunning = !config && Boolean(readGuestState());
       const result = await runLoop(folder, config, {
         params,
-        guestName: guestName(),
         startGuest: true,
         detachGuest: opts.keepVm,
         output: (t) => process.stdout.write(t),
@@ -220,7 +216,7 @@ export function registerTargetCommands(program: Command): void {
       }
       const shown = result.problems.filter((p) => p.severity !== 'info');
       for (const line of formatProblems(shown, process.cwd())) process.stderr.write(`${line}\n`);
-      if (!config && !vmWasRunning && !opts.keepVm) await stopGuest(guestName());
+      if (!config && !vmWasRunning && !opts.keepVm) await stopGuest();
       if (result.exitCode === EXIT.loaded) print(`lkm: ${result.summary} (${(result.durationMs / 1000).toFixed(1)} s)`);
       else process.stderr.write(`lkm: ${result.summary}\n`);
       process.exitCode = result.exitCode;
