@@ -60,8 +60,11 @@ export function loopFailure(result: LoopResult, moduleName: string): Failure {
         ? { message: `LKM: ${moduleName} did not build: ${errors} error(s), in Problems.`, actions: [ACTIONS.problems, ACTIONS.buildOutput] }
         : { message: `LKM: ${moduleName} did not build, and make named no file: the LKM Build output says why.`, actions: [ACTIONS.buildOutput] };
     }
-    case EXIT.loadFailed:
-      return { message: `LKM: ${result.summary}`, actions: [ACTIONS.kernelLog, ACTIONS.problems] };
+    case EXIT.loadFailed: {
+      // insmod/rmmod that said nothing (a target that stopped answering mid-load, say) still gets a sentence.
+      const summary = /:\s*$/.test(result.summary) ? `${result.summary.replace(/:\s*$/, '')}, and the target gave no reason` : result.summary;
+      return { message: `LKM: ${summary}`, actions: [ACTIONS.kernelLog, ACTIONS.problems, ...(onTestVm ? [ACTIONS.restartVm] : [])] };
+    }
     case EXIT.kernelError:
       return { message: `LKM: ${result.summary}`, actions: [ACTIONS.problems, ACTIONS.kernelLog, ...(onTestVm ? [ACTIONS.restartVm] : [])] };
     default:

@@ -74,6 +74,8 @@ suite('status item and failures', () => {
     assert.doesNotMatch(failure.message, /0 error/);
     assert.match(failure.message, /nothing_here did not build.*LKM Build output/);
     assert.deepEqual(failure.actions.map((a) => a.command), ['lkm.showBuildOutput']);
+    const silent = loopFailure({ exitCode: EXIT.loadFailed, problems: [], summary: 'loading hello failed: ', durationMs: 0 }, 'hello');
+    assert.equal(silent.message, 'LKM: loading hello failed, and the target gave no reason');
   });
 });
 
