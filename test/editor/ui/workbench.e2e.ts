@@ -150,6 +150,8 @@ describe('LKM Dev in the workbench', { timeout: 900_000 }, () => {
     await terminal.filter({ hasText: 'lkm-shell-42' }).waitFor({ timeout: 30_000 });
     await workbench.screenshot('14-guest-shell');
     await page.keyboard.type('exit\n');
+    // Back to the editor, as a person would: the palette's F1 is the terminal's while it has focus.
+    await page.locator(SELECTORS.editorText).first().click();
   });
 
   test('LKM: Run Program in Guest builds the folder\'s userspace program and runs it there', GUEST_STEP, async () => {
@@ -161,6 +163,7 @@ describe('LKM Dev in the workbench', { timeout: 900_000 }, () => {
     await terminal.filter({ hasText: 'exited with 0' }).waitFor();
     await workbench.screenshot('15-run-in-guest');
     await page.keyboard.press('Enter');
+    await page.locator(SELECTORS.editorText).first().click();
   });
 
   test('LKM: Build and Load of a module that does not compile puts the error in Problems', GUEST_STEP, async () => {
