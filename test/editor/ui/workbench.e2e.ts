@@ -16,6 +16,18 @@ const vsix = process.env.LKM_VSIX ?? path.join(repoRoot(), 'out', 'lkm-dev.vsix'
 const STEP = { timeout: 120_000 };
 const GUEST_STEP = { timeout: 300_000 };
 
+/**
+ * After a terminal test: the session ends (ssh exits, the terminal goes), then a click in the active
+ * editor, as a person would — F1 is the terminal's while it has focus.
+ */
+async function backToEditor(workbench: Workbench): Promise<void> {
+  // Whether VS Code then removes the terminal or keeps it showing the exit depends on its settings:
+  // give it the time to do either, and what matters below is only where the focus is.
+  await workbench.page.locator('.terminal-wrapper.active').waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
+  await workbench.page.locator(`${SELECTORS.activeEditor} .view-lines`).first().click();
+  await workbench.page.keyboard.press('Escape');
+}
+
 describe('LKM Dev in the workbench', { timeout: 900_000 }, () => {
   let workbench: Workbench;
 
@@ -150,8 +162,7 @@ describe('LKM Dev in the workbench', { timeout: 900_000 }, () => {
     await terminal.filter({ hasText: 'lkm-shell-42' }).waitFor({ timeout: 30_000 });
     await workbench.screenshot('14-guest-shell');
     await page.keyboard.type('exit\n');
-    // Back to the editor, as a person would: the palette's F1 is the terminal's while it has focus.
-    await page.locator(SELECTORS.editorText).first().click();
+    await backToEditor(workbench);
   });
 
   test('LKM: Run Program in Guest builds the folder\'s userspace program and runs it there', GUEST_STEP, async () => {
@@ -163,7 +174,7 @@ describe('LKM Dev in the workbench', { timeout: 900_000 }, () => {
     await terminal.filter({ hasText: 'exited with 0' }).waitFor();
     await workbench.screenshot('15-run-in-guest');
     await page.keyboard.press('Enter');
-    await page.locator(SELECTORS.editorText).first().click();
+    await backToEditor(workbench);
   });
 
   test('LKM: Build and Load of a module that does not compile puts the error in Problems', GUEST_STEP, async () => {
