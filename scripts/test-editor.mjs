@@ -60,6 +60,8 @@ async function bundleTests() {
     // Loaded from node_modules at run time: the host provides vscode; mocha must be the one instance
     // whose globals the suite files register with; playwright-core loads its own parts dynamically.
     external: ['vscode', 'mocha', 'playwright-core'],
+    // As scripts/build.mjs: suites that import the client's core bundle jsonc-parser's ESM entry.
+    alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
     logLevel: 'warning',
   });
 }

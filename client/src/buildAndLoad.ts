@@ -8,13 +8,25 @@ import * as vscode from 'vscode';
 import { EXIT, runLoop } from './core/targets/loop';
 import { parseParamAssignment, validateParams, type ParamValue } from './core/targets/params';
 import type { Problem } from './core/targets/problems';
+import { TEST_VM_TARGET } from './core/targets/config';
 import { build, formatModinfo, listLoadedModules, loadModules, openTarget } from './core/targets/session';
-import { showLoadLog, kernelLogChannel } from './kernelLog';
-import { activeTarget, moduleFolder, targetSettings } from './targets';
+import { buildOutput } from './buildOutput';
+import { showLoadLog } from './kernelLog';
+import { activeTarget, chooseModuleFolder, moduleFolder, targetSettings } from './targets';
+import { loopFailure, reportingFailures, showFailure } from './failures';
 import { afterBuild } from './intellisense';
 import { noteGuestStarted } from './vm';
+import { refreshStatus } from './statusItem';
 
 let diagnostics: vscode.DiagnosticCollection | undefined;
+const loaded = new vscode.EventEmitter<void>();
+/** Fires after every load or unload (the Modules view refreshes on it). */
+export const onDidLoad = loaded.event;
+
+function notifyLoaded(): void {
+  refreshStatus();
+  loaded.fire();
+}
 
 /** Problems to the Problems panel; module-level ones without a source line go on the folder's Makefile/Kbuild. */
 function publish(problems: Problem[], folder: string): void {
@@ -42,49 +54,53 @@ function paramsFromSettings(): Record<string, ParamValue[]> {
   return Object.fromEntries(Object.entries(targetSettings().moduleParams).map(([m, p]) => [m, Object.entries(p).map(([name, value]) => ({ name, value }))]));
 }
 
-async function buildAndLoad(extraParams?: Record<string, ParamValue[]>): Promise<void> {
-  const folder = moduleFolder();
-  if (!folder) return void vscode.window.showErrorMessage('LKM: open a kernel module folder first.');
+/** A module folder passed to a command (a path from the Modules view, or a Uri from a menu). */
+function folderOf(arg: unknown): string | undefined {
+  if (typeof arg === 'string') return arg;
+  return arg instanceof vscode.Uri && arg.scheme === 'file' ? arg.fsPath : undefined;
+}
+
+async function buildAndLoad(extraParams?: Record<string, ParamValue[]>, folderArg?: unknown): Promise<void> {
+  const folder = folderOf(folderArg) ?? (await chooseModuleFolder());
+  if (!folder) return;
   const config = activeTarget();
-  const out = kernelLogChannel();
-  await vscode.window.withProgress(
+  const output = buildOutput(`build and load ${path.basename(folder)} on ${config?.name ?? TEST_VM_TARGET}`);
+  const result = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: 'LKM: Build and Load', cancellable: true },
     async (progress, token) => {
       const controller = new AbortController();
       token.onCancellationRequested(() => controller.abort());
-      const result = await runLoop(folder, config, {
+      return runLoop(folder, config, {
         startGuest: true,
         detachGuest: false,
         signal: controller.signal,
         params: { ...paramsFromSettings(), ...extraParams },
-        output: (text) => out.append(text),
+        output,
         progress: (step) => progress.report({ message: step }),
       });
-      // A guest booted for this window (not one a terminal started with `lkm vm start`) stops with it.
-      if (result.target?.guest && !result.target.guest.detached) noteGuestStarted(result.target.guest.name);
-      // The SSH master stays open (ControlPersist) so the next run skips the handshake.
-      publish(result.problems, folder);
-      if (result.build) await afterBuild(folder);
-      if (result.load) showLoadLog(`${result.summary} (${(result.durationMs / 1000).toFixed(1)} s)`, result.load.log);
-      if (result.exitCode === EXIT.loaded) vscode.window.setStatusBarMessage(`LKM: ${result.summary}`, 5000);
-      else if (result.exitCode !== EXIT.cancelled) {
-        const choice = await vscode.window.showErrorMessage(`LKM: ${result.summary}`, 'Show Problems', 'Restart Test VM');
-        if (choice === 'Show Problems') await vscode.commands.executeCommand('workbench.actions.view.problems');
-        if (choice === 'Restart Test VM') await vscode.commands.executeCommand('lkm.restartVm');
-      }
     },
   );
+  // The progress toast is gone by now: the outcome replaces it rather than sitting under it.
+  // A guest booted for this window (not one a terminal started with `lkm vm start`) stops with it.
+  if (result.target?.guest && !result.target.guest.detached) noteGuestStarted(result.target.guest.name);
+  // The SSH master stays open (ControlPersist) so the next run skips the handshake.
+  publish(result.problems, folder);
+  if (result.build) await afterBuild(folder);
+  if (result.load) showLoadLog(`${result.summary} (${(result.durationMs / 1000).toFixed(1)} s)`, result.load.log);
+  notifyLoaded();
+  if (result.exitCode === EXIT.loaded) vscode.window.setStatusBarMessage(`LKM: ${result.summary}`, 5000);
+  else if (result.exitCode !== EXIT.cancelled) showFailure(loopFailure(result, path.basename(folder)));
 }
 
-async function loadWithParams(): Promise<void> {
-  const folder = moduleFolder();
+async function loadWithParams(folderArg?: unknown): Promise<void> {
+  const folder = folderOf(folderArg) ?? (await chooseModuleFolder());
   if (!folder) return;
   const target = await openTarget(activeTarget(), folder, { startGuest: true });
   try {
-    const built = await build(target, folder, { output: (t) => kernelLogChannel().append(t) });
+    const built = await build(target, folder, { output: buildOutput(`build ${path.basename(folder)} on ${target.name}`) });
     if (!built.ok) {
       publish(built.problems, folder);
-      return void vscode.window.showErrorMessage('LKM: build failed; see Problems.');
+      return showFailure(loopFailure({ exitCode: EXIT.buildFailed, problems: built.problems, summary: '', durationMs: 0 }, path.basename(folder)));
     }
     const params: Record<string, ParamValue[]> = {};
     for (const module of built.modules) {
@@ -104,7 +120,7 @@ async function loadWithParams(): Promise<void> {
       if (text === undefined) return;
       params[module.name] = splitAssignments(text);
     }
-    await buildAndLoad(params);
+    await buildAndLoad(params, folder);
   } finally {
     await target.connection.close();
   }
@@ -118,15 +134,16 @@ function splitAssignments(text: string): ParamValue[] {
   });
 }
 
-async function unload(): Promise<void> {
-  const folder = moduleFolder();
+async function unload(folderArg?: unknown): Promise<void> {
+  const folder = folderOf(folderArg) ?? (await chooseModuleFolder());
   if (!folder) return;
   const target = await openTarget(activeTarget(), folder, {});
   try {
     const built = await build(target, folder, {});
     const result = await loadModules(target, 'unload', built.modules, {});
     showLoadLog(`unload on ${target.name}`, result.log);
-    if (!result.ok) vscode.window.showErrorMessage(`LKM: unload failed: ${result.messages.trim()}`);
+    notifyLoaded();
+    if (!result.ok) showFailure({ message: `LKM: unload failed: ${result.messages.trim()}`, actions: [{ title: 'Show Kernel Log', command: 'lkm.showKernelLog' }] });
   } finally {
     await target.connection.close();
   }
@@ -134,14 +151,14 @@ async function unload(): Promise<void> {
 
 /** "LKM: Show Module Info" and "LKM: Show Loaded Modules": text views in the kernel log channel. */
 async function showModinfo(): Promise<void> {
-  const folder = moduleFolder();
+  const folder = await chooseModuleFolder();
   if (!folder) return;
   const target = await openTarget(activeTarget(), folder, { startGuest: true });
   try {
     const built = await build(target, folder, {});
     if (!built.ok) {
       publish(built.problems, folder);
-      return void vscode.window.showErrorMessage('LKM: build failed; see Problems.');
+      return showFailure(loopFailure({ exitCode: EXIT.buildFailed, problems: built.problems, summary: '', durationMs: 0 }, path.basename(folder)));
     }
     showLoadLog('modinfo', built.modules.map((m) => formatModinfo(m.relPath, m.info)).join('\n\n').split('\n'));
   } finally {
@@ -159,16 +176,6 @@ async function showLoaded(): Promise<void> {
   }
 }
 
-function reportErrors(fn: () => Promise<void>): () => Promise<void> {
-  return async () => {
-    try {
-      await fn();
-    } catch (error) {
-      vscode.window.showErrorMessage(`LKM: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  };
-}
-
 export function activate(context: vscode.ExtensionContext): void {
   diagnostics = vscode.languages.createDiagnosticCollection('lkm-targets');
   const button = vscode.window.createStatusBarItem('lkm.buildAndLoad', vscode.StatusBarAlignment.Left, 49);
@@ -180,11 +187,11 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     diagnostics,
     button,
-    vscode.commands.registerCommand('lkm.buildAndLoad', reportErrors(() => buildAndLoad())),
-    vscode.commands.registerCommand('lkm.loadWithParams', reportErrors(loadWithParams)),
-    vscode.commands.registerCommand('lkm.unload', reportErrors(unload)),
-    vscode.commands.registerCommand('lkm.showModinfo', reportErrors(showModinfo)),
-    vscode.commands.registerCommand('lkm.showLoadedModules', reportErrors(showLoaded)),
+    vscode.commands.registerCommand('lkm.buildAndLoad', reportingFailures((folder?: unknown) => buildAndLoad(undefined, folder))),
+    vscode.commands.registerCommand('lkm.loadWithParams', reportingFailures(loadWithParams)),
+    vscode.commands.registerCommand('lkm.unload', reportingFailures(unload)),
+    vscode.commands.registerCommand('lkm.showModinfo', reportingFailures(showModinfo)),
+    vscode.commands.registerCommand('lkm.showLoadedModules', reportingFailures(showLoaded)),
   );
 }
 

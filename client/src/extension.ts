@@ -4,22 +4,34 @@
 import * as vscode from 'vscode';
 import * as languageClient from './languageClient';
 import * as targets from './targets';
+import * as statusItem from './statusItem';
 import * as kernelLog from './kernelLog';
+import * as buildOutput from './buildOutput';
+import * as failures from './failures';
+import * as addSshTarget from './addSshTarget';
 import * as vm from './vm';
 import * as buildAndLoad from './buildAndLoad';
 import * as tasks from './tasks';
 import * as scaffolding from './scaffolding';
 import * as intellisense from './intellisense';
+import * as modulesView from './modulesView';
+import * as guestShell from './guestShell';
 
 interface Feature {
   activate(context: vscode.ExtensionContext): void | Promise<void>;
   deactivate?(): void | Promise<void>;
 }
 
-const features: Feature[] = [languageClient, targets, kernelLog, vm, buildAndLoad, tasks, scaffolding, intellisense];
+const features: Feature[] = [languageClient, targets, statusItem, failures, addSshTarget, buildOutput, kernelLog, vm, buildAndLoad, tasks, scaffolding, modulesView, guestShell, intellisense];
 
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
+/** What the extension returns to others (the editor tests read the status item through it). */
+export interface LkmApi {
+  status: typeof statusItem.currentStatus;
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<LkmApi> {
   for (const feature of features) await feature.activate(context);
+  return { status: statusItem.currentStatus };
 }
 
 export async function deactivate(): Promise<void> {

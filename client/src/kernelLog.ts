@@ -2,7 +2,8 @@
 // syntaxes/) and `lkm.followKernelLog`, which streams the active target's log filtered to the module.
 import * as vscode from 'vscode';
 import { filterLogForModule, moduleNamesFromMakefile, openTarget, readKernelLog } from './core/targets/session';
-import { activeTarget, moduleFolder } from './targets';
+import { failureOf, showFailure } from './failures';
+import { activeTarget, chooseModuleFolder } from './targets';
 
 let channel: vscode.OutputChannel | undefined;
 let following: AbortController | undefined;
@@ -26,8 +27,8 @@ async function toggleFollow(): Promise<void> {
     following = undefined;
     return;
   }
-  const folder = moduleFolder();
-  if (!folder) return void vscode.window.showErrorMessage('LKM: open a module folder first.');
+  const folder = await chooseModuleFolder();
+  if (!folder) return;
   const modules = moduleNamesFromMakefile(folder);
   const controller = new AbortController();
   following = controller;
@@ -43,14 +44,17 @@ async function toggleFollow(): Promise<void> {
     });
     await target.connection.close();
   } catch (error) {
-    if (!controller.signal.aborted) vscode.window.showErrorMessage(`LKM: ${error instanceof Error ? error.message : String(error)}`);
+    if (!controller.signal.aborted) showFailure(failureOf(error));
   } finally {
     if (following === controller) following = undefined;
   }
 }
 
 export function activate(context: vscode.ExtensionContext): void {
-  context.subscriptions.push(vscode.commands.registerCommand('lkm.followKernelLog', toggleFollow));
+  context.subscriptions.push(
+    vscode.commands.registerCommand('lkm.followKernelLog', toggleFollow),
+    vscode.commands.registerCommand('lkm.showKernelLog', () => kernelLogChannel().show(true)),
+  );
 }
 
 export function deactivate(): void {

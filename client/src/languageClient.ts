@@ -10,7 +10,8 @@ import { LanguageClient, TransportKind, type LanguageClientOptions, type Middlew
 import { KERNEL_TARGET_NOTIFICATION, TARGET_KERNEL_SETTING, type KernelTargetStatus } from '../../server/src/lsp/protocol';
 import type { KdirFix } from '../../server/src/analysis/kernelTarget';
 import { activeTargetKernel, kernelTargetNotice, NoticesShown } from './core/targets/kdir';
-import { setLinterKernel, targetSettings } from './targets';
+import { setLinterKernel } from './statusItem';
+import { targetSettings } from './targets';
 
 let client: LanguageClient | undefined;
 /** The kernel the linter checks against (or why none), once the server has said. */

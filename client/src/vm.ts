@@ -1,27 +1,30 @@
 // "LKM: Start Test VM" / "Stop Test VM" / "Restart Test VM". A guest started from VS Code belongs
 // to the extension host: it stops on deactivate, and its watchdog stops it if the host dies.
 import * as vscode from 'vscode';
-import { readGuestState, restartGuest, startGuest, stopGuest } from './core/guest/vm';
+import { showFailure } from './failures';
+import { refreshStatus } from './statusItem';
+import { defaultGuestName, readGuestState, restartGuest, startGuest, stopGuest } from './core/guest/vm';
 
 const started = new Set<string | undefined>();
 
 /** Records a guest booted on this window's behalf (by Build and Load), so deactivate stops it. */
 export function noteGuestStarted(name: string): void {
-  started.add(name === 'default' ? undefined : name);
+  started.add(name === defaultGuestName() ? undefined : name);
 }
 
+/** Runs a VM operation under a progress toast; a failure is shown after the toast has closed. */
 async function withProgress(title: string, fn: (signal: AbortSignal) => Promise<void>): Promise<void> {
-  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (_progress, token) => {
+  const failed = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (_progress, token) => {
     const controller = new AbortController();
     token.onCancellationRequested(() => controller.abort());
     try {
       await fn(controller.signal);
+      return undefined;
     } catch (error) {
-      vscode.window.showErrorMessage(`LKM: ${error instanceof Error ? error.message : String(error)}`, 'Restart Test VM').then((choice) => {
-        if (choice) void vscode.commands.executeCommand('lkm.restartVm');
-      });
+      return controller.signal.aborted ? undefined : { error };
     }
   });
+  if (failed) showFailure({ message: `LKM: ${failed.error instanceof Error ? failed.error.message : String(failed.error)}`, actions: [{ title: 'Restart Test VM', command: 'lkm.restartVm' }, { title: 'Show Build Output', command: 'lkm.showBuildOutput' }] });
 }
 
 export function activate(context: vscode.ExtensionContext): void {
@@ -32,11 +35,13 @@ export function activate(context: vscode.ExtensionContext): void {
         if (running) return void vscode.window.showInformationMessage(`LKM: the test VM is already running (ssh on 127.0.0.1:${running.port}).`);
         const state = await startGuest({ signal });
         started.add(undefined);
+        refreshStatus();
         vscode.window.setStatusBarMessage(`LKM: test VM ready in ${((state.readyMs ?? 0) / 1000).toFixed(1)} s (${state.accel.toUpperCase()})`, 5000);
       }),
     ),
     vscode.commands.registerCommand('lkm.stopVm', async () => {
       const stopped = await stopGuest();
+      refreshStatus();
       vscode.window.setStatusBarMessage(stopped ? 'LKM: test VM stopped' : 'LKM: the test VM was not running', 5000);
     }),
     vscode.commands.registerCommand('lkm.restartVm', () =>

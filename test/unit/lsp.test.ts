@@ -96,8 +96,14 @@ describe('language server protocol', () => {
     const sleep = diagnostics.find((d) => d.code === 'sleep-in-atomic')!;
     assert.equal(sleep.source, 'lkm');
     assert.equal(sleep.severity, 1);
-    assert.match(String(sleep.message), /`msleep\(\)` may sleep .* spinlock `&demo_lock` held \(taken at line 7\)/);
+    // Problems and the hover show messages as plain text: code in quotes, not in markdown backticks.
+    assert.match(String(sleep.message), /‘msleep\(\)’ may sleep .* spinlock ‘&demo_lock’ held \(taken at line 7\)/);
     assert.equal(sleep.relatedInformation?.[0]?.location.range.start.line, 6);
+    for (const d of diagnostics) {
+      const href = d.codeDescription?.href ?? '';
+      assert.ok(href.startsWith('file:') && fs.existsSync(new URL(href)), `${d.code}: no rule page at ${href}`);
+      assert.equal(path.basename(new URL(href).pathname), `${d.code}.md`);
+    }
   });
 
   test('incremental edits re-lint: removing the sleep clears its diagnostic', async () => {
@@ -119,6 +125,29 @@ describe('language server protocol', () => {
     const license = diagnostics.find((d) => d.code === 'missing-module-license' && d.severity === 1)!;
     const licenseActions = await connection.sendRequest('textDocument/codeAction', { textDocument: { uri }, range: license.range, context: { diagnostics: [license] } }) as Array<{ title: string; edit: { changes: Record<string, Array<{ newText: string }>> } }>;
     assert.ok(licenseActions.some((a) => /MODULE_LICENSE\("GPL"\)/.test(a.edit.changes[uri]![0]!.newText)), JSON.stringify(licenseActions));
+  });
+
+  test('"Disable for this line" puts the suppression above the finding, indented as its line, and the finding goes', async () => {
+    const leak = published.get(uri)!.at(-1)!.diagnostics.find((d) => d.code === 'lock-imbalance')!;
+    const actions = await connection.sendRequest('textDocument/codeAction', { textDocument: { uri }, range: leak.range, context: { diagnostics: [leak] } }) as Array<{ title: string; edit: { changes: Record<string, Array<{ range: Diagnostic['range']; newText: string }>> } }>;
+    const disable = actions.find((a) => a.title === 'Disable lock-imbalance for this line');
+    assert.ok(disable, JSON.stringify(actions.map((a) => a.title)));
+    const [edit] = disable.edit.changes[uri]!;
+    assert.deepEqual(edit!.range.start, { line: leak.range.start.line, character: 0 });
+    assert.equal(edit!.newText, '\t\t// lkm-lint-disable-next-line lock-imbalance\n');
+    await connection.sendNotification('textDocument/didChange', { textDocument: { uri, version: 3 }, contentChanges: [{ range: edit!.range, text: edit!.newText }] });
+    await nextDiagnostics(uri, (d) => !d.some((x) => x.code === 'lock-imbalance'));
+    const inserted = { start: edit!.range.start, end: { line: edit!.range.start.line + 1, character: 0 } };
+    await connection.sendNotification('textDocument/didChange', { textDocument: { uri, version: 4 }, contentChanges: [{ range: inserted, text: '' }] });
+    await nextDiagnostics(uri, (d) => d.some((x) => x.code === 'lock-imbalance'));
+  });
+
+  test('hover over a finding says, in markdown, what its rule checks, links its page and shows the suppression', async () => {
+    const leak = published.get(uri)!.at(-1)!.diagnostics.find((d) => d.code === 'lock-imbalance')!;
+    const hover = await connection.sendRequest('textDocument/hover', { textDocument: { uri }, position: leak.range.start }) as { contents: { kind: string; value: string } };
+    assert.equal(hover.contents.kind, 'markdown');
+    assert.match(hover.contents.value, /\*\*lock-imbalance\*\* — .*\[Rule page\]\(file:\/\/.*lock-imbalance\.md\)/);
+    assert.match(hover.contents.value, /`\/\/ lkm-lint-disable-next-line lock-imbalance`/);
   });
 
   test('hover on a kernel API tells whether it sleeps', async () => {

@@ -2,18 +2,18 @@
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
-  CodeActionKind, createConnection, DiagnosticSeverity, DidChangeConfigurationNotification, FileChangeType,
+  CodeActionKind, createConnection, DidChangeConfigurationNotification, FileChangeType,
   ProposedFeatures, TextDocuments, TextDocumentSyncKind,
-  type CodeAction, type Diagnostic, type Hover, type InitializeParams,
+  type Diagnostic, type Hover, type InitializeParams,
 } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { resolveKdir, type KdirChoice } from '../analysis/kernelTarget';
-import type { Finding, Severity } from '../analysis/model';
+import type { Finding } from '../analysis/model';
 import { Analyzer } from '../engine';
 import { describeApi } from '../kernel-api/apiDocs';
-import { ruleById } from '../rules';
 import { KERNEL_TARGET_NOTIFICATION, TARGET_KERNEL_SETTING, type ActiveTargetKernel, type KernelTargetStatus } from './protocol';
 import { ClampedTextDocument } from './documents';
+import { codeActionsFor, rulesHover, toDiagnostic } from './findings';
 import { LintWorkspace, type ServerSettings } from './workspace';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -37,32 +37,12 @@ let kernelTargetSent: string | undefined;
 /** Set once the workspace's modules were first indexed (after the first settings). */
 let indexed = false;
 
-const SEVERITY: Record<Severity, DiagnosticSeverity> = {
-  error: DiagnosticSeverity.Error,
-  warning: DiagnosticSeverity.Warning,
-  info: DiagnosticSeverity.Information,
-  hint: DiagnosticSeverity.Hint,
-};
-
 function toPath(uri: string): string | undefined {
   return uri.startsWith('file:') ? fileURLToPath(uri) : undefined;
 }
 
 function isCSource(file: string): boolean {
   return file.endsWith('.c');
-}
-
-function toDiagnostic(finding: Finding): Diagnostic {
-  const rule = ruleById(finding.rule);
-  return {
-    range: finding.range,
-    severity: SEVERITY[finding.severity],
-    source: 'lkm',
-    code: finding.rule,
-    message: finding.message,
-    ...(rule ? { codeDescription: { href: `https://github.com/lkm-dev/lkm-dev/blob/main/README.md#${finding.rule}` } } : {}),
-    relatedInformation: finding.related?.map((r) => ({ location: { uri: pathToFileURL(r.location.file).href, range: r.location.range }, message: r.message })),
-  };
 }
 
 connection.onInitialize(async (params: InitializeParams) => {
@@ -202,18 +182,10 @@ connection.onDidChangeWatchedFiles((params) => {
 
 connection.onCodeAction((params) => {
   const file = toPath(params.textDocument.uri);
-  if (!file) return [];
-  const actions: CodeAction[] = [];
-  for (const finding of findingsByFile.get(file) ?? []) {
-    if (!finding.fixes || !overlaps(finding.range, params.range)) continue;
-    const diagnostic = toDiagnostic(finding);
-    for (const fix of finding.fixes) {
-      const changes: Record<string, Array<{ range: Finding['range']; newText: string }>> = {};
-      for (const edit of fix.edits) (changes[pathToFileURL(edit.file).href] ??= []).push({ range: edit.range, newText: edit.newText });
-      actions.push({ title: fix.title, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], isPreferred: fix.preferred, edit: { changes } });
-    }
-  }
-  return actions;
+  const document = documents.get(params.textDocument.uri);
+  if (!file || !document) return [];
+  const lineText = (line: number) => line < 0 || line >= document.lineCount ? undefined : document.getText({ start: { line, character: 0 }, end: { line, character: Number.MAX_SAFE_INTEGER } }).replace(/\r?\n$/, '');
+  return (findingsByFile.get(file) ?? []).filter((finding) => overlaps(finding.range, params.range)).flatMap((finding) => codeActionsFor(finding, lineText));
 });
 
 function overlaps(a: Finding['range'], b: Finding['range']): boolean {
@@ -232,8 +204,11 @@ connection.onHover((params): Hover | null => {
   while (end < text.length && /\w/.test(text[end]!)) end++;
   const word = text.slice(start, end);
   const docs = word ? describeApi(word) : undefined;
-  if (!docs) return null;
-  return { contents: { kind: 'markdown', value: docs }, range: { start: document.positionAt(start), end: document.positionAt(end) } };
+  const file = toPath(params.textDocument.uri);
+  const rules = file ? rulesHover(findingsByFile.get(file) ?? [], params.position) : undefined;
+  if (!docs && !rules) return null;
+  const value = [docs, rules].filter(Boolean).join('\n\n---\n\n');
+  return { contents: { kind: 'markdown', value }, ...(docs ? { range: { start: document.positionAt(start), end: document.positionAt(end) } } : {}) };
 });
 
 connection.onShutdown(() => {

@@ -1,5 +1,6 @@
 // The language server's diagnostics as VS Code holds them, one fixture module per rule.
 import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
 import { suite, suiteSetup, test } from 'mocha';
 import * as vscode from 'vscode';
 import { activeExtension, lineOf, lkmDiagnostics, openFixture, ruleId, waitForRule, waitForRuleGone } from './helpers';
@@ -20,6 +21,13 @@ suite('diagnostics', () => {
       const diagnostic = await waitForRule(document.uri, rule);
       assert.equal(diagnostic.source, 'lkm');
       assert.ok(diagnostic.message.trim().length > 0, 'empty message');
+      // Problems shows plain text: code is quoted, never in literal markdown backticks.
+      assert.doesNotMatch(diagnostic.message, /`/, diagnostic.message);
+      // The rule's code links to its page, a file the extension carries.
+      const code = diagnostic.code as { value: string; target: vscode.Uri };
+      assert.equal(code.target.scheme, 'file');
+      assert.equal(path.basename(code.target.fsPath), `${rule}.md`);
+      assert.match((await vscode.workspace.fs.readFile(code.target)).toString(), new RegExp(`lkm-lint-disable-next-line ${rule}`));
       if (at) assert.equal(diagnostic.range.start.line, lineOf(document, at), `${rule} is on line ${diagnostic.range.start.line + 1}`);
       const others = lkmDiagnostics(document.uri).map(ruleId).filter((id) => id !== rule);
       assert.deepEqual(others, [], `${file} should only have ${rule}`);

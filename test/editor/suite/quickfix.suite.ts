@@ -59,4 +59,19 @@ suite('quick fixes', () => {
     assert.match(text, /if \(value < 0\)[\s\S]*mutex_unlock\(&lkm_e2e_locks_mutex\);[\s\S]*return -EINVAL;/);
     await waitForRuleGone(document.uri, 'lock-imbalance');
   });
+
+  test('every finding offers "Disable for this line": it adds the comment above, indented, and the finding goes', async () => {
+    const editor = await openFixture('atomic/atomic.c');
+    const { document } = editor;
+    const diagnostic = await waitForRule(document.uri, 'sleep-in-atomic');
+    const line = diagnostic.range.start.line;
+    const indent = /^\s*/.exec(document.lineAt(line).text)![0];
+    const disable = (await quickFixesFor(document, diagnostic)).find((f) => f.title === 'Disable sleep-in-atomic for this line');
+    assert.ok(disable, 'no "Disable sleep-in-atomic for this line" fix');
+    await apply(disable);
+    assert.equal(document.lineAt(line).text, `${indent}// lkm-lint-disable-next-line sleep-in-atomic`);
+    await waitForRuleGone(document.uri, 'sleep-in-atomic');
+    await vscode.commands.executeCommand('undo');
+    await waitForRule(document.uri, 'sleep-in-atomic');
+  });
 });

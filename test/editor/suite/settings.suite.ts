@@ -29,4 +29,12 @@ suite('settings', () => {
     const restored = await waitForRule(document.uri, 'sleep-in-atomic');
     assert.equal(restored.severity, initial.severity);
   });
+
+  test('C files default to the kernel\'s tab width (8, tabs), as a [c] default any user setting overrides', async () => {
+    const editor = await openFixture('hello/hello.c');
+    const tabSize = vscode.workspace.getConfiguration('editor', { languageId: 'c', uri: editor.document.uri }).inspect<number>('tabSize');
+    assert.equal(tabSize?.defaultLanguageValue, 8, 'the [c] default comes from the extension');
+    assert.equal(tabSize?.globalLanguageValue ?? tabSize?.workspaceLanguageValue ?? tabSize?.globalValue, undefined, 'nothing was written to the user\'s settings');
+    await waitFor('the editor to use 8-column tabs', () => (editor.options.tabSize === 8 && editor.options.insertSpaces === false ? true : undefined));
+  });
 });

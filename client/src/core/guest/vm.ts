@@ -22,9 +22,12 @@ export const DEFAULT_GUEST_NAME = 'default';
 export const GUEST_IMAGES = ['busybox', 'debian'] as const;
 export type GuestImageKind = (typeof GUEST_IMAGES)[number];
 
-/** The instance name a guest image runs under unless told otherwise (one of each can run side by side). */
+/**
+ * The instance name a guest image runs under unless told otherwise (one of each can run side by side):
+ * for the default image, $LKM_VM_NAME (a test run's own guest) when set.
+ */
 export function defaultGuestName(image: GuestImageKind = 'busybox'): string {
-  return image === 'busybox' ? DEFAULT_GUEST_NAME : image;
+  return image === 'busybox' ? process.env.LKM_VM_NAME || DEFAULT_GUEST_NAME : image;
 }
 
 export type Accel = 'kvm' | 'tcg';
@@ -65,7 +68,7 @@ export interface StartOptions {
   log?: Log;
 }
 
-export function guestRunDir(name = DEFAULT_GUEST_NAME): string {
+export function guestRunDir(name = defaultGuestName()): string {
   if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new Error(`invalid test VM name: ${JSON.stringify(name)}`);
   return path.join(cacheRoot(), 'vm', name);
 }
@@ -109,7 +112,7 @@ function isAlive(pid: number, runDir: string): boolean {
 }
 
 /** The running guest of that name, or undefined (a stale state file is removed). */
-export function readGuestState(name = DEFAULT_GUEST_NAME): GuestState | undefined {
+export function readGuestState(name = defaultGuestName()): GuestState | undefined {
   const file = stateFile(name);
   if (!existsSync(file)) return undefined;
   let state: GuestState;
@@ -499,7 +502,7 @@ async function stopGuestState(state: GuestState): Promise<void> {
 }
 
 /** Stops the named guest; resolves false when none was running. */
-export async function stopGuest(name = DEFAULT_GUEST_NAME): Promise<boolean> {
+export async function stopGuest(name = defaultGuestName()): Promise<boolean> {
   const state = readGuestState(name);
   if (!state) return false;
   await stopGuestState(state);

@@ -11,9 +11,6 @@ import { refreshAfterBuild } from '../intellisense/cli';
 import { ParamError, parseParamAssignment, type ParamValue } from './params';
 import { build, filterLogForModule, formatModinfo, listLoadedModules, loadModules, moduleNamesFromMakefile, openTarget, readKernelLog, uploadModules, type LoadAction, type Target } from './session';
 
-/** Tests run their own guest instance beside a developer's. */
-const guestName = () => process.env.LKM_VM_NAME || undefined;
-
 const print = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 
 function collect(value: string, previous: string[]): string[] {
@@ -41,7 +38,7 @@ function resolveParams(dir: string, cli: string[], settingsParams: Record<string
 async function withTarget<T>(dir: string, targetName: string | undefined, startVm: boolean, fn: (target: Target) => Promise<T>): Promise<T> {
   const settings = readWorkspaceTargetSettings(dir);
   const config = pickTarget(settings, targetName);
-  const target = await openTarget(config, dir, { guestName: guestName(), startGuest: startVm, output: (t) => process.stderr.write(t) });
+  const target = await openTarget(config, dir, { startGuest: startVm, output: (t) => process.stderr.write(t) });
   try {
     return await fn(target);
   } finally {
@@ -163,10 +160,9 @@ export function registerTargetCommands(program: Command): void {
       const settings = readWorkspaceTargetSettings(folder);
       const config = pickTarget(settings, opts.target);
       const params = resolveParams(folder, opts.param, settings.moduleParams);
-      const vmWasRunning = !config && Boolean(readGuestState(guestName()));
+      const vmWasRunning = !config && Boolean(readGuestState());
       const result = await runLoop(folder, config, {
         params,
-        guestName: guestName(),
         startGuest: true,
         detachGuest: opts.keepVm,
         output: (t) => process.stdout.write(t),
@@ -180,7 +176,7 @@ export function registerTargetCommands(program: Command): void {
       }
       const shown = result.problems.filter((p) => p.severity !== 'info');
       for (const line of formatProblems(shown, process.cwd())) process.stderr.write(`${line}\n`);
-      if (!config && !vmWasRunning && !opts.keepVm) await stopGuest(guestName());
+      if (!config && !vmWasRunning && !opts.keepVm) await stopGuest();
       if (result.exitCode === EXIT.loaded) print(`lkm: ${result.summary} (${(result.durationMs / 1000).toFixed(1)} s)`);
       else process.stderr.write(`lkm: ${result.summary}\n`);
       process.exitCode = result.exitCode;

@@ -34,6 +34,8 @@ export interface LoopResult {
   problems: Problem[];
   /** One-line outcome. */
   summary: string;
+  /** What was thrown, when the loop stopped on an exception (the editor tells its cause's fix). */
+  error?: unknown;
   durationMs: number;
 }
 
@@ -80,7 +82,7 @@ export async function runLoop(localDir: string, config: TargetConfig | undefined
     if (error instanceof CancelledError) return done({ exitCode: EXIT.cancelled, target, problems: [], summary: 'cancelled' });
     const message = error instanceof Error ? error.message : String(error);
     const code = error instanceof ParamError ? EXIT.loadFailed : error instanceof StepError ? EXIT.targetError : EXIT.usage;
-    return done({ exitCode: code, target, problems: [], summary: message });
+    return done({ exitCode: code, target, problems: [], summary: message, error });
   }
 }
 
