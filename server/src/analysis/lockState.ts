@@ -8,7 +8,7 @@ import {
   type LockClass, type LockMode, type LockOperation, type LockVariant,
 } from '../kernel-api/locks';
 import { canonicalLockId, entryNames, singleAssignmentAliases } from './aliases';
-import type { Atom, Cfg, CfgEvent } from './cfg';
+import type { Atom, Cfg, CfgEvent, CfgNode } from './cfg';
 import { joinClasses, literalClass, refine, truthOf, type ValueClass } from './values';
 
 export interface HeldLock {
@@ -307,7 +307,7 @@ export function analyzeLocks(cfg: Cfg, givenOptions: LockAnalysisOptions): LockA
   const aliases = singleAssignmentAliases(cfg, givenOptions.textOf);
   const canonical = (id: string) => canonicalLockId(id, aliases);
   const options: PassOptions = { ...givenOptions, canonical, entryNames: givenOptions.body ? entryNames(cfg, givenOptions.body, givenOptions.textOf) : new Map(), heldOnEntry: annotationIds(cfg, givenOptions).map(canonical) };
-  const first = analyzePass(cfg, options, new Map());
+  const first = new LockPass(cfg, options, new Map()).run();
   // A lock released before this function touched it may be the caller's (an unlock helper, or a
   // function that drops and retakes its caller's lock, in a loop too): analyse again with it held on
   // entry. The hypothesis is wrong when that pass takes the lock while the caller's hold is still on
@@ -316,10 +316,10 @@ export function analyzeLocks(cfg: Cfg, givenOptions: LockAnalysisOptions): LockA
   // A truncated first pass is tried too: holding the caller's lock from entry often removes the very
   // path split (touched or not) that overflowed it (ivtv_write drops and retakes it in a retry loop).
   if (first.untouchedReleased.size === 0) return first.result;
-  const second = analyzePass(cfg, options, first.untouchedReleased);
+  const second = new LockPass(cfg, options, first.untouchedReleased).run();
   if (second.contradicted.size === 0) return second.result;
   if (first.callerLocks.size === 0) return first.result;
-  return analyzePass(cfg, options, first.callerLocks).result;
+  return new LockPass(cfg, options, first.callerLocks).run().result;
 }
 
 /**
@@ -366,47 +366,114 @@ interface PassResult {
   contradicted: Set<string>;
 }
 
-function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<string, LockOperationShape>): PassResult {
-  const contradicted = new Set<string>();
-  const result: LockAnalysisResult = {
-    atomicAtCall: new Map(), callsWithCallerLockDropped: new Set(), issues: [], returns: [], acquiredIds: new Set(), releasedIds: new Set(),
-    heldOnEntry: new Set([...options.heldOnEntry, ...callerLocks.keys()]), releasesForCaller: new Map(), signalled: new Set(),
-    releasedByCallees: new Set(), entryNames: options.entryNames, truncated: false,
-  };
+/**
+ * One pass of the lock analysis over a function's CFG: a worklist of (node, state) pairs, each state
+ * carried through the node's events and split at its branch. `callerLocks` are the locks the pass assumes
+ * held on entry (see analyzeLocks).
+ */
+class LockPass {
+  private readonly contradicted = new Set<string>();
+  private readonly result: LockAnalysisResult;
   /** Conditions the CFG tests and keeps facts for. */
-  const testedKeys = new Set(cfg.nodes.flatMap((node) => (node.branch?.correlationKey === undefined ? [] : [node.branch.correlationKey])));
+  private readonly testedKeys: ReadonlySet<string>;
   /** Variables whose call results are worth a fact: tested, and returned (the caller learns the outcome). */
-  const trackedResults = trackedResultVariables(cfg, testedKeys);
+  private readonly trackedResults: ReadonlySet<string>;
   /** Release sites reached with the lock held on some path. */
-  const heldReleaseSites = new Set<number>();
+  private readonly heldReleaseSites = new Set<number>();
   /** Release sites reached on some path where the lock was never touched. */
-  const untouchedReleases = new Map<number, { id: string; node: Node; op: LockOperationShape }>();
-  const issueKeys = new Set<string>();
-  const addIssue = (issue: LockIssue) => {
-    const key = `${issue.kind}@${issue.node.startIndex}@${issue.lock}`;
-    if (issueKeys.has(key)) return;
-    issueKeys.add(key);
-    result.issues.push(issue);
-  };
+  private readonly untouchedReleases = new Map<number, { id: string; node: Node; op: LockOperationShape }>();
+  private readonly issueKeys = new Set<string>();
+  private readonly entryHeld: ReadonlySet<string>;
+  private readonly seen: Array<Set<string>>;
+  /** Per node, past the state bound: the merged state of each lock set. */
+  private readonly widened: Array<Map<string, State> | undefined> = [];
+  private readonly worklist: Array<[number, State]> = [];
 
-  const initial: State = {
-    held: [
-      ...options.heldOnEntry.map((id): HeldLock => ({ id, lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', acquiredAt: options.entryNode, via: 'entry' })),
-      ...[...callerLocks].map(([id, op]): HeldLock => ({ id, ...op, acquiredAt: options.entryNode, via: 'entry' })),
-    ],
-    pending: [],
-    facts: new Map(),
-    released: new Map(),
-    touched: new Map(),
-    owned: 0,
-  };
-  const entryHeld = result.heldOnEntry;
+  constructor(private readonly cfg: Cfg, private readonly options: PassOptions, private readonly callerLocks: ReadonlyMap<string, LockOperationShape>) {
+    this.result = {
+      atomicAtCall: new Map(), callsWithCallerLockDropped: new Set(), issues: [], returns: [], acquiredIds: new Set(), releasedIds: new Set(),
+      heldOnEntry: new Set([...options.heldOnEntry, ...callerLocks.keys()]), releasesForCaller: new Map(), signalled: new Set(),
+      releasedByCallees: new Set(), entryNames: options.entryNames, truncated: false,
+    };
+    this.testedKeys = new Set(cfg.nodes.flatMap((node) => (node.branch?.correlationKey === undefined ? [] : [node.branch.correlationKey])));
+    this.trackedResults = trackedResultVariables(cfg, this.testedKeys);
+    this.entryHeld = this.result.heldOnEntry;
+    this.seen = cfg.nodes.map(() => new Set());
+  }
+
+  /** The state on entry: the annotated locks and the caller's locks held. */
+  private initialState(): State {
+    const { heldOnEntry, entryNode } = this.options;
+    return {
+      held: [
+        ...heldOnEntry.map((id): HeldLock => ({ id, lockClass: 'spinlock', mode: 'exclusive', variant: 'plain', acquiredAt: entryNode, via: 'entry' })),
+        ...[...this.callerLocks].map(([id, op]): HeldLock => ({ id, ...op, acquiredAt: entryNode, via: 'entry' })),
+      ],
+      pending: [],
+      facts: new Map(),
+      released: new Map(),
+      touched: new Map(),
+      owned: 0,
+    };
+  }
+
+  run(): PassResult {
+    const initial = this.initialState();
+    this.worklist.push([this.cfg.entry, initial]);
+    this.seen[this.cfg.entry]!.add(stateKey(initial));
+    let steps = 0;
+    const maxSteps = Math.min(50_000, MAX_STEPS_PER_NODE * this.cfg.nodes.length);
+    while (this.worklist.length > 0) {
+      if (++steps > maxSteps) {
+        this.result.truncated = true;
+        break;
+      }
+      const [nodeId, incoming] = this.worklist.pop()!;
+      this.step(this.cfg.nodes[nodeId]!, cloneState(incoming));
+    }
+    return this.finish();
+  }
+
+  /** Carries a state through a node's events and on along its edges. */
+  private step(node: CfgNode, state: State): void {
+    for (const event of node.events) this.apply(state, event);
+    if (state.deadlocked) return;
+    if (node.branch) {
+      const [whenTrue, whenFalse] = this.split(state, node.branch);
+      if (whenTrue && node.succ[0] !== undefined) this.push(node.succ[0], whenTrue);
+      if (whenFalse && node.succ[1] !== undefined) this.push(node.succ[1], whenFalse);
+    } else {
+      for (const next of node.succ) this.push(next, state);
+    }
+  }
+
+  /** What the pass found, and the caller's-lock hypotheses for the next pass. */
+  private finish(): PassResult {
+    const newCallerLocks = new Map<string, LockOperationShape>();
+    const untouchedReleased = new Map<string, LockOperationShape>();
+    for (const [site, release] of this.untouchedReleases) {
+      untouchedReleased.set(release.id, release.op);
+      if (!this.heldReleaseSites.has(site)) newCallerLocks.set(release.id, release.op);
+    }
+    // A release is reported wrong only where no path reaches it holding the lock: where some path does,
+    // the report rests on which paths can go together (a flag, a loop count, a field tested twice), and
+    // that is where a false report comes from (as smatch, which warns only on a definite state).
+    this.result.issues = this.result.issues.filter((issue) => !((issue.kind === 'double-release' || issue.kind === 'release-not-held') && this.heldReleaseSites.has(issue.node.id)));
+    return { result: this.result, callerLocks: newCallerLocks, untouchedReleased, contradicted: this.contradicted };
+  }
+
+  private addIssue(issue: LockIssue) {
+    const key = `${issue.kind}@${issue.node.startIndex}@${issue.lock}`;
+    if (this.issueKeys.has(key)) return;
+    this.issueKeys.add(key);
+    this.result.issues.push(issue);
+  }
 
   /** `byCallee`: a module function's release, named through its parameters: its path may differ from ours. */
-  const release = (state: State, namedId: string, op: LockOperationShape, node: Node, byCallee = false) => {
+  private release(state: State, namedId: string, op: LockOperationShape, node: Node, byCallee = false) {
     let id = namedId;
     let index = findLast(state.held, (h) => h.id === id);
-    if (index < 0 && !state.touched.has(id) && !entryHeld.has(id)) {
+    if (index < 0 && !state.touched.has(id) && !this.entryHeld.has(id)) {
       index = accessorAlias(state.held, id, op, byCallee);
       if (index >= 0) id = state.held[index]!.id;
     }
@@ -418,29 +485,29 @@ function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<st
         // up() without down() is how a semaphore signals; it may also be an unlock helper's release of
         // its caller's down() (omapdrm's dsi_bus_unlock()), which a second pass tries.
         // (Through a callee's release, the callee is what signals.)
-        if (!byCallee) result.signalled.add(id);
-        if (!touched && !entryHeld.has(id) && !untouchedReleases.has(node.id)) untouchedReleases.set(node.id, { id, node, op: { lockClass: op.lockClass, mode: op.mode, variant: op.variant } });
+        if (!byCallee) this.result.signalled.add(id);
+        if (!touched && !this.entryHeld.has(id) && !this.untouchedReleases.has(node.id)) this.untouchedReleases.set(node.id, { id, node, op: { lockClass: op.lockClass, mode: op.mode, variant: op.variant } });
         return;
       }
       // local_irq_enable() twice is harmless: the interrupt flag is a state, not a count.
       if (earlier && op.lockClass === 'irq') return;
-      if (earlier) addIssue({ kind: 'double-release', node, lock: id, related: earlier, detail: 'released twice on this path' });
-      else if (touched) addIssue({ kind: 'release-not-held', node, lock: id, detail: 'not held on this path' });
-      else if (!entryHeld.has(id) && !untouchedReleases.has(node.id)) untouchedReleases.set(node.id, { id, node, op: { lockClass: op.lockClass, mode: op.mode, variant: op.variant } });
+      if (earlier) this.addIssue({ kind: 'double-release', node, lock: id, related: earlier, detail: 'released twice on this path' });
+      else if (touched) this.addIssue({ kind: 'release-not-held', node, lock: id, detail: 'not held on this path' });
+      else if (!this.entryHeld.has(id) && !this.untouchedReleases.has(node.id)) this.untouchedReleases.set(node.id, { id, node, op: { lockClass: op.lockClass, mode: op.mode, variant: op.variant } });
       return;
     }
-    heldReleaseSites.add(node.id);
-    result.releasedIds.add(id);
+    this.heldReleaseSites.add(node.id);
+    this.result.releasedIds.add(id);
     const held = state.held[index]!;
     // The caller's semaphore only by hypothesis: to callers that never took it, the up() still signals.
-    if (held.via === 'entry' && held.lockClass === 'semaphore' && callerLocks.has(id) && !byCallee) result.signalled.add(id);
+    if (held.via === 'entry' && held.lockClass === 'semaphore' && this.callerLocks.has(id) && !byCallee) this.result.signalled.add(id);
     // A lock held on entry (`__releases(x)`, `__must_hold(x)`) is the caller's: releasing it is an effect
     // the caller sees.
-    if (held.via === 'entry' && !result.releasesForCaller.has(id)) result.releasesForCaller.set(id, { id, ...op, acquiredAt: node, via: 'call' });
+    if (held.via === 'entry' && !this.result.releasesForCaller.has(id)) this.result.releasesForCaller.set(id, { id, ...op, acquiredAt: node, via: 'call' });
     // Interrupts, bottom halves, preemption and RCU have no read and write sides.
     const modeMatters = !CPU_WIDE_IDS.has(id);
     if (held.via !== 'entry' && (held.lockClass !== op.lockClass || (modeMatters && held.mode !== op.mode))) {
-      addIssue({ kind: 'mismatched-release', node, lock: id, related: held.acquiredAt, detail: describeMismatch(held, op) });
+      this.addIssue({ kind: 'mismatched-release', node, lock: id, related: held.acquiredAt, detail: describeMismatch(held, op) });
     }
     mutableHeld(state).splice(index, 1);
     mutableReleased(state).set(id, node);
@@ -453,24 +520,24 @@ function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<st
       // Enabling interrupts that this function did not disable is harmless when they were on, and the
       // caller's design when they were off (rpm_resume, entered with them off): the interrupt flag is a
       // state, not a count. Bottom halves count, so an enable without a disable is reported.
-      else if (held.via !== 'entry' && side === 'bh') addIssue({ kind: 'mismatched-release', node, lock: id, related: held.acquiredAt, detail: `taken with the ${held.variant} variant but released with the ${op.variant} variant` });
+      else if (held.via !== 'entry' && side === 'bh') this.addIssue({ kind: 'mismatched-release', node, lock: id, related: held.acquiredAt, detail: `taken with the ${held.variant} variant but released with the ${op.variant} variant` });
     }
-  };
+  }
 
-  const acquire = (state: State, lock: HeldLock) => {
-    result.acquiredIds.add(lock.id);
+  private acquire(state: State, lock: HeldLock) {
+    this.result.acquiredIds.add(lock.id);
     touch(state, lock.id, lock.acquiredAt);
     // `mutex_lock(&res->m)` dereferences `res`: a later `if (res)` is true on this path (drbd_nl's
     // `out: if (resource) mutex_unlock(&resource->conf_update);`).
     const base = POINTER_BASE.exec(lock.id)?.[1];
-    if (base !== undefined && testedKeys.has(base) && truthOf(state.facts.get(base)) !== true) mutableFacts(state).set(base, 'nonzero');
+    if (base !== undefined && this.testedKeys.has(base) && truthOf(state.facts.get(base)) !== true) mutableFacts(state).set(base, 'nonzero');
     // Semaphores count (a second down() waits for an up() elsewhere, as completions did): not a deadlock.
     const exclusive = lock.mode === 'exclusive' && !NESTING_CLASSES.has(lock.lockClass);
-    if (callerLocks.has(lock.id) && state.held.some((h) => h.id === lock.id && h.via === 'entry')) contradicted.add(lock.id);
+    if (this.callerLocks.has(lock.id) && state.held.some((h) => h.id === lock.id && h.via === 'entry')) this.contradicted.add(lock.id);
     if (exclusive && !lock.id.includes('[')) {
       const already = state.held.find((h) => h.id === lock.id && h.mode === 'exclusive' && h.via !== 'entry');
       if (already) {
-        addIssue({ kind: 'double-acquire', node: lock.acquiredAt, lock: lock.id, related: already.acquiredAt, detail: 'already held on this path' });
+        this.addIssue({ kind: 'double-acquire', node: lock.acquiredAt, lock: lock.id, related: already.acquiredAt, detail: 'already held on this path' });
         state.deadlocked = true;
       }
     }
@@ -480,129 +547,27 @@ function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<st
     if (state.released.has(lock.id)) mutableReleased(state).delete(lock.id);
     const side = lock.via === 'call' ? sideStateOf(lock) : undefined;
     if (side) mutableHeld(state).push({ id: side, lockClass: side, mode: 'shared', variant: lock.variant, acquiredAt: lock.acquiredAt, via: 'call', implicitBy: lock.id });
-  };
+  }
 
   /** Notes the atomic lock held at a call; a lock the callee itself drops (a wait helper) does not count. */
-  const recordAtomic = (state: State, call: Node, droppedByCallee: ReadonlySet<string>) => {
+  private recordAtomic(state: State, call: Node, droppedByCallee: ReadonlySet<string>) {
     for (let i = state.held.length - 1; i >= 0; i--) {
       const held = state.held[i]!;
       // The lock itself names the atomic section better than the interrupt state its variant changed.
       if (held.implicitBy && state.held.some((h) => h.id === held.implicitBy)) continue;
       if (isAtomicClass(held.lockClass) && held.via !== 'entry' && !droppedByCallee.has(held.id)) {
-        if (!result.atomicAtCall.has(call.startIndex)) result.atomicAtCall.set(call.startIndex, held);
+        if (!this.result.atomicAtCall.has(call.startIndex)) this.result.atomicAtCall.set(call.startIndex, held);
         return;
       }
     }
-  };
+  }
 
-  const apply = (state: State, event: CfgEvent) => {
+  private apply(state: State, event: CfgEvent) {
     switch (event.kind) {
-      case 'call': {
-        const effects = event.callee !== undefined && !lockOperations(event.callee) ? options.callEffects?.(event.callee, event.args) : undefined;
-        const dropped = effects?.filter((e) => e.op === 'release').flatMap((e) => [e.id, sideStateOf(e) ?? e.id]);
-        recordAtomic(state, event.node, new Set(dropped));
-        if (entryHeld.size > 0 && [...entryHeld].some((id) => !state.held.some((h) => h.id === id))) result.callsWithCallerLockDropped.add(event.node.startIndex);
-        for (const given of effects ?? []) {
-          const effect = { ...given, id: options.canonical(given.id) };
-          const lock: HeldLock = { id: effect.id, lockClass: effect.lockClass, mode: effect.mode, variant: effect.variant, acquiredAt: event.node, via: 'call' };
-          if (effect.op === 'release' || effect.op === 'conditionalRelease') result.releasedByCallees.add(effect.id);
-          if (effect.op === 'acquire') acquire(state, lock);
-          else if (effect.op === 'release') release(state, effect.id, effect, event.node, true);
-          else if (effect.op === 'conditionalRelease') mutablePending(state).push({ keys: [`call:${event.node.id}`], lock, op: 'release', successWhen: effect.successWhen ?? 'nonzero' });
-          else {
-            result.acquiredIds.add(effect.id);
-            touch(state, effect.id, event.node);
-            mutablePending(state).push({ keys: [`call:${event.node.id}`], lock, op: 'acquire', successWhen: effect.successWhen ?? 'zero' });
-          }
-        }
-        for (const op of lockOperations(event.callee) ?? []) {
-          const named = lockIdOf(op, event.args, options.textOf);
-          if (named === undefined) continue;
-          const id = options.canonical(named);
-          const lock: HeldLock = { id, lockClass: op.lockClass, mode: op.mode, variant: op.variant, acquiredAt: event.node, via: 'call' };
-          if (op.op === 'acquire') acquire(state, lock);
-          else if (op.op === 'release') release(state, id, op, event.node);
-          else {
-            result.acquiredIds.add(id);
-            touch(state, id, event.node);
-            mutablePending(state).push({ keys: [`call:${event.node.id}`], lock, op: 'acquire', successWhen: op.successWhen ?? 'nonzero' });
-          }
-        }
-        return;
-      }
-      case 'assign': {
-        const value = event.value;
-        const variable = event.variable;
-        const resultCall = truthPreservingCall(value);
-        const fromCall = resultCall ? `call:${resultCall.id}` : undefined;
-        // Pending trylock results: the variable now names this call's result (or no longer any).
-        if (state.pending.some((p) => p.keys.includes(variable) || (fromCall !== undefined && p.keys.includes(fromCall)))) {
-          state.pending = state.pending
-            .map((p) => {
-              const keys = p.keys.filter((k) => k !== variable);
-              if (fromCall && keys.includes(fromCall)) keys.push(variable);
-              return { ...p, keys };
-            })
-            .filter((p) => p.keys.length > 0);
-          state.owned |= OWN_PENDING;
-        }
-        const assigned = valueOfAssignment(value, variable, state, trackedResults);
-        const { word, mentions } = patternsFor(variable);
-        const within = event.within;
-        const inLoop = (offset: number) => !!within && offset >= within[0] && offset < within[1];
-        // An iterator macro's argument whose lock this path took before the loop is the container, not
-        // the cursor: the macro leaves it as it was (drbd_nl: `if (resource)` after
-        // `for_each_connection_rcu(connection, resource)` with `&resource->conf_update` held).
-        // A lock held on entry is no evidence: the caller's-lock guess may name the cursor (vfio_pci_core).
-        // Nor is a lock an earlier loop already renamed (`@`): it is no longer named through the variable.
-        if (within && state.held.some((h) => h.via !== 'entry' && !h.id.includes('@') && POINTER_BASE.exec(h.id)?.[1] === variable && !inLoop(state.touched.get(h.id) ?? h.acquiredAt.startIndex))) return;
-        for (const key of state.facts.keys()) {
-          if (word.test(key)) mutableFacts(state).delete(key);
-        }
-        // A lock named through this variable is another object from now on (`pos` advanced by a
-        // list_for_each_entry(), a pointer reassigned): what was held under that name keeps being held,
-        // under a name later code cannot reach.
-        // An iterator macro may name its container among its arguments (`for_each_context(priv, ctx)`):
-        // there only locks taken inside the loop follow the cursor.
-        // A lock this path named before the loop began names the container, whatever the macro's
-        // arguments are (virtio_mem drops and retakes `&vm->hotplug_mutex` inside
-        // `virtio_mem_sbm_for_each_mb_rev(vm, mb_id, …)`).
-        // CPU-wide states are named by their class, not through variables: `irq = vdev->irq;` leaves
-        // interrupts as they were (hvcs).
-        // A declaration gives a local its first value: the caller's lock named through it (an annotation,
-        // or a release before any acquisition) is named by that value, not an earlier one.
-        const declares = event.node.type === 'init_declarator';
-        const renamed = (h: HeldLock) => mentions.test(h.id) && !h.id.includes('@') && !CPU_WIDE_IDS.has(h.id) && !(declares && h.via === 'entry')
-          && (!within || (inLoop(h.acquiredAt.startIndex) && inLoop(state.touched.get(h.id) ?? h.acquiredAt.startIndex)));
-        if (state.held.some(renamed)) {
-          // One renamed entry per lock name and loop: taking `&res->lock` on every round of
-          // `for_each_resource(res)` holds "some of those locks", not an ever longer list.
-          const next: HeldLock[] = [];
-          for (const h of state.held) {
-            const lock = renamed(h) ? { ...h, id: `${h.id}@${event.node.startIndex}` } : h;
-            if (lock !== h && next.some((n) => n.id === lock.id)) continue;
-            next.push(lock);
-          }
-          state.held = next;
-          state.owned |= OWN_HELD;
-        }
-        // What the loop released under the cursor's name was another object too.
-        const forgotten = (id: string) => {
-          if (!mentions.test(id) || CPU_WIDE_IDS.has(id)) return false;
-          if (!within) return true;
-          const at = state.touched.get(id);
-          return at !== undefined && at >= within[0] && at < within[1];
-        };
-        const gone = new Set([...state.touched.keys()].filter(forgotten));
-        if (gone.size > 0) {
-          state.touched = new Map([...state.touched].filter(([id]) => !gone.has(id)));
-          state.owned |= OWN_TOUCHED;
-          for (const id of gone) if (state.released.has(id)) mutableReleased(state).delete(id);
-        }
-        // `locked = true;`, `ret = -ENOSPC;`, `ret = err;` are facts a later branch or return can use.
-        if (assigned !== undefined) mutableFacts(state).set(variable, assigned);
-        return;
-      }
+      case 'call':
+        return this.applyCall(state, event);
+      case 'assign':
+        return this.applyAssign(state, event);
       case 'clobber': {
         const { word } = patternsFor(event.variable);
         for (const key of state.facts.keys()) if (word.test(key)) mutableFacts(state).delete(key);
@@ -611,10 +576,10 @@ function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<st
       case 'guard': {
         const guard = GUARD_CLASSES[event.guardClass];
         if (!guard) return;
-        const named = guard.hasLockArg ? (event.lockArg ? normalizeLockExpression(options.textOf(event.lockArg)) : undefined) : guard.lockClass;
+        const named = guard.hasLockArg ? (event.lockArg ? normalizeLockExpression(this.options.textOf(event.lockArg)) : undefined) : guard.lockClass;
         if (named === undefined) return;
-        const id = options.canonical(named);
-        acquire(state, { id, lockClass: guard.lockClass, mode: guard.mode, variant: guard.variant, acquiredAt: event.node, via: 'guard', scope: event.scope });
+        const id = this.options.canonical(named);
+        this.acquire(state, { id, lockClass: guard.lockClass, mode: guard.mode, variant: guard.variant, acquiredAt: event.node, via: 'guard', scope: event.scope });
         return;
       }
       case 'scopeExit':
@@ -627,22 +592,84 @@ function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<st
         // Only a goto is reported at: it is the edge that chose the leaking exit.
         state.lastJump = event.node.type === 'goto_statement' ? event.node : undefined;
         return;
-      case 'return': {
-        // Interrupts left disabled by a lock released with the wrong variant: reported at that release.
-        for (const side of state.held) {
-          if (!side.implicitBy || state.held.some((h) => h.id === side.implicitBy)) continue;
-          const releasedAt = state.released.get(side.implicitBy);
-          if (releasedAt) addIssue({ kind: 'mismatched-release', node: releasedAt, lock: side.implicitBy, related: side.acquiredAt, detail: `taken with the ${side.variant} variant but released without restoring ${side.id === 'bh' ? 'bottom halves' : 'interrupts'}` });
-        }
-        const held = state.held.filter((h) => h.via !== 'guard' && !h.implicitBy);
-        result.returns.push({ reportAt: state.lastJump ?? event.node, returnNode: event.node, held, value: returnValue(event.node, state), merged: state.merged, released: new Set(state.released.keys()) });
-        return;
+      case 'return':
+        return this.applyReturn(state, event);
+    }
+  }
+
+  /** A call: a lock operation of the table, or a module function's lock effects (its summary). */
+  private applyCall(state: State, event: Extract<CfgEvent, { kind: 'call' }>) {
+    const effects = event.callee !== undefined && !lockOperations(event.callee) ? this.options.callEffects?.(event.callee, event.args) : undefined;
+    const dropped = effects?.filter((e) => e.op === 'release').flatMap((e) => [e.id, sideStateOf(e) ?? e.id]);
+    this.recordAtomic(state, event.node, new Set(dropped));
+    if (this.entryHeld.size > 0 && [...this.entryHeld].some((id) => !state.held.some((h) => h.id === id))) this.result.callsWithCallerLockDropped.add(event.node.startIndex);
+    for (const given of effects ?? []) {
+      const effect = { ...given, id: this.options.canonical(given.id) };
+      const lock: HeldLock = { id: effect.id, lockClass: effect.lockClass, mode: effect.mode, variant: effect.variant, acquiredAt: event.node, via: 'call' };
+      if (effect.op === 'release' || effect.op === 'conditionalRelease') this.result.releasedByCallees.add(effect.id);
+      if (effect.op === 'acquire') this.acquire(state, lock);
+      else if (effect.op === 'release') this.release(state, effect.id, effect, event.node, true);
+      else if (effect.op === 'conditionalRelease') mutablePending(state).push({ keys: [`call:${event.node.id}`], lock, op: 'release', successWhen: effect.successWhen ?? 'nonzero' });
+      else {
+        this.result.acquiredIds.add(effect.id);
+        touch(state, effect.id, event.node);
+        mutablePending(state).push({ keys: [`call:${event.node.id}`], lock, op: 'acquire', successWhen: effect.successWhen ?? 'zero' });
       }
     }
-  };
+    for (const op of lockOperations(event.callee) ?? []) {
+      const named = lockIdOf(op, event.args, this.options.textOf);
+      if (named === undefined) continue;
+      const id = this.options.canonical(named);
+      const lock: HeldLock = { id, lockClass: op.lockClass, mode: op.mode, variant: op.variant, acquiredAt: event.node, via: 'call' };
+      if (op.op === 'acquire') this.acquire(state, lock);
+      else if (op.op === 'release') this.release(state, id, op, event.node);
+      else {
+        this.result.acquiredIds.add(id);
+        touch(state, id, event.node);
+        mutablePending(state).push({ keys: [`call:${event.node.id}`], lock, op: 'acquire', successWhen: op.successWhen ?? 'nonzero' });
+      }
+    }
+  }
+
+  /** An assignment: facts about the variable, pending trylock results, locks named through it. */
+  private applyAssign(state: State, event: Extract<CfgEvent, { kind: 'assign' }>) {
+    const value = event.value;
+    const variable = event.variable;
+    const resultCall = truthPreservingCall(value);
+    const fromCall = resultCall ? `call:${resultCall.id}` : undefined;
+    rekeyPending(state, variable, fromCall);
+    const assigned = valueOfAssignment(value, variable, state, this.trackedResults);
+    const { word, mentions } = patternsFor(variable);
+    const within = event.within;
+    const inLoop = (offset: number) => !!within && offset >= within[0] && offset < within[1];
+    // An iterator macro's argument whose lock this path took before the loop is the container, not
+    // the cursor: the macro leaves it as it was (drbd_nl: `if (resource)` after
+    // `for_each_connection_rcu(connection, resource)` with `&resource->conf_update` held).
+    // A lock held on entry is no evidence: the caller's-lock guess may name the cursor (vfio_pci_core).
+    // Nor is a lock an earlier loop already renamed (`@`): it is no longer named through the variable.
+    if (within && state.held.some((h) => h.via !== 'entry' && !h.id.includes('@') && POINTER_BASE.exec(h.id)?.[1] === variable && !inLoop(state.touched.get(h.id) ?? h.acquiredAt.startIndex))) return;
+    for (const key of state.facts.keys()) {
+      if (word.test(key)) mutableFacts(state).delete(key);
+    }
+    renameLocksNamedBy(state, event, mentions, inLoop);
+    // `locked = true;`, `ret = -ENOSPC;`, `ret = err;` are facts a later branch or return can use.
+    if (assigned !== undefined) mutableFacts(state).set(variable, assigned);
+  }
+
+  /** A return: what the path holds and returns, for the leak check and the summaries. */
+  private applyReturn(state: State, event: Extract<CfgEvent, { kind: 'return' }>) {
+    // Interrupts left disabled by a lock released with the wrong variant: reported at that release.
+    for (const side of state.held) {
+      if (!side.implicitBy || state.held.some((h) => h.id === side.implicitBy)) continue;
+      const releasedAt = state.released.get(side.implicitBy);
+      if (releasedAt) this.addIssue({ kind: 'mismatched-release', node: releasedAt, lock: side.implicitBy, related: side.acquiredAt, detail: `taken with the ${side.variant} variant but released without restoring ${side.id === 'bh' ? 'bottom halves' : 'interrupts'}` });
+    }
+    const held = state.held.filter((h) => h.via !== 'guard' && !h.implicitBy);
+    this.result.returns.push({ reportAt: state.lastJump ?? event.node, returnNode: event.node, held, value: returnValue(event.node, state), merged: state.merged, released: new Set(state.released.keys()) });
+  }
 
   /** The states on the true and false edges of a branch. */
-  const split = (state: State, atom: Atom): [State | null, State | null] => {
+  private split(state: State, atom: Atom): [State | null, State | null] {
     if (atom.constant !== undefined) return atom.constant ? [state, null] : [null, state];
     const key = atom.call ? `call:${atom.call.id}` : atom.variable;
     // One result may decide several locks (tpm_try_get_ops() returns 0 holding ops_sem and tpm_mutex).
@@ -654,54 +681,49 @@ function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<st
       whenTrue.pending = whenFalse.pending = state.pending.filter((p) => !decided.includes(p));
       for (const pending of decided) {
         const onSuccess = pending.successWhen === 'nonzero' ? whenTrue : whenFalse;
-        if (pending.op === 'acquire') acquire(onSuccess, pending.lock);
-        else release(onSuccess, pending.lock.id, pending.lock, pending.lock.acquiredAt, true);
+        if (pending.op === 'acquire') this.acquire(onSuccess, pending.lock);
+        else this.release(onSuccess, pending.lock.id, pending.lock, pending.lock.acquiredAt, true);
       }
       // The result itself is known on each edge too: `return err;` later tells the caller which it was,
       // and a loop retesting the variable (`while (!locked) locked = mutex_trylock(…);`) knows it.
       const known = atom.correlationKey === undefined && atom.variable !== undefined ? { ...atom, correlationKey: atom.variable } : atom;
-      return [learn(whenTrue, known, true), learn(whenFalse, known, false)];
+      return [this.learn(whenTrue, known, true), this.learn(whenFalse, known, false)];
     }
     // A loop condition keeps no key, but a variable a trylock result decided is known on this path.
     const keyed = atom.correlationKey === undefined && atom.variable !== undefined && state.facts.has(atom.variable) ? { ...atom, correlationKey: atom.variable } : atom;
     if (keyed.correlationKey === undefined) return [state, cloneState(state)];
     if (keyed.equality && equalsOtherValue(state, keyed.equality)) return [null, state];
     const truth = truthOf(state.facts.get(keyed.correlationKey));
-    if (truth !== undefined) return truth ? [learn(state, keyed, true), null] : [null, state];
-    return [learn(cloneState(state), keyed, true), learn(cloneState(state), keyed, false)];
-  };
+    if (truth !== undefined) return truth ? [this.learn(state, keyed, true), null] : [null, state];
+    return [this.learn(cloneState(state), keyed, true), this.learn(cloneState(state), keyed, false)];
+  }
 
   /** The state on the edge where `atom` tested `truth`, with what that tells of its operand; null if infeasible. */
-  const learn = (state: State, atom: Atom, truth: boolean): State | null => {
+  private learn(state: State, atom: Atom, truth: boolean): State | null {
     if (atom.correlationKey === undefined) return state;
     const known = state.facts.get(atom.correlationKey);
     const next = refine(known, truth, atom.negative);
     if (next === null) return null;
     if (next !== known) mutableFacts(state).set(atom.correlationKey, next);
     return state;
-  };
+  }
 
-  const seen: Array<Set<string>> = cfg.nodes.map(() => new Set());
-  /** Per node, past the state bound: the merged state of each lock set. */
-  const widened: Array<Map<string, State> | undefined> = [];
-  const worklist: Array<[number, State]> = [[cfg.entry, initial]];
-  seen[cfg.entry]!.add(stateKey(initial));
-  const push = (nodeId: number, state: State) => {
+  private push(nodeId: number, state: State) {
     const key = stateKey(state);
-    const set = seen[nodeId]!;
+    const set = this.seen[nodeId]!;
     if (set.has(key)) return;
     if (set.size < MAX_STATES_PER_NODE) {
       set.add(key);
-      worklist.push([nodeId, state]);
+      this.worklist.push([nodeId, state]);
       return;
     }
     // Past the bound, states that hold the same locks are merged: only what they agree on is kept, so
     // a big function still gets its findings instead of none.
-    const merged = (widened[nodeId] ??= new Map());
+    const merged = (this.widened[nodeId] ??= new Map());
     const locksKey = lockSetKey(state);
     const previous = merged.get(locksKey);
     if (!previous && merged.size >= MAX_LOCK_SETS_PER_NODE) {
-      result.truncated = true;
+      this.result.truncated = true;
       return;
     }
     const next = previous ? mergeStates(previous, state) : { ...cloneState(state), merged: true };
@@ -709,39 +731,68 @@ function analyzePass(cfg: Cfg, options: PassOptions, callerLocks: ReadonlyMap<st
     if (previous && nextKey === stateKey(previous)) return;
     merged.set(locksKey, next);
     set.add(nextKey);
-    worklist.push([nodeId, next]);
+    this.worklist.push([nodeId, next]);
+  }
+
+}
+
+/** Pending trylock results after `variable = value`: the variable now names this call's result (or no longer any). */
+function rekeyPending(state: State, variable: string, fromCall: string | undefined): void {
+  if (!state.pending.some((p) => p.keys.includes(variable) || (fromCall !== undefined && p.keys.includes(fromCall)))) return;
+  state.pending = state.pending
+    .map((p) => {
+      const keys = p.keys.filter((k) => k !== variable);
+      if (fromCall && keys.includes(fromCall)) keys.push(variable);
+      return { ...p, keys };
+    })
+    .filter((p) => p.keys.length > 0);
+  state.owned |= OWN_PENDING;
+}
+
+/**
+ * A lock named through this variable is another object from now on (`pos` advanced by a
+ * list_for_each_entry(), a pointer reassigned): what was held under that name keeps being held,
+ * under a name later code cannot reach.
+ * An iterator macro may name its container among its arguments (`for_each_context(priv, ctx)`):
+ * there only locks taken inside the loop follow the cursor.
+ * A lock this path named before the loop began names the container, whatever the macro's
+ * arguments are (virtio_mem drops and retakes `&vm->hotplug_mutex` inside
+ * `virtio_mem_sbm_for_each_mb_rev(vm, mb_id, …)`).
+ * CPU-wide states are named by their class, not through variables: `irq = vdev->irq;` leaves
+ * interrupts as they were (hvcs).
+ * A declaration gives a local its first value: the caller's lock named through it (an annotation,
+ * or a release before any acquisition) is named by that value, not an earlier one.
+ */
+function renameLocksNamedBy(state: State, event: Extract<CfgEvent, { kind: 'assign' }>, mentions: RegExp, inLoop: (offset: number) => boolean): void {
+  const within = event.within;
+  const declares = event.node.type === 'init_declarator';
+  const renamed = (h: HeldLock) => mentions.test(h.id) && !h.id.includes('@') && !CPU_WIDE_IDS.has(h.id) && !(declares && h.via === 'entry')
+    && (!within || (inLoop(h.acquiredAt.startIndex) && inLoop(state.touched.get(h.id) ?? h.acquiredAt.startIndex)));
+  if (state.held.some(renamed)) {
+    // One renamed entry per lock name and loop: taking `&res->lock` on every round of
+    // `for_each_resource(res)` holds "some of those locks", not an ever longer list.
+    const next: HeldLock[] = [];
+    for (const h of state.held) {
+      const lock = renamed(h) ? { ...h, id: `${h.id}@${event.node.startIndex}` } : h;
+      if (lock !== h && next.some((n) => n.id === lock.id)) continue;
+      next.push(lock);
+    }
+    state.held = next;
+    state.owned |= OWN_HELD;
+  }
+  // What the loop released under the cursor's name was another object too.
+  const forgotten = (id: string) => {
+    if (!mentions.test(id) || CPU_WIDE_IDS.has(id)) return false;
+    if (!within) return true;
+    const at = state.touched.get(id);
+    return at !== undefined && at >= within[0] && at < within[1];
   };
-  let steps = 0;
-  const maxSteps = Math.min(50_000, MAX_STEPS_PER_NODE * cfg.nodes.length);
-  while (worklist.length > 0) {
-    if (++steps > maxSteps) {
-      result.truncated = true;
-      break;
-    }
-    const [nodeId, incoming] = worklist.pop()!;
-    const node = cfg.nodes[nodeId]!;
-    const state = cloneState(incoming);
-    for (const event of node.events) apply(state, event);
-    if (state.deadlocked) continue;
-    if (node.branch) {
-      const [whenTrue, whenFalse] = split(state, node.branch);
-      if (whenTrue && node.succ[0] !== undefined) push(node.succ[0], whenTrue);
-      if (whenFalse && node.succ[1] !== undefined) push(node.succ[1], whenFalse);
-    } else {
-      for (const next of node.succ) push(next, state);
-    }
+  const gone = new Set([...state.touched.keys()].filter(forgotten));
+  if (gone.size > 0) {
+    state.touched = new Map([...state.touched].filter(([id]) => !gone.has(id)));
+    state.owned |= OWN_TOUCHED;
+    for (const id of gone) if (state.released.has(id)) mutableReleased(state).delete(id);
   }
-  const newCallerLocks = new Map<string, LockOperationShape>();
-  const untouchedReleased = new Map<string, LockOperationShape>();
-  for (const [site, release] of untouchedReleases) {
-    untouchedReleased.set(release.id, release.op);
-    if (!heldReleaseSites.has(site)) newCallerLocks.set(release.id, release.op);
-  }
-  // A release is reported wrong only where no path reaches it holding the lock: where some path does,
-  // the report rests on which paths can go together (a flag, a loop count, a field tested twice), and
-  // that is where a false report comes from (as smatch, which warns only on a definite state).
-  result.issues = result.issues.filter((issue) => !((issue.kind === 'double-release' || issue.kind === 'release-not-held') && heldReleaseSites.has(issue.node.id)));
-  return { result, callerLocks: newCallerLocks, untouchedReleased, contradicted };
 }
 
 /** The path knows `subject == other` for a value other than this one (an earlier switch took that case). */
