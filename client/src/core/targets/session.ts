@@ -317,20 +317,47 @@ export async function build(target: Target, localDir: string, ctx: StepContext):
     const result = await target.connection.exec(command, { timeoutMs: STEP_TIMEOUTS_MS.build, signal: ctx.signal, onStdout: stream });
     const problems = parseKbuildOutput(result.stdout, mappings);
     if (result.code !== 0) return { ok: false, output: result.stdout, problems, modules: [] };
-    // The .ko files come back for modinfo and frame decoding.
-    const list = await remote(target, `cd -- ${shellQuote(target.remoteDir)} && find . -name '*.ko' -type f`, ctx);
+    // The .ko files come back for modinfo and frame decoding; their names are the target's word, checked first.
+    const list = await remote(target, `cd -- ${shellQuote(target.remoteDir)} && find . -name '*.ko' -type f -print0`, ctx);
     const fetchDir = path.join(cacheRoot(), 'fetched', `${target.name}-${createHash('sha256').update(absLocal).digest('hex').slice(0, 12)}`);
     const modules: BuiltModule[] = [];
-    for (const rel of list.stdout.split('\n').map((l) => l.replace(/^\.\//, '')).filter(Boolean)) {
+    for (const rel of targetModulePaths(list.stdout, synced.files)) {
       const data = await target.connection.exec(`cd -- ${shellQuote(target.remoteDir)} && cat -- ${shellQuote(rel)}`, { timeoutMs: STEP_TIMEOUTS_MS.sync, signal: ctx.signal });
       if (data.code !== 0) throw new Error(`cannot read ${rel} back: ${data.stderr.trim()}`);
       const local = path.join(fetchDir, rel);
-      mkdirSync(path.dirname(local), { recursive: true });
+      mkdirSync(path.dirname(local), { recursive: true, mode: 0o700 });
       writeFileSync(local, data.stdoutBytes);
       modules.push(describeModule(fetchDir, rel, mappings));
     }
     return { ok: true, output: result.stdout, problems, modules: orderByDependencies(modules) };
   });
+}
+
+export class TargetPathError extends Error {
+  constructor(path: string, reason: string) {
+    super(`the target listed a module path LKM Dev refuses (${reason}): ${JSON.stringify(path)}`);
+    this.name = 'TargetPathError';
+  }
+}
+
+const MAX_TARGET_MODULES = 1000;
+/** A module file name: what kbuild makes of an obj-m entry (letters, digits, _ and -). */
+const KO_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]*\.ko$/;
+
+/**
+ * The .ko paths of a target's `find -print0` answer, each relative and confined: only a module file
+ * name, in the folder itself or in one of its source subfolders (synced from here). Anything else —
+ * `..`, absolute paths, odd characters, unknown folders — is refused: these names become local paths.
+ */
+export function targetModulePaths(findOutput: string, sourceFiles: string[]): string[] {
+  const folders = new Set(['.', ...sourceFiles.map((f) => path.posix.dirname(f))]);
+  const paths = findOutput.split('\0').filter(Boolean).map((p) => p.replace(/^\.\//, ''));
+  if (paths.length > MAX_TARGET_MODULES) throw new TargetPathError(`${paths.length} files`, `more than ${MAX_TARGET_MODULES} modules`);
+  for (const rel of paths) {
+    if (!KO_NAME.test(path.posix.basename(rel))) throw new TargetPathError(rel, 'not a module file name');
+    if (!folders.has(path.posix.dirname(rel))) throw new TargetPathError(rel, 'not in the module folder or one of its source folders');
+  }
+  return paths;
 }
 
 const BTF_NOTICE = /^Skipping BTF generation for /;
