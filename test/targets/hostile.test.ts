@@ -3,6 +3,7 @@
 // outside the tool's own folders or the terminal's plain text.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { validateTargets } from '../../client/src/core/targets/config';
 import { TargetPathError, targetModulePaths } from '../../client/src/core/targets/session';
 
 describe('module paths a target lists (remote builds)', () => {
@@ -21,5 +22,20 @@ describe('module paths a target lists (remote builds)', () => {
 
   it('refuses an unbounded answer', () => {
     assert.throws(() => targetModulePaths('a.ko\0'.repeat(1001), sources), /more than 1000 modules/);
+  });
+});
+
+describe('target host names', () => {
+  it('accepts aliases, DNS names, user@host and IP addresses', () => {
+    for (const host of ['board', 'lkm-debian', 'me@board.lan', 'dev_vm.example.org', '192.168.1.7', 'root@127.0.0.1', '::1', 'u@fe80::1']) {
+      assert.equal(validateTargets([{ name: 't', host }])[0].host, host);
+    }
+  });
+
+  it('refuses shell, ssh and rsync syntax with a message naming the setting', () => {
+    const hostile = ['-oProxyCommand=touch /tmp/x', '-J', 'a;b', 'h$(id)', 'h`id`', 'a b', 'a\tb', 'a\nb', 'me@-oX', '@host', 'a|b', 'a&b', 'h%n', "h'x", 'h:/tmp', 'a@b@c', '', 'h/x'];
+    for (const host of hostile) {
+      assert.throws(() => validateTargets([{ name: 't', host }]), /lkm\.targets\[0\]\.host must be an ssh config alias, a host name or an IP address/, JSON.stringify(host));
+    }
   });
 });

@@ -40,8 +40,7 @@ export function validateTargets(raw: unknown): TargetConfig[] {
     if (t.name === TEST_VM_TARGET) throw new Error(`${where}.name "${TEST_VM_TARGET}" is reserved for the built-in test VM`);
     if (seen.has(t.name)) throw new Error(`${where}.name "${t.name}" is used twice`);
     seen.add(t.name);
-    // A host starting with '-' would be read by ssh as an option.
-    if (typeof t.host !== 'string' || !/^[^\s-][^\s]*$/.test(t.host)) throw new Error(`${where}.host must be an ssh alias or user@host without spaces`);
+    const host = validateHost(t.host, `${where}.host`);
     if (t.port !== undefined && (!Number.isInteger(t.port) || (t.port as number) < 1 || (t.port as number) > 65535)) throw new Error(`${where}.port must be 1-65535`);
     const build = t.build ?? 'remote';
     if (build !== 'remote' && build !== 'local') throw new Error(`${where}.build must be "remote" or "local"`);
@@ -51,7 +50,7 @@ export function validateTargets(raw: unknown): TargetConfig[] {
     if ('password' in t) throw new Error(`${where}: passwords are not supported in settings; use an SSH key or agent`);
     return {
       name: t.name,
-      host: t.host,
+      host,
       port: t.port as number | undefined,
       remoteDir: t.remoteDir as string | undefined,
       build,
@@ -59,6 +58,22 @@ export function validateTargets(raw: unknown): TargetConfig[] {
       sudo: t.sudo as boolean | undefined,
     };
   });
+}
+
+/** A user or host name: letters, digits, _ . - and never a leading - (which ssh would read as an option). */
+const NAME = '[A-Za-z0-9_][A-Za-z0-9_.-]*';
+/** [user@]host, host an ssh_config alias, a DNS name, an IPv4 or an IPv6 address. */
+const HOST = new RegExp(`^(?:${NAME}@)?(?:${NAME}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]*)$`);
+
+/**
+ * A target's host, strictly: it reaches ssh's command line and rsync's destination, so nothing a
+ * shell, ssh or rsync reads specially (; $() ` spaces, a leading -, % tokens, :) gets through.
+ */
+export function validateHost(value: unknown, where = 'host'): string {
+  if (typeof value !== 'string' || !HOST.test(value)) {
+    throw new Error(`${where} must be an ssh config alias, a host name or an IP address, optionally with user@ in front (letters, digits, _ . -, not starting with -): got ${JSON.stringify(value)}`);
+  }
+  return value;
 }
 
 /** remoteDir is where the loop writes: no parent references, not the home or root itself. */

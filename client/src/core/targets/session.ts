@@ -187,6 +187,13 @@ async function tarToRemote(target: Target, fromDir: string, files: string[], ctx
   await remote(target, `mkdir -p -- ${dir} && tar -xf - -C ${dir}`, ctx, STEP_TIMEOUTS_MS.sync, archive.stdoutBytes);
 }
 
+/** rsync's `host:dir/` (an IPv6 address in brackets, or its colons would end the host). */
+function rsyncDestination(host: string, dir: string): string {
+  const at = host.lastIndexOf('@') + 1;
+  const name = host.slice(at);
+  return `${host.slice(0, at)}${name.includes(':') ? `[${name}]` : name}:${dir}/`;
+}
+
 export interface SyncResult {
   method: 'rsync' | 'tar';
   files: string[];
@@ -203,7 +210,7 @@ export async function syncSources(target: Target, localDir: string, ctx: StepCon
       // -s: the remote path is passed through rsync's protocol, not a remote shell.
       const result = await runProcess(
         'rsync',
-        ['-a', '-s', '--from0', '--files-from=-', '-e', target.connection.shellForRsync(), `${path.resolve(localDir)}/`, `${target.connection.endpoint.host}:${target.remoteDir}/`],
+        ['-a', '-s', '--from0', '--files-from=-', '-e', target.connection.shellForRsync(), `${path.resolve(localDir)}/`, rsyncDestination(target.connection.endpoint.host, target.remoteDir)],
         { input: files.map((f) => `${f}\0`).join(''), timeoutMs: STEP_TIMEOUTS_MS.sync, signal: ctx.signal },
       );
       if (result.timedOut) throw new Error(`rsync timed out after ${STEP_TIMEOUTS_MS.sync / 1000} s`);
