@@ -7,6 +7,7 @@ import { pickTarget } from './core/targets/config';
 import { formatProblems } from './core/targets/loop';
 import { build, loadModules, openTarget, readKernelLog, uploadModules, type LoadAction } from './core/targets/session';
 import { parseParamAssignment } from './core/targets/params';
+import { terminalSafe } from './core/targets/terminal';
 import { moduleFolder, targetSettings } from './targets';
 
 type Action = 'build' | LoadAction | 'log';
@@ -53,7 +54,7 @@ class LkmTaskTerminal implements vscode.Pseudoterminal {
   }
 
   private print(text: string): void {
-    this.write.fire(`${text.replace(/\r?\n/g, '\r\n')}\r\n`);
+    this.write.fire(`${terminalSafe(text.replace(/\r\n/g, '\n')).replace(/\n/g, '\r\n')}\r\n`);
   }
 
   private async run(): Promise<number> {

@@ -2,9 +2,22 @@
 // targets are named and where the tool writes must never let a target (or a bad setting) reach
 // outside the tool's own folders or the terminal's plain text.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { validateTargets } from '../../client/src/core/targets/config';
 import { TargetPathError, targetModulePaths } from '../../client/src/core/targets/session';
+import { EXIT } from '../../client/src/core/targets/loop';
+import { terminalSafe } from '../../client/src/core/targets/terminal';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+/** The lkm CLI as a user runs it, with a guest name no guest has (nothing here boots one). */
+function lkm(...args: string[]) {
+  const env = { ...process.env, LKM_VM_NAME: `hostile-${process.pid}` };
+  return spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'client/src/cli/lkm.ts'), ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+}
 
 describe('module paths a target lists (remote builds)', () => {
   const sources = ['Makefile', 'a.c', 'sub/b.c', 'sub/Kbuild'];
@@ -37,5 +50,24 @@ describe('target host names', () => {
     for (const host of hostile) {
       assert.throws(() => validateTargets([{ name: 't', host }]), /lkm\.targets\[0\]\.host must be an ssh config alias, a host name or an IP address/, JSON.stringify(host));
     }
+  });
+});
+
+describe('target text on the terminal', () => {
+  it('escapes CSI, OSC 52, C1 and other controls; keeps newlines and tabs', () => {
+    const osc52 = '\x1b]52;c;cHduZWQ=\x07';
+    assert.equal(terminalSafe(`a\tb\nc${osc52}d`), 'a\tb\nc\\x1b]52;c;cHduZWQ=\\x07d');
+    assert.equal(terminalSafe('\x1b[2J\x1b[31mred\r\x9b0m\x00\x7f\u202eevil'), '\\x1b[2J\\x1b[31mred\\x0d\\x9b0m\\x00\\x7f\\u{202e}evil');
+    assert.equal(terminalSafe('ünïcode → ok'), 'ünïcode → ok');
+  });
+
+  it('lkm run prints no escape sequence a compile error carries (gcc echoes the source line raw)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'lkm-esc-'));
+    writeFileSync(path.join(dir, 'Makefile'), 'obj-m := esc.o\n');
+    writeFileSync(path.join(dir, 'esc.c'), '#error "title\x1b]0;pwned\x07 clip\x1b]52;c;cHduZWQ=\x07 csi\x1b[2J"\n');
+    const run = lkm('run', dir);
+    assert.equal(run.status, EXIT.buildFailed, run.stderr);
+    assert.match(run.stderr, /esc\.c:1:\d+: error: .*title\\x1b\]0;pwned\\x07 clip\\x1b\]52;c;cHduZWQ=\\x07/);
+    assert.ok(!/[\x1b\x07\x9b]/.test(run.stdout + run.stderr), JSON.stringify(run.stdout + run.stderr));
   });
 });

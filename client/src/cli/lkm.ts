@@ -1,6 +1,7 @@
 // `lkm`: targets, the test guest and scaffolding from a terminal — the same library the extension uses.
 import { Command } from 'commander';
 import { registerTargetCommands } from '../core/targets/cli';
+import { terminalSafe } from '../core/targets/terminal';
 import { registerScaffoldCommands } from '../core/scaffold/cli';
 
 const program = new Command('lkm')
@@ -11,6 +12,6 @@ registerTargetCommands(program);
 registerScaffoldCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  console.error(`lkm: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(terminalSafe(`lkm: ${error instanceof Error ? error.message : String(error)}`));
   process.exit(2);
 });

@@ -6,13 +6,17 @@ import { Option, type Command } from 'commander';
 import { detectKvm, readGuestState, startGuest, stopGuest, type Accel } from '../guest/vm';
 import { pickTarget, readWorkspaceTargetSettings, TEST_VM_TARGET } from './config';
 import { EXIT, formatProblems, runLoop } from './loop';
+import { terminalSafe } from './terminal';
 import { ParamError, parseParamAssignment, type ParamValue } from './params';
 import { build, filterLogForModule, formatModinfo, listLoadedModules, loadModules, moduleNamesFromMakefile, openTarget, readKernelLog, uploadModules, type LoadAction, type Target } from './session';
 
 /** Tests run their own guest instance beside a developer's. */
 const guestName = () => process.env.LKM_VM_NAME || undefined;
 
-const print = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+// Everything printed passes terminalSafe: much of it is the target's (or its compiler's) text.
+const out = (text: string) => process.stdout.write(terminalSafe(text));
+const err = (text: string) => process.stderr.write(terminalSafe(text));
+const print = (text: string) => out(text.endsWith('\n') ? text : `${text}\n`);
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -39,7 +43,7 @@ function resolveParams(dir: string, cli: string[], settingsParams: Record<string
 async function withTarget<T>(dir: string, targetName: string | undefined, startVm: boolean, fn: (target: Target) => Promise<T>): Promise<T> {
   const settings = readWorkspaceTargetSettings(dir);
   const config = pickTarget(settings, targetName);
-  const target = await openTarget(config, dir, { guestName: guestName(), startGuest: startVm, output: (t) => process.stderr.write(t) });
+  const target = await openTarget(config, dir, { guestName: guestName(), startGuest: startVm, output: (t) => err(t) });
   try {
     return await fn(target);
   } finally {
@@ -48,7 +52,7 @@ async function withTarget<T>(dir: string, targetName: string | undefined, startV
 }
 
 function fail(message: string, code: number): never {
-  process.stderr.write(`lkm: ${message}\n`);
+  err(`lkm: ${message}\n`);
   process.exit(code);
 }
 
@@ -60,8 +64,8 @@ export function registerTargetCommands(program: Command): void {
     .addOption(new Option('--accel <accel>', 'accelerator').choices(['auto', 'kvm', 'tcg']).default('auto'))
     .action(async (opts: { foreground?: boolean; accel: Accel | 'auto' }) => {
       const kvm = detectKvm();
-      if (opts.accel === 'auto' && !kvm.usable) process.stderr.write(`Using TCG: ${kvm.reason}\n`);
-      const state = await startGuest({ name: guestName(), detached: !opts.foreground, accel: opts.accel, log: (l) => process.stderr.write(`${l}\n`) });
+      if (opts.accel === 'auto' && !kvm.usable) err(`Using TCG: ${kvm.reason}\n`);
+      const state = await startGuest({ name: guestName(), detached: !opts.foreground, accel: opts.accel, log: (l) => err(`${l}\n`) });
       print(`Test VM running: ssh on 127.0.0.1:${state.port}, ${state.accel.toUpperCase()}, kernel ${state.kernelVersion}, pid ${state.pid}, ready in ${((state.readyMs ?? 0) / 1000).toFixed(1)} s`);
       print(`Serial console log: ${state.serialLog}`);
       if (!opts.foreground) return;
@@ -105,8 +109,8 @@ export function registerTargetCommands(program: Command): void {
     .action(async (dir: string | undefined, opts: { target?: string }) => {
       const folder = path.resolve(dir ?? '.');
       const code = await withTarget(folder, opts.target, false, async (target) => {
-        const result = await build(target, folder, { output: (t) => process.stdout.write(t) });
-        for (const line of formatProblems(result.problems, process.cwd())) process.stderr.write(`${line}\n`);
+        const result = await build(target, folder, { output: (t) => out(t) });
+        for (const line of formatProblems(result.problems, process.cwd())) err(`${line}\n`);
         if (result.ok) print(`Built ${result.modules.map((m) => m.relPath).join(', ')}`);
         return result.ok ? 0 : EXIT.buildFailed;
       });
@@ -125,7 +129,7 @@ export function registerTargetCommands(program: Command): void {
         process.exitCode = await withTarget(folder, opts.target, false, async (target) => {
           const built = await build(target, folder, {});
           if (!built.ok) {
-            for (const line of formatProblems(built.problems, process.cwd())) process.stderr.write(`${line}\n`);
+            for (const line of formatProblems(built.problems, process.cwd())) err(`${line}\n`);
             return EXIT.buildFailed;
           }
           if (action !== 'unload') await uploadModules(target, built.modules, {});
@@ -135,7 +139,7 @@ export function registerTargetCommands(program: Command): void {
           });
           if (result.messages.trim()) print(result.messages.trim());
           for (const line of result.log) print(line);
-          for (const line of formatProblems(result.problems.filter((p) => p.severity !== 'info'), process.cwd())) process.stderr.write(`${line}\n`);
+          for (const line of formatProblems(result.problems.filter((p) => p.severity !== 'info'), process.cwd())) err(`${line}\n`);
           return result.ok ? 0 : result.problems.some((p) => p.crash) ? EXIT.kernelError : EXIT.loadFailed;
         });
       });
@@ -150,7 +154,7 @@ export function registerTargetCommands(program: Command): void {
       process.exitCode = await withTarget(folder, opts.target, false, async (target) => {
         const built = await build(target, folder, {});
         if (!built.ok) {
-          for (const line of formatProblems(built.problems, process.cwd())) process.stderr.write(`${line}\n`);
+          for (const line of formatProblems(built.problems, process.cwd())) err(`${line}\n`);
           return EXIT.buildFailed;
         }
         for (const m of built.modules) print(formatModinfo(m.relPath, m.info));
@@ -209,8 +213,8 @@ export function registerTargetCommands(program: Command): void {
         guestName: guestName(),
         startGuest: true,
         detachGuest: opts.keepVm,
-        output: (t) => process.stdout.write(t),
-        progress: (s) => process.stderr.write(`lkm: ${s}\n`),
+        output: (t) => out(t),
+        progress: (s) => err(`lkm: ${s}\n`),
       });
       await result.target?.connection.close();
       if (result.load) {
@@ -219,10 +223,10 @@ export function registerTargetCommands(program: Command): void {
         for (const line of result.load.log) print(line);
       }
       const shown = result.problems.filter((p) => p.severity !== 'info');
-      for (const line of formatProblems(shown, process.cwd())) process.stderr.write(`${line}\n`);
+      for (const line of formatProblems(shown, process.cwd())) err(`${line}\n`);
       if (!config && !vmWasRunning && !opts.keepVm) await stopGuest(guestName());
       if (result.exitCode === EXIT.loaded) print(`lkm: ${result.summary} (${(result.durationMs / 1000).toFixed(1)} s)`);
-      else process.stderr.write(`lkm: ${result.summary}\n`);
+      else err(`lkm: ${result.summary}\n`);
       process.exitCode = result.exitCode;
     });
 }
