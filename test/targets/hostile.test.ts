@@ -3,7 +3,7 @@
 // outside the tool's own folders or the terminal's plain text.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -11,6 +11,8 @@ import { validateTargets } from '../../client/src/core/targets/config';
 import { TargetPathError, targetModulePaths } from '../../client/src/core/targets/session';
 import { EXIT } from '../../client/src/core/targets/loop';
 import { terminalSafe } from '../../client/src/core/targets/terminal';
+import { PrivateDirError } from '../../client/src/core/targets/private-dir';
+import { SshConnection } from '../../client/src/core/targets/ssh';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 /** The lkm CLI as a user runs it, with a guest name no guest has (nothing here boots one). */
@@ -69,5 +71,38 @@ describe('target text on the terminal', () => {
     assert.equal(run.status, EXIT.buildFailed, run.stderr);
     assert.match(run.stderr, /esc\.c:1:\d+: error: .*title\\x1b\]0;pwned\\x07 clip\\x1b\]52;c;cHduZWQ=\\x07/);
     assert.ok(!/[\x1b\x07\x9b]/.test(run.stdout + run.stderr), JSON.stringify(run.stdout + run.stderr));
+  });
+});
+
+describe('the SSH control socket folder', () => {
+  const connect = (controlDir: string) => new SshConnection({ label: 't', host: 'board' }, { controlDir });
+
+  it('is created 0700', () => {
+    const dir = path.join(mkdtempSync(path.join(tmpdir(), 'lkm-ctl-')), 'ssh');
+    connect(dir);
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+  });
+
+  it('refuses a folder of another user, one others can write, and a link; makes a readable one private', () => {
+    const base = mkdtempSync(path.join(tmpdir(), 'lkm-ctl-'));
+    const foreign = path.join(base, 'foreign');
+    mkdirSync(foreign, { mode: 0o700 });
+    // Tests run as root here, so chown can hand the folder to nobody; as another user this folder
+    // is made by creating it as that user.
+    if (process.getuid?.() === 0) {
+      chownSync(foreign, 65534, 65534);
+      assert.throws(() => connect(foreign), (e: unknown) => e instanceof PrivateDirError && /belongs to uid 65534, not to you/.test(e.message));
+    }
+    const open = path.join(base, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o1777);
+    assert.throws(() => connect(open), /writable by other users \(mode 777\): remove it, or set LKM_CACHE_DIR/);
+    symlinkSync(open, path.join(base, 'link'));
+    assert.throws(() => connect(path.join(base, 'link')), /is not a folder \(a link or a file is in its place\)/);
+    const readable = path.join(base, 'readable');
+    mkdirSync(readable);
+    chmodSync(readable, 0o755);
+    connect(readable);
+    assert.equal(statSync(readable).mode & 0o777, 0o700);
   });
 });

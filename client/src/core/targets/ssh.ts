@@ -3,9 +3,10 @@
 // target (ControlMaster/ControlPersist): each remote command then costs a round trip, not a
 // handshake. Never interactive (BatchMode) and never relaxes host key checking.
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { ensurePrivateDir } from './private-dir';
 import { runProcess, type RunOptions, type RunResult } from './process';
 import { shellQuote } from './quote';
 
@@ -44,7 +45,7 @@ export class SshConnection {
 
   constructor(readonly endpoint: SshEndpoint, private readonly options: SshOptions) {
     this.connectTimeoutSec = options.connectTimeoutSec ?? 8;
-    mkdirSync(options.controlDir, { recursive: true, mode: 0o700 });
+    ensurePrivateDir(options.controlDir, 'the SSH control socket folder');
     // %C: a hash of local host, remote host, port and user — one socket per destination.
     this.controlPath = path.join(options.controlDir, '%C');
   }
