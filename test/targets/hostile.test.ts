@@ -7,7 +7,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, statSync, symlinkSync, wr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { validateTargets } from '../../client/src/core/targets/config';
+import { validateRemoteDir, validateTargets } from '../../client/src/core/targets/config';
 import { TargetPathError, targetModulePaths } from '../../client/src/core/targets/session';
 import { EXIT } from '../../client/src/core/targets/loop';
 import { terminalSafe } from '../../client/src/core/targets/terminal';
@@ -104,5 +104,18 @@ describe('the SSH control socket folder', () => {
     chmodSync(readable, 0o755);
     connect(readable);
     assert.equal(statSync(readable).mode & 0o777, 0o700);
+  });
+});
+
+describe('remoteDir', () => {
+  it('accepts dedicated work folders', () => {
+    for (const dir of ['lkm-work', 'src/mods/lkm', '.cache/lkm-dev/work/m-1', '/tmp/lkm-work', '/home/me/lkm', '/root/lkm', '/srv/lkm/w', '/opt/work']) assert.equal(validateRemoteDir(dir), dir);
+  });
+
+  it('refuses system and sensitive folders, saying what to use instead', () => {
+    const refused = ['/', '/etc', '/etc/modprobe.d', '/usr/local/bin', '/bin', '/boot', '/lib/modules/x', '/lib64', '/proc/sys', '/sys', '/dev/shm', '/var/lib', '/root', '/home', '/home/me', '/tmp',
+      '.ssh', '.ssh/x', '/root/.ssh', '/home/me/.ssh', '.config/autostart', '.', './', '.cache', '~/x', 'a/../../etc', '/home/me/../../etc'];
+    for (const dir of refused) assert.throws(() => validateRemoteDir(dir), /use a dedicated work folder such as lkm-work|must not contain "\.\."/, dir);
+    assert.throws(() => validateTargets([{ name: 't', host: 'h', remoteDir: '/etc' }]), /lkm\.targets\[0\]\.remoteDir "\/etc" is a system folder \(\/etc\); use a dedicated work folder/);
   });
 });

@@ -76,13 +76,29 @@ export function validateHost(value: unknown, where = 'host'): string {
   return value;
 }
 
-/** remoteDir is where the loop writes: no parent references, not the home or root itself. */
+/** Top-level folders of the system: never a place for a module's work files. */
+const SYSTEM_DIRS = /^(bin|boot|dev|etc|lib|lib32|lib64|libx32|proc|run|sbin|snap|sys|usr|var)$/;
+
+/**
+ * remoteDir is where the loop writes, as the target user (root with sudo or on the test VM): a
+ * dedicated work folder. Refused: parent references, `~`, the root, a top-level folder itself, the
+ * system's folders, a home itself and a home's hidden folders (~/.ssh, ~/.config, …) except below .cache.
+ */
 export function validateRemoteDir(value: unknown, where = 'remoteDir'): string {
   if (typeof value !== 'string' || value.trim() === '') throw new Error(`${where} must be a non-empty path`);
   if (value.includes('\0') || value.includes('\n')) throw new Error(`${where} must not contain NUL or newline characters`);
   const parts = value.split('/').filter((p) => p && p !== '.');
   if (parts.includes('..')) throw new Error(`${where} must not contain ".."`);
-  if (parts.length === 0 || value.startsWith('~')) throw new Error(`${where} must name a folder below the home (relative path) or an absolute folder other than /`);
+  const refuse = (why: string) =>
+    new Error(`${where} "${value}" ${why}; use a dedicated work folder such as lkm-work (relative paths are below the target user's home) or /tmp/lkm-work`);
+  if (value.startsWith('~')) throw refuse('starts with ~ (write a path relative to the home instead)');
+  if (parts.length === 0) throw refuse(value.startsWith('/') ? 'is the root folder, other than / is required' : 'is the home itself');
+  const absolute = value.startsWith('/');
+  if (absolute && SYSTEM_DIRS.test(parts[0])) throw refuse(`is a system folder (/${parts[0]})`);
+  if (absolute && parts.length === 1) throw refuse('is a top-level folder itself');
+  const belowHome = !absolute ? parts : parts[0] === 'root' ? parts.slice(1) : parts[0] === 'home' ? parts.slice(2) : undefined;
+  if (belowHome?.length === 0) throw refuse('is a home folder itself');
+  if (belowHome && belowHome[0].startsWith('.') && !(belowHome[0] === '.cache' && belowHome.length > 1)) throw refuse(`is in the home's settings (${belowHome[0]})`);
   return value;
 }
 
