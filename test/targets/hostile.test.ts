@@ -3,12 +3,12 @@
 // outside the tool's own folders or the terminal's plain text.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { validateRemoteDir, validateTargets } from '../../client/src/core/targets/config';
-import { TargetPathError, targetModulePaths } from '../../client/src/core/targets/session';
+import { buildLocally, TargetPathError, targetModulePaths } from '../../client/src/core/targets/session';
 import { EXIT } from '../../client/src/core/targets/loop';
 import { terminalSafe } from '../../client/src/core/targets/terminal';
 import { PrivateDirError } from '../../client/src/core/targets/private-dir';
@@ -117,5 +117,38 @@ describe('remoteDir', () => {
       '.ssh', '.ssh/x', '/root/.ssh', '/home/me/.ssh', '.config/autostart', '.', './', '.cache', '~/x', 'a/../../etc', '/home/me/../../etc'];
     for (const dir of refused) assert.throws(() => validateRemoteDir(dir), /use a dedicated work folder such as lkm-work|must not contain "\.\."/, dir);
     assert.throws(() => validateTargets([{ name: 't', host: 'h', remoteDir: '/etc' }]), /lkm\.targets\[0\]\.remoteDir "\/etc" is a system folder \(\/etc\); use a dedicated work folder/);
+  });
+});
+
+describe('the private build copy', { timeout: 180_000 }, () => {
+  const kdir = `/usr/src/linux-headers-${process.env.LKM_GUEST_KERNEL ?? '6.1.0-57-amd64'}`;
+
+  it('is private, and follows renames and deletions of the folder (a deleted Kbuild is not built again)', async () => {
+    const cache = mkdtempSync(path.join(tmpdir(), 'lkm-cache-'));
+    const dir = mkdtempSync(path.join(tmpdir(), 'lkm-prune-'));
+    const module = (name: string) => `#include <linux/module.h>\nstatic int __init i(void) { return 0; }\nstatic void __exit e(void) {}\nmodule_init(i);\nmodule_exit(e);\nMODULE_LICENSE("GPL");\nMODULE_DESCRIPTION("${name}");\n`;
+    writeFileSync(path.join(dir, 'Makefile'), 'obj-m := one.o\n');
+    writeFileSync(path.join(dir, 'Kbuild'), 'obj-m := two.o\n');
+    writeFileSync(path.join(dir, 'one.c'), module('one'));
+    writeFileSync(path.join(dir, 'two.c'), module('two'));
+    const previous = process.env.LKM_CACHE_DIR;
+    process.env.LKM_CACHE_DIR = cache;
+    try {
+      const first = await buildLocally(kdir, dir, {});
+      assert.ok(first.ok, first.output);
+      assert.deepEqual(first.modules.map((m) => m.name), ['two']);
+      const copy = first.modules[0].buildRoot;
+      assert.equal(statSync(copy).mode & 0o777, 0o700, 'the build copy is private');
+      rmSync(path.join(dir, 'Kbuild'));
+      renameSync(path.join(dir, 'one.c'), path.join(dir, 'uno.c'));
+      writeFileSync(path.join(dir, 'Makefile'), 'obj-m := uno.o\n');
+      const second = await buildLocally(kdir, dir, {});
+      assert.ok(second.ok, second.output);
+      assert.deepEqual(second.modules.map((m) => m.name), ['uno'], 'the Kbuild deleted from the folder is gone from the copy, and two.ko is not reported');
+      assert.ok(!existsSync(path.join(copy, 'Kbuild')) && !existsSync(path.join(copy, 'one.c')));
+    } finally {
+      if (previous === undefined) delete process.env.LKM_CACHE_DIR;
+      else process.env.LKM_CACHE_DIR = previous;
+    }
   });
 });

@@ -3,7 +3,7 @@
 // of one load. Every remote step has a timeout, honours the AbortSignal, and fails with a
 // StepError naming the step, the target and the cause. Remote commands are built with shellQuote only.
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cacheRoot, sshControlDir } from '../guest/image';
@@ -13,6 +13,7 @@ import { decodeFrames, type ModuleDebugInfo } from './decode';
 import { readModuleInfo, type KernelModuleInfo } from './elf';
 import { ParamError, validateParams, type ParamValue } from './params';
 import { locateKernelProblems, parseKbuildOutput, parseKernelLog, stripTimestamp, type PathMapping, type Problem } from './problems';
+import { ensurePrivateDir } from './private-dir';
 import { CancelledError, runProcess } from './process';
 import { shellCommand, shellQuote } from './quote';
 import { SshConnection, SshError } from './ssh';
@@ -244,20 +245,28 @@ export interface BuildResult {
   modules: BuiltModule[];
 }
 
-function findKoFiles(dir: string, rel = ''): string[] {
-  const found: string[] = [];
-  for (const entry of readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-    if (entry.name.startsWith('.')) continue;
-    const relPath = rel ? `${rel}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) found.push(...findKoFiles(dir, relPath));
-    else if (entry.name.endsWith('.ko')) found.push(relPath);
-  }
-  return found;
+/**
+ * The modules this build made, from kbuild's modules.order (absolute or relative, .ko or .o per
+ * kernel version): a .ko left in the copy by an earlier build of another module is not one of them.
+ */
+function builtModulePaths(dir: string): string[] {
+  const order = path.join(dir, 'modules.order');
+  if (!existsSync(order)) return [];
+  const rels = readFileSync(order, 'utf8').split('\n').filter(Boolean).map((line) => {
+    const rel = path.isAbsolute(line) ? path.relative(dir, line) : line;
+    return rel.replace(/\.(ko|o)$/, '.ko');
+  });
+  return [...new Set(rels)].filter((rel) => !rel.startsWith('..') && existsSync(path.join(dir, rel)));
 }
 
-/** Copies changed sources into the private build mirror (kbuild writes its products there, not in the workspace). */
+/**
+ * Brings the private build copy in line with the folder: changed sources copied (kbuild writes its
+ * products there, not in the workspace), sources gone from the folder removed, so a renamed file or
+ * a deleted Kbuild is not built again.
+ */
 function mirrorSources(localDir: string, mirror: string): void {
-  for (const rel of listSources(localDir)) {
+  const sources = listSources(localDir);
+  for (const rel of sources) {
     const from = path.join(localDir, rel);
     const to = path.join(mirror, rel);
     const source = statSync(from);
@@ -270,6 +279,20 @@ function mirrorSources(localDir: string, mirror: string): void {
     // Same mtime as the source: make's up-to-date check then follows the workspace's edits.
     utimesSync(to, source.atime, source.mtime);
   }
+  pruneCopy(mirror, new Set(sources));
+}
+
+/** Removes what is neither a source of the folder (`keep`) nor a build product; true when `rel` is left empty. */
+function pruneCopy(root: string, keep: Set<string>, rel = ''): boolean {
+  let left = 0;
+  for (const entry of readdirSync(path.join(root, rel), { withFileTypes: true })) {
+    const relPath = rel ? `${rel}/${entry.name}` : entry.name;
+    const product = entry.name.startsWith('.') || BUILD_PRODUCT.test(entry.name);
+    const stale = entry.isDirectory() ? !product && pruneCopy(root, keep, relPath) : !product && !keep.has(relPath);
+    if (stale) rmSync(path.join(root, relPath), { recursive: true, force: true });
+    else left++;
+  }
+  return left === 0;
 }
 
 function kernelHasDebugInfo(kdir: string): boolean {
@@ -293,7 +316,7 @@ export async function buildLocally(kdir: string, localDir: string, ctx: StepCont
   const absLocal = path.resolve(localDir);
   if (!existsSync(path.join(kdir, 'Makefile'))) throw new Error(`kdir ${kdir} is not a kernel build dir (no Makefile)`);
   const mirror = buildMirrorDir(absLocal, kdir);
-  mkdirSync(mirror, { recursive: true });
+  ensurePrivateDir(mirror, 'the build copy');
   mirrorSources(absLocal, mirror);
   const mappings = [{ from: mirror, to: absLocal }];
   const stream = ctx.output ? mappedLines(mappings, ctx.output) : undefined;
@@ -308,7 +331,7 @@ export async function buildLocally(kdir: string, localDir: string, ctx: StepCont
   const output = result.stdout + result.stderr;
   const problems = parseKbuildOutput(output, mappings);
   const ok = result.code === 0;
-  const modules = ok ? findKoFiles(mirror).map((rel) => describeModule(mirror, rel, mappings)) : [];
+  const modules = ok ? builtModulePaths(mirror).map((rel) => describeModule(mirror, rel, mappings)) : [];
   return { ok, output, problems, modules: orderByDependencies(modules) };
 }
 
@@ -327,6 +350,7 @@ export async function build(target: Target, localDir: string, ctx: StepContext):
     // The .ko files come back for modinfo and frame decoding; their names are the target's word, checked first.
     const list = await remote(target, `cd -- ${shellQuote(target.remoteDir)} && find . -name '*.ko' -type f -print0`, ctx);
     const fetchDir = path.join(cacheRoot(), 'fetched', `${target.name}-${createHash('sha256').update(absLocal).digest('hex').slice(0, 12)}`);
+    ensurePrivateDir(fetchDir, 'the folder of fetched modules');
     const modules: BuiltModule[] = [];
     for (const rel of targetModulePaths(list.stdout, synced.files)) {
       const data = await target.connection.exec(`cd -- ${shellQuote(target.remoteDir)} && cat -- ${shellQuote(rel)}`, { timeoutMs: STEP_TIMEOUTS_MS.sync, signal: ctx.signal });
