@@ -3,6 +3,7 @@
 // outside the tool's own folders or the terminal's plain text.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import net from 'node:net';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -149,6 +150,44 @@ describe('the private build copy', { timeout: 180_000 }, () => {
     } finally {
       if (previous === undefined) delete process.env.LKM_CACHE_DIR;
       else process.env.LKM_CACHE_DIR = previous;
+    }
+  });
+});
+
+describe('exit codes as the README documents them', { timeout: 120_000 }, () => {
+  const folder = () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'lkm-exit-'));
+    writeFileSync(path.join(dir, 'Makefile'), 'obj-m := m.o\n');
+    writeFileSync(path.join(dir, 'm.c'), '');
+    return dir;
+  };
+
+  it('2 for an unknown option, a missing argument, an unknown target or a folder without Makefile', () => {
+    const dir = folder();
+    for (const args of [['run', '--nosuch', dir], ['build', '--bogus'], ['run'], ['run', dir, '--target', 'nosuch']]) {
+      const result = lkm(...args);
+      assert.equal(result.status, EXIT.usage, `${args.join(' ')}: ${result.stderr}`);
+    }
+    const empty = mkdtempSync(path.join(tmpdir(), 'lkm-empty-'));
+    const noMakefile = lkm('run', empty);
+    assert.equal(noMakefile.status, EXIT.usage, noMakefile.stderr);
+    assert.match(noMakefile.stderr, /has no Makefile or Kbuild: not a kernel module folder/);
+  });
+
+  it('5 for an unreachable target, from build, load and run alike', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const server = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as net.AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const dir = folder();
+    mkdirSync(path.join(dir, '.vscode'));
+    writeFileSync(path.join(dir, '.vscode', 'settings.json'), JSON.stringify({ 'lkm.targets': [{ name: 'gone', host: '127.0.0.1', port, build: 'remote' }] }));
+    for (const command of ['build', 'load', 'run']) {
+      const result = lkm(command, dir, '--target', 'gone');
+      assert.equal(result.status, EXIT.targetError, `${command}: ${result.stderr}`);
+      assert.match(result.stderr, /gone: 127\.0\.0\.1 port \d+ refused the connection/);
     }
   });
 });

@@ -4,6 +4,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 
+/** A mistake in how lkm was called or configured (exit 2): a bad setting, an unknown target, a folder that is no module folder. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
 export interface TargetConfig {
   name: string;
   /** An ssh_config alias or user@host. */
@@ -138,7 +146,7 @@ export function pickTarget(settings: TargetSettings, name?: string): TargetConfi
   const found = settings.targets.find((t) => t.name === wanted);
   if (!found) {
     const known = [TEST_VM_TARGET, ...settings.targets.map((t) => t.name)].join(', ');
-    throw new Error(`no target named "${wanted}" (known: ${known})`);
+    throw new UsageError(`no target named "${wanted}" (known: ${known})`);
   }
   return found;
 }

@@ -6,7 +6,7 @@ import { guestConnection, restartGuest } from '../guest/vm';
 import { TEST_VM_TARGET, type TargetConfig } from './config';
 import { CancelledError } from './process';
 import { formatProblem, relativePath, type Problem } from './problems';
-import { build, buildLocally, insmodArguments, loadModules, openTarget, step, uploadModules, StepError, type BuildResult, type LoadResult, type OpenOptions, type Target } from './session';
+import { build, buildLocally, insmodArguments, listSources, loadModules, openTarget, step, uploadModules, StepError, type BuildResult, type LoadResult, type OpenOptions, type Target } from './session';
 import { ParamError, type ParamValue } from './params';
 
 /** `lkm run` exit codes (also the loop's outcome kinds). */
@@ -43,6 +43,7 @@ export async function runLoop(localDir: string, config: TargetConfig | undefined
   const done = (partial: Omit<LoopResult, 'durationMs'>): LoopResult => ({ ...partial, durationMs: Date.now() - began });
   let target = options.target;
   try {
+    listSources(absDir); // not a module folder: a usage error before any target is asked
     let built: BuildResult;
     if (!target && !config) {
       // The test VM's modules build on this machine: build (and check parameters) before booting,
@@ -79,9 +80,20 @@ export async function runLoop(localDir: string, config: TargetConfig | undefined
   } catch (error) {
     if (error instanceof CancelledError) return done({ exitCode: EXIT.cancelled, target, problems: [], summary: 'cancelled' });
     const message = error instanceof Error ? error.message : String(error);
-    const code = error instanceof ParamError ? EXIT.loadFailed : error instanceof StepError ? EXIT.targetError : EXIT.usage;
-    return done({ exitCode: code, target, problems: [], summary: message });
+    return done({ exitCode: exitCodeOf(error), target, problems: [], summary: message });
   }
+}
+
+/**
+ * The documented exit code for an error that ended a command: a step on the target (connect, sync,
+ * build, load, their timeouts) 5, a bad parameter 3, cancelled 130, anything about how lkm was
+ * called or configured (settings, unknown target, not a module folder) 2.
+ */
+export function exitCodeOf(error: unknown): number {
+  if (error instanceof CancelledError) return EXIT.cancelled;
+  if (error instanceof ParamError) return EXIT.loadFailed;
+  if (error instanceof StepError) return EXIT.targetError;
+  return EXIT.usage;
 }
 
 /** Problems as terminal lines: `file:line:col: severity: message`, kernel reports with their frames. */

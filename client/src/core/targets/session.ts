@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { cacheRoot, sshControlDir } from '../guest/image';
 import { ensureGuest, guestConnection, lastConsoleReport, readGuestState, type GuestState } from '../guest/vm';
-import { TEST_VM_TARGET, validateRemoteDir, type TargetConfig } from './config';
+import { TEST_VM_TARGET, UsageError, validateRemoteDir, type TargetConfig } from './config';
 import { decodeFrames, type ModuleDebugInfo } from './decode';
 import { readModuleInfo, type KernelModuleInfo } from './elf';
 import { ParamError, validateParams, type ParamValue } from './params';
@@ -71,7 +71,7 @@ export async function step<T>(name: string, target: string, ctx: StepContext, fn
   try {
     return await fn();
   } catch (error) {
-    if (error instanceof StepError || error instanceof CancelledError) throw error;
+    if (error instanceof StepError || error instanceof CancelledError || error instanceof UsageError) throw error;
     throw new StepError(name, target, error);
   }
 }
@@ -132,7 +132,7 @@ const MAX_SOURCE_FILES = 5000;
 /** Source files of a module folder, relative paths: no hidden entries, build products or symlinks. */
 export function listSources(localDir: string): string[] {
   const root = path.resolve(localDir);
-  if (!existsSync(root) || !statSync(root).isDirectory()) throw new Error(`${localDir} is not a folder`);
+  if (!existsSync(root) || !statSync(root).isDirectory()) throw new UsageError(`${localDir} is not a folder`);
   const files: string[] = [];
   const walk = (rel: string) => {
     for (const entry of readdirSync(path.join(root, rel), { withFileTypes: true })) {
@@ -140,11 +140,11 @@ export function listSources(localDir: string): string[] {
       const relPath = rel ? `${rel}/${entry.name}` : entry.name;
       if (entry.isDirectory()) walk(relPath);
       else if (entry.isFile() && !BUILD_PRODUCT.test(entry.name)) files.push(relPath);
-      if (files.length > MAX_SOURCE_FILES) throw new Error(`${localDir} has more than ${MAX_SOURCE_FILES} source files; is it a module folder?`);
+      if (files.length > MAX_SOURCE_FILES) throw new UsageError(`${localDir} has more than ${MAX_SOURCE_FILES} source files; is it a module folder?`);
     }
   };
   walk('');
-  if (!files.some((f) => /(^|\/)(Makefile|Kbuild)$/.test(f))) throw new Error(`${localDir} has no Makefile or Kbuild: not a kernel module folder`);
+  if (!files.some((f) => /(^|\/)(Makefile|Kbuild)$/.test(f))) throw new UsageError(`${localDir} has no Makefile or Kbuild: not a kernel module folder`);
   return files.sort();
 }
 
