@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { EXIT, runLoop } from './core/targets/loop';
 import { parseParamAssignment, validateParams, type ParamValue } from './core/targets/params';
 import type { Problem } from './core/targets/problems';
-import { build, formatModinfo, listLoadedModules, loadModules, openTarget } from './core/targets/session';
+import { build, formatModinfo, listLoadedModules, loadModules, moduleNamesFromMakefile, moduleOfSource, openTarget } from './core/targets/session';
 import { showLoadLog, kernelLogChannel } from './kernelLog';
 import { activeTarget, moduleFolder, targetSettings } from './targets';
 import { noteGuestStarted } from './vm';
@@ -41,6 +41,14 @@ function paramsFromSettings(): Record<string, ParamValue[]> {
   return Object.fromEntries(Object.entries(targetSettings().moduleParams).map(([m, p]) => [m, Object.entries(p).map(([name, value]) => ({ name, value }))]));
 }
 
+/** In a folder of several modules, the active file's module (the loop adds what it depends on); else all. */
+function activeFileModule(folder: string): string[] | undefined {
+  const file = vscode.window.activeTextEditor?.document.uri;
+  if (file?.scheme !== 'file' || moduleNamesFromMakefile(folder).length < 2) return undefined;
+  const module = moduleOfSource(folder, file.fsPath);
+  return module ? [module] : undefined;
+}
+
 async function buildAndLoad(extraParams?: Record<string, ParamValue[]>): Promise<void> {
   const folder = moduleFolder();
   if (!folder) return void vscode.window.showErrorMessage('LKM: open a kernel module folder first.');
@@ -56,6 +64,7 @@ async function buildAndLoad(extraParams?: Record<string, ParamValue[]>): Promise
         detachGuest: false,
         signal: controller.signal,
         params: { ...paramsFromSettings(), ...extraParams },
+        modules: activeFileModule(folder),
         output: (text) => out.append(text),
         progress: (step) => progress.report({ message: step }),
       });

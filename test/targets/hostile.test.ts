@@ -8,18 +8,22 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, renameSync, r
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { validateRemoteDir, validateTargets } from '../../client/src/core/targets/config';
-import { buildLocally, TargetPathError, targetModulePaths } from '../../client/src/core/targets/session';
+import { UsageError, validateRemoteDir, validateTargets } from '../../client/src/core/targets/config';
+import { manyModulesFolder } from './many-modules';
+import { guestKdir } from '../../client/src/core/targets/kdir';
+import { buildLocally, moduleNamesFromMakefile, moduleOfSource, selectModules, TargetPathError, targetModulePaths } from '../../client/src/core/targets/session';
 import { EXIT } from '../../client/src/core/targets/loop';
 import { terminalSafe } from '../../client/src/core/targets/terminal';
 import { PrivateDirError } from '../../client/src/core/targets/private-dir';
 import { SshConnection } from '../../client/src/core/targets/ssh';
 
 const ROOT = path.resolve(__dirname, '..', '..');
+/** Modules here are built (never loaded) against the headers the test guest's modules use, as lkm run does. */
+const kdirOfGuest = guestKdir;
 /** The lkm CLI as a user runs it, with a guest name no guest has (nothing here boots one). */
 function lkm(...args: string[]) {
   const env = { ...process.env, LKM_VM_NAME: `hostile-${process.pid}` };
-  return spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'client/src/cli/lkm.ts'), ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+  return spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'client/src/cli/lkm.ts'), ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 300_000 });
 }
 
 describe('module paths a target lists (remote builds)', () => {
@@ -122,7 +126,6 @@ describe('remoteDir', () => {
 });
 
 describe('the private build copy', { timeout: 180_000 }, () => {
-  const kdir = `/usr/src/linux-headers-${process.env.LKM_GUEST_KERNEL ?? '6.1.0-57-amd64'}`;
 
   it('is private, and follows renames and deletions of the folder (a deleted Kbuild is not built again)', async () => {
     const cache = mkdtempSync(path.join(tmpdir(), 'lkm-cache-'));
@@ -135,7 +138,7 @@ describe('the private build copy', { timeout: 180_000 }, () => {
     const previous = process.env.LKM_CACHE_DIR;
     process.env.LKM_CACHE_DIR = cache;
     try {
-      const first = await buildLocally(kdir, dir, {});
+      const first = await buildLocally(await kdirOfGuest(), dir, {});
       assert.ok(first.ok, first.output);
       assert.deepEqual(first.modules.map((m) => m.name), ['two']);
       const copy = first.modules[0].buildRoot;
@@ -143,7 +146,7 @@ describe('the private build copy', { timeout: 180_000 }, () => {
       rmSync(path.join(dir, 'Kbuild'));
       renameSync(path.join(dir, 'one.c'), path.join(dir, 'uno.c'));
       writeFileSync(path.join(dir, 'Makefile'), 'obj-m := uno.o\n');
-      const second = await buildLocally(kdir, dir, {});
+      const second = await buildLocally(await kdirOfGuest(), dir, {});
       assert.ok(second.ok, second.output);
       assert.deepEqual(second.modules.map((m) => m.name), ['uno'], 'the Kbuild deleted from the folder is gone from the copy, and two.ko is not reported');
       assert.ok(!existsSync(path.join(copy, 'Kbuild')) && !existsSync(path.join(copy, 'one.c')));
@@ -189,5 +192,26 @@ describe('exit codes as the README documents them', { timeout: 120_000 }, () => 
       assert.equal(result.status, EXIT.targetError, `${command}: ${result.stderr}`);
       assert.match(result.stderr, /gone: 127\.0\.0\.1 port \d+ refused the connection/);
     }
+  });
+});
+
+describe('a folder of many modules', { timeout: 900_000 }, () => {
+  it('names the module of a source file, selects one module with its dependencies, and refuses an unknown one', async () => {
+    const dir = manyModulesFolder(40);
+    assert.equal(moduleOfSource(dir, path.join(dir, 'm07.c')), 'm07');
+    assert.equal(moduleOfSource(dir, path.join(dir, 'part2.c')), 'multi');
+    assert.equal(moduleOfSource(dir, path.join(dir, 'nothing.c')), undefined);
+    assert.equal(moduleNamesFromMakefile(dir).length, 41);
+    const built = await buildLocally(await kdirOfGuest(), dir, {});
+    assert.ok(built.ok, built.output.slice(-3000));
+    assert.equal(built.modules.length, 41);
+    assert.deepEqual(selectModules(built.modules, ['m01']).map((m) => m.name), ['m00', 'm01']);
+    assert.deepEqual(selectModules(built.modules, ['m07', 'multi']).map((m) => m.name), ['m07', 'multi']);
+    assert.equal(selectModules(built.modules).length, 41);
+    assert.throws(() => selectModules(built.modules, ['nope']), (e: unknown) => e instanceof UsageError && /this folder builds no module nope \(it builds: m00, m01, /.test(e.message));
+    // The same from the CLI, after the (now cached) build and before any guest: a usage error.
+    const run = lkm('run', dir, '--module', 'nope');
+    assert.equal(run.status, EXIT.usage, run.stderr);
+    assert.match(run.stderr, /this folder builds no module nope/);
   });
 });

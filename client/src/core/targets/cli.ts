@@ -5,10 +5,10 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { detectKvm, readGuestState, startGuest, stopGuest, type Accel } from '../guest/vm';
 import { pickTarget, readWorkspaceTargetSettings, TEST_VM_TARGET } from './config';
-import { EXIT, formatProblems, runLoop } from './loop';
+import { EXIT, formatProblems, paramsOf, runLoop } from './loop';
 import { terminalSafe } from './terminal';
 import { ParamError, parseParamAssignment, type ParamValue } from './params';
-import { build, filterLogForModule, formatModinfo, listLoadedModules, loadModules, moduleNamesFromMakefile, openTarget, readKernelLog, uploadModules, type LoadAction, type Target } from './session';
+import { build, filterLogForModule, formatModinfo, listLoadedModules, loadModules, moduleNamesFromMakefile, openTarget, readKernelLog, selectModules, uploadModules, type LoadAction, type Target } from './session';
 
 /** Tests run their own guest instance beside a developer's. */
 const guestName = () => process.env.LKM_VM_NAME || undefined;
@@ -17,6 +17,8 @@ const guestName = () => process.env.LKM_VM_NAME || undefined;
 const out = (text: string) => process.stdout.write(terminalSafe(text));
 const err = (text: string) => process.stderr.write(terminalSafe(text));
 const print = (text: string) => out(text.endsWith('\n') ? text : `${text}\n`);
+
+const MODULE_HELP = "load only this of the folder's modules, with the ones it depends on (repeatable; default all)";
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -123,7 +125,8 @@ export function registerTargetCommands(program: Command): void {
       .description(`${action} the folder's modules on the target (builds first when sources changed)`)
       .option('--target <name>', `target from lkm.targets (default: lkm.activeTarget, else ${TEST_VM_TARGET})`)
       .option('--param <name=value>', 'module parameter (repeatable; module.name=value when the folder has several modules)', collect, [])
-      .action(async (dir: string | undefined, opts: { target?: string; param: string[] }) => {
+      .option('--module <name>', MODULE_HELP, collect, [])
+      .action(async (dir: string | undefined, opts: { target?: string; param: string[]; module: string[] }) => {
         const folder = path.resolve(dir ?? '.');
         const params = resolveParams(folder, opts.param, readWorkspaceTargetSettings(folder).moduleParams);
         process.exitCode = await withTarget(folder, opts.target, false, async (target) => {
@@ -132,8 +135,9 @@ export function registerTargetCommands(program: Command): void {
             for (const line of formatProblems(built.problems, process.cwd())) err(`${line}\n`);
             return EXIT.buildFailed;
           }
-          if (action !== 'unload') await uploadModules(target, built.modules, {});
-          const result = await loadModules(target, action, built.modules, { params }).catch((error: unknown) => {
+          const modules = selectModules(built.modules, opts.module);
+          if (action !== 'unload') await uploadModules(target, modules, {});
+          const result = await loadModules(target, action, modules, { params: paramsOf(modules, built.modules, params) }).catch((error: unknown) => {
             if (error instanceof ParamError) fail(error.message, EXIT.loadFailed);
             throw error;
           });
@@ -200,8 +204,9 @@ export function registerTargetCommands(program: Command): void {
     )
     .option('--target <name>', `target from lkm.targets (default: lkm.activeTarget, else ${TEST_VM_TARGET})`)
     .option('--param <name=value>', 'module parameter (repeatable; module.name=value when the folder has several modules)', collect, [])
+    .option('--module <name>', MODULE_HELP, collect, [])
     .option('--keep-vm', 'leave a test VM this command started running for the next run')
-    .action(async (dir: string, opts: { target?: string; param: string[]; keepVm?: boolean }) => {
+    .action(async (dir: string, opts: { target?: string; param: string[]; module: string[]; keepVm?: boolean }) => {
       const folder = path.resolve(dir);
       if (!existsSync(folder)) fail(`${dir}: no such folder`, EXIT.usage);
       const settings = readWorkspaceTargetSettings(folder);
@@ -210,6 +215,7 @@ export function registerTargetCommands(program: Command): void {
       const vmWasRunning = !config && Boolean(readGuestState(guestName()));
       const result = await runLoop(folder, config, {
         params,
+        modules: opts.module,
         guestName: guestName(),
         startGuest: true,
         detachGuest: opts.keepVm,

@@ -6,7 +6,7 @@ import { guestConnection, restartGuest } from '../guest/vm';
 import { TEST_VM_TARGET, type TargetConfig } from './config';
 import { CancelledError } from './process';
 import { formatProblem, relativePath, type Problem } from './problems';
-import { build, buildLocally, insmodArguments, listSources, loadModules, openTarget, step, uploadModules, StepError, type BuildResult, type LoadResult, type OpenOptions, type Target } from './session';
+import { build, buildLocally, insmodArguments, listSources, selectModules, loadModules, openTarget, step, uploadModules, StepError, type BuildResult, type BuiltModule, type LoadResult, type OpenOptions, type Target } from './session';
 import { ParamError, type ParamValue } from './params';
 
 /** `lkm run` exit codes (also the loop's outcome kinds). */
@@ -22,6 +22,8 @@ export const EXIT = {
 
 export interface LoopOptions extends OpenOptions {
   params?: Record<string, ParamValue[]>;
+  /** Load only these of the folder's modules (with the ones they depend on); default all. */
+  modules?: string[];
   /** Reuse an already opened target (the extension keeps one per active target). */
   target?: Target;
 }
@@ -50,7 +52,7 @@ export async function runLoop(localDir: string, config: TargetConfig | undefined
       // so a compile error or a bad parameter never waits for a guest.
       const kdir = await step('find kernel headers', TEST_VM_TARGET, options, async () => kernelBuildDir(await guestKernelVersion()));
       built = await step('build', TEST_VM_TARGET, options, () => buildLocally(kdir, absDir, options));
-      if (built.ok) insmodArguments(built.modules, options.params);
+      if (built.ok) checkSelection(built.modules, options);
       if (built.ok) target = await openTarget(config, absDir, options);
     } else {
       target ??= await openTarget(config, absDir, options);
@@ -59,8 +61,10 @@ export async function runLoop(localDir: string, config: TargetConfig | undefined
     if (!built.ok || !target) {
       return done({ exitCode: EXIT.buildFailed, target, build: built, problems: built.problems, summary: `build failed (${built.problems.filter((p) => p.severity === 'error').length} error(s))` });
     }
-    await uploadModules(target, built.modules, options);
-    let loaded = await loadModules(target, 'reload', built.modules, options);
+    const modules = selectModules(built.modules, options.modules);
+    const loadOptions = { ...options, params: paramsOf(modules, built.modules, options.params) };
+    await uploadModules(target, modules, options);
+    let loaded = await loadModules(target, 'reload', modules, loadOptions);
     if (!loaded.ok && loaded.failedStep === 'rmmod' && target.kind === 'test-vm') {
       // A module that crashed in init stays "Loading" forever: only a fresh guest can load it again.
       options.output?.(`${loaded.messages.trim()}\nThe old module cannot be unloaded (stuck after an earlier crash): restarting the test VM.\n`);
@@ -68,11 +72,11 @@ export async function runLoop(localDir: string, config: TargetConfig | undefined
       const guest = await restartGuest({ name: options.guestName, signal: options.signal, log: (l) => options.output?.(`${l}\n`) });
       target = { ...target, guest, connection: guestConnection(guest) };
       await target.connection.open(options.signal);
-      await uploadModules(target, built.modules, options);
-      loaded = await loadModules(target, 'reload', built.modules, options);
+      await uploadModules(target, modules, options);
+      loaded = await loadModules(target, 'reload', modules, loadOptions);
     }
     const problems = [...built.problems, ...loaded.problems];
-    const names = built.modules.map((m) => m.name).join(', ');
+    const names = modules.map((m) => m.name).join(', ');
     if (loaded.ok) return done({ exitCode: EXIT.loaded, target, build: built, load: loaded, problems, summary: `${names} loaded on ${target.name}` });
     const kernelError = loaded.problems.find((p) => p.crash);
     if (kernelError) return done({ exitCode: EXIT.kernelError, target, build: built, load: loaded, problems, summary: `kernel error while loading ${names}: ${kernelError.message}` });
@@ -82,6 +86,21 @@ export async function runLoop(localDir: string, config: TargetConfig | undefined
     const message = error instanceof Error ? error.message : String(error);
     return done({ exitCode: exitCodeOf(error), target, problems: [], summary: message });
   }
+}
+
+/** The module names and parameters refused before a guest boots for them. */
+function checkSelection(all: BuiltModule[], options: LoopOptions): void {
+  const selected = selectModules(all, options.modules);
+  insmodArguments(selected, paramsOf(selected, all, options.params));
+}
+
+/**
+ * The parameters for the selected modules: those of the folder's other modules (lkm.moduleParams)
+ * do not apply to this load; those of modules the folder does not build stay, to be refused.
+ */
+export function paramsOf(selected: BuiltModule[], all: BuiltModule[], params: Record<string, ParamValue[]> = {}): Record<string, ParamValue[]> {
+  const skipped = (name: string) => all.some((m) => m.name === name) && !selected.some((m) => m.name === name);
+  return Object.fromEntries(Object.entries(params).filter(([name]) => !skipped(name)));
 }
 
 /**

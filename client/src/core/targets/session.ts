@@ -154,12 +154,30 @@ export function moduleNamesFromMakefile(dir: string): string[] {
   for (const file of ['Kbuild', 'Makefile']) {
     const full = path.join(dir, file);
     if (!existsSync(full)) continue;
-    for (const m of readFileSync(full, 'utf8').matchAll(/^\s*obj-(?:m|\$\([A-Z0-9_]+\))\s*[:+]?=\s*(.+)$/gm)) {
+    for (const m of readFileSync(full, 'utf8').replace(/\\\n/g, ' ').matchAll(/^\s*obj-(?:m|\$\([A-Z0-9_]+\))\s*[:+]?=\s*(.+)$/gm)) {
       for (const obj of m[1].split(/\s+/)) if (obj.endsWith('.o')) names.push(obj.slice(0, -2).replace(/-/g, '_'));
     }
     if (names.length) break;
   }
   return [...new Set(names)];
+}
+
+/**
+ * The module a source file of the folder belongs to, from the Kbuild/Makefile: `x.c` builds `x` when
+ * obj-m lists x.o, else the module whose `NAME-objs`/`NAME-y` lists it; undefined when none says.
+ */
+export function moduleOfSource(dir: string, file: string): string | undefined {
+  const object = path.relative(dir, file).replace(/\.[cS]$/, '.o');
+  for (const name of ['Kbuild', 'Makefile']) {
+    const full = path.join(dir, name);
+    if (!existsSync(full)) continue;
+    const text = readFileSync(full, 'utf8').replace(/\\\n/g, ' ');
+    const lists = [...text.matchAll(/^\s*([\w-]+|obj-(?:m|\$\([A-Z0-9_]+\)))\s*[:+]?=\s*(.*)$/gm)];
+    const owner = lists.find((m) => !m[1].startsWith('obj-') && /-(objs|y)$/.test(m[1]) && m[2].split(/\s+/).includes(object));
+    if (owner) return owner[1].replace(/-(objs|y)$/, '').replace(/-/g, '_');
+    if (lists.some((m) => m[1].startsWith('obj-') && m[2].split(/\s+/).includes(object))) return object.slice(0, -2).replace(/-/g, '_');
+  }
+  return undefined;
 }
 
 async function hasRsync(target: Target, ctx: StepContext): Promise<boolean> {
@@ -431,6 +449,25 @@ export function orderByDependencies(modules: BuiltModule[]): BuiltModule[] {
   return ordered;
 }
 
+/**
+ * The modules to act on: those named (all when none is), each with the folder's modules it depends
+ * on, in load order. A name the folder does not build is a usage error listing the ones it does.
+ */
+export function selectModules(modules: BuiltModule[], names: string[] = []): BuiltModule[] {
+  if (names.length === 0) return modules;
+  const byName = new Map(modules.map((m) => [m.name, m]));
+  const wanted = new Set<string>();
+  const add = (name: string) => {
+    const module = byName.get(name.replace(/-/g, '_'));
+    if (!module) throw new UsageError(`this folder builds no module ${name} (it builds: ${modules.map((m) => m.name).join(', ')})`);
+    if (wanted.has(module.name)) return;
+    wanted.add(module.name);
+    module.info.depends.filter((d) => byName.has(d)).forEach(add);
+  };
+  names.forEach(add);
+  return modules.filter((m) => wanted.has(m.name));
+}
+
 /** Local builds: copy the built modules into remoteDir (one tar stream). */
 export async function uploadModules(target: Target, modules: BuiltModule[], ctx: StepContext): Promise<void> {
   if (target.build !== 'local' || modules.length === 0) return;
@@ -481,7 +518,8 @@ export function loadScript(action: LoadAction, modules: Array<{ name: string; re
     }
   }
   lines.push(`echo ${KLOG_SEPARATOR}`, 'dmesg | sed -n "/$mark/,\\$p"', 'exit $rc');
-  return lines.join('\n');
+  // One compound command: sh reads all of it from stdin before running any line.
+  return `{\n${lines.join('\n')}\n}\n`;
 }
 
 export interface LoadOptions extends StepContext {
@@ -499,7 +537,9 @@ export async function loadModules(target: Target, action: LoadAction, modules: B
     const mark = `lkm-dev-mark-${randomBytes(6).toString('hex')}`; // matches MARK_LINE
     let result;
     try {
-      result = await target.connection.exec(sudoWrap(target, loadScript(action, plan, mark)), { timeoutMs: options.timeoutMs ?? STEP_TIMEOUTS_MS.load, signal: options.signal });
+      // The script goes through stdin: the command line stays the same size for any number of modules.
+      const script = loadScript(action, plan, mark);
+      result = await target.connection.exec(target.sudo ? 'sudo -n sh -s' : 'sh -s', { timeoutMs: options.timeoutMs ?? STEP_TIMEOUTS_MS.load, signal: options.signal, input: script });
     } catch (error) {
       // A hung or dead guest: the serial console still tells what happened.
       if (error instanceof SshError && target.guest) {
