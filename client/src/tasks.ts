@@ -5,7 +5,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { pickTarget } from './core/targets/config';
 import { formatProblems } from './core/targets/loop';
-import { build, loadModules, openTarget, readKernelLog, uploadModules, type LoadAction } from './core/targets/session';
+import { build, loadModules, openTarget, readKernelLog, releaseGuestUse, uploadModules, type LoadAction } from './core/targets/session';
 import { parseParamAssignment } from './core/targets/params';
 import { terminalSafe } from './core/targets/terminal';
 import { moduleFolder, targetSettings } from './targets';
@@ -87,7 +87,8 @@ class LkmTaskTerminal implements vscode.Pseudoterminal {
       for (const line of formatProblems(result.problems.filter((p) => p.file))) this.print(line);
       return result.ok ? 0 : 3;
     } finally {
-      await target.connection.close();
+      // The SSH master stays: other runs may share it, and ControlPersist ends it when idle.
+      if (target.guest) releaseGuestUse(target.guest.name);
     }
   }
 }

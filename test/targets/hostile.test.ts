@@ -4,13 +4,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { UsageError, validateRemoteDir, validateTargets } from '../../client/src/core/targets/config';
 import { manyModulesFolder } from './many-modules';
 import { guestKdir } from '../../client/src/core/targets/kdir';
+import { LockTimeoutError, withLock } from '../../client/src/core/targets/lock';
 import { buildLocally, moduleNamesFromMakefile, moduleOfSource, selectModules, TargetPathError, targetModulePaths } from '../../client/src/core/targets/session';
 import { EXIT } from '../../client/src/core/targets/loop';
 import { terminalSafe } from '../../client/src/core/targets/terminal';
@@ -213,5 +214,33 @@ describe('a folder of many modules', { timeout: 900_000 }, () => {
     const run = lkm('run', dir, '--module', 'nope');
     assert.equal(run.status, EXIT.usage, run.stderr);
     assert.match(run.stderr, /this folder builds no module nope/);
+  });
+});
+
+describe('concurrent runs', { timeout: 600_000 }, () => {
+  it('builds of one folder wait for each other instead of racing in the shared build copy', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'lkm-race-'));
+    cpSync(path.join(ROOT, 'test', 'fixtures-modules', 'lkmt_hello'), dir, { recursive: true });
+    const kdir = await kdirOfGuest();
+    const waits: string[] = [];
+    const builds = await Promise.all([1, 2, 3].map(() => buildLocally(kdir, dir, { output: (t) => { if (t.startsWith('waiting for')) waits.push(t); } })));
+    for (const built of builds) {
+      assert.ok(built.ok, built.output.slice(-2000));
+      assert.deepEqual(built.modules.map((m) => m.name), ['lkmt_hello']);
+    }
+    assert.equal(waits.length, 2, 'two builds said they waited');
+    assert.match(waits[0], /^waiting for another lkm run \(pid \d+\) using the build copy of /);
+  });
+
+  it('a lock held past the wait is a named timeout; one whose holder died is taken over', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'lkm-lock-')), 'x.lock');
+    const holder = spawnSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' });
+    writeFileSync(file, `${holder.stdout.trim()}\n`); // that shell has exited: a stale lock
+    assert.equal(await withLock(file, 'the thing', { timeoutMs: 1_000 }, async () => 'ran'), 'ran');
+    assert.ok(!existsSync(file), 'released');
+    writeFileSync(file, `${process.ppid}\n`); // a live process holds it
+    const began = Date.now();
+    await assert.rejects(withLock(file, 'the thing', { timeoutMs: 500 }, async () => 'ran'), (e: unknown) => e instanceof LockTimeoutError && new RegExp(`^the thing is in use by another lkm run \\(pid ${process.ppid}\\); gave up after \\d+ s$`).test(e.message));
+    assert.ok(Date.now() - began < 3_000);
   });
 });

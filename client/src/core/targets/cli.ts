@@ -8,7 +8,7 @@ import { pickTarget, readWorkspaceTargetSettings, TEST_VM_TARGET } from './confi
 import { EXIT, formatProblems, paramsOf, runLoop } from './loop';
 import { terminalSafe } from './terminal';
 import { ParamError, parseParamAssignment, type ParamValue } from './params';
-import { build, filterLogForModule, formatModinfo, listLoadedModules, loadModules, moduleNamesFromMakefile, openTarget, readKernelLog, selectModules, uploadModules, type LoadAction, type Target } from './session';
+import { build, filterLogForModule, formatModinfo, listLoadedModules, loadModules, moduleNamesFromMakefile, openTarget, readKernelLog, releaseGuestUse, selectModules, uploadModules, waitForOtherGuestUsers, type LoadAction, type Target } from './session';
 
 /** Tests run their own guest instance beside a developer's. */
 const guestName = () => process.env.LKM_VM_NAME || undefined;
@@ -46,10 +46,11 @@ async function withTarget<T>(dir: string, targetName: string | undefined, startV
   const settings = readWorkspaceTargetSettings(dir);
   const config = pickTarget(settings, targetName);
   const target = await openTarget(config, dir, { guestName: guestName(), startGuest: startVm, output: (t) => err(t) });
+  // The SSH master is not closed here: other runs may share it; ControlPersist ends it when idle.
   try {
     return await fn(target);
   } finally {
-    await target.connection.close();
+    if (target.guest) releaseGuestUse(target.guest.name);
   }
 }
 
@@ -212,7 +213,6 @@ export function registerTargetCommands(program: Command): void {
       const settings = readWorkspaceTargetSettings(folder);
       const config = pickTarget(settings, opts.target);
       const params = resolveParams(folder, opts.param, settings.moduleParams);
-      const vmWasRunning = !config && Boolean(readGuestState(guestName()));
       const result = await runLoop(folder, config, {
         params,
         modules: opts.module,
@@ -222,7 +222,8 @@ export function registerTargetCommands(program: Command): void {
         output: (t) => out(t),
         progress: (s) => err(`lkm: ${s}\n`),
       });
-      await result.target?.connection.close();
+      // The SSH master stays for other runs sharing it (ControlPersist ends it when idle).
+      if (result.target?.guest) releaseGuestUse(result.target.guest.name);
       if (result.load) {
         if (result.load.messages.trim()) print(result.load.messages.trim());
         print('--- kernel log of this load ---');
@@ -230,7 +231,11 @@ export function registerTargetCommands(program: Command): void {
       }
       const shown = result.problems.filter((p) => p.severity !== 'info');
       for (const line of formatProblems(shown, process.cwd())) err(`${line}\n`);
-      if (!config && !vmWasRunning && !opts.keepVm) await stopGuest(guestName());
+      if (result.target?.startedGuest && !opts.keepVm) {
+        // Runs that started meanwhile use the VM this one booted: it stops when they are done.
+        await waitForOtherGuestUsers(guestName(), 15 * 60_000, err);
+        await stopGuest(guestName());
+      }
       if (result.exitCode === EXIT.loaded) print(`lkm: ${result.summary} (${(result.durationMs / 1000).toFixed(1)} s)`);
       else err(`lkm: ${result.summary}\n`);
       process.exitCode = result.exitCode;

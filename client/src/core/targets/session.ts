@@ -7,12 +7,13 @@ import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { cacheRoot, sshControlDir } from '../guest/image';
-import { ensureGuest, guestConnection, lastConsoleReport, readGuestState, type GuestState } from '../guest/vm';
+import { DEFAULT_GUEST_NAME, ensureGuest, guestConnection, lastConsoleReport, readGuestState, type GuestState } from '../guest/vm';
 import { TEST_VM_TARGET, UsageError, validateRemoteDir, type TargetConfig } from './config';
 import { decodeFrames, type ModuleDebugInfo } from './decode';
 import { readModuleInfo, type KernelModuleInfo } from './elf';
 import { ParamError, validateParams, type ParamValue } from './params';
 import { locateKernelProblems, parseKbuildOutput, parseKernelLog, stripTimestamp, type PathMapping, type Problem } from './problems';
+import { alive, withLock } from './lock';
 import { ensurePrivateDir } from './private-dir';
 import { CancelledError, runProcess } from './process';
 import { shellCommand, shellQuote } from './quote';
@@ -47,6 +48,8 @@ export interface Target {
   remoteDir: string;
   connection: SshConnection;
   guest?: GuestState;
+  /** This process booted the test VM (so it stops it, when the other runs using it are done). */
+  startedGuest?: boolean;
 }
 
 export interface OpenOptions extends StepContext {
@@ -79,14 +82,22 @@ export async function step<T>(name: string, target: string, ctx: StepContext, fn
 /** Resolves a target (undefined = the built-in test VM) and opens its SSH master connection. */
 export async function openTarget(config: TargetConfig | undefined, localDir: string, options: OpenOptions = {}): Promise<Target> {
   if (!config) {
+    const name = options.guestName ?? DEFAULT_GUEST_NAME;
+    let startedGuest = false;
     const guest = await step('start test VM', TEST_VM_TARGET, options, async () => {
       if (options.startGuest) {
-        return (await ensureGuest({ name: options.guestName, detached: options.detachGuest, signal: options.signal, log: (l) => options.output?.(`${l}\n`) })).state;
+        // Runs that find the VM down at once: one boots it, the others wait for it and use it.
+        return withLock(path.join(cacheRoot(), 'locks', `vm-${name}-start.lock`), 'the test VM (booting)', lockOptions(options, 600_000), async () => {
+          const ensured = await ensureGuest({ name, detached: options.detachGuest, signal: options.signal, log: (l) => options.output?.(`${l}\n`) });
+          startedGuest = ensured.started;
+          return ensured.state;
+        });
       }
-      const running = readGuestState(options.guestName);
+      const running = readGuestState(name);
       if (!running) throw new Error('the test VM is not running (start it with `lkm vm start` or "LKM: Start Test VM")');
       return running;
     });
+    markGuestUse(name);
     const target: Target = {
       name: TEST_VM_TARGET,
       kind: 'test-vm',
@@ -96,6 +107,7 @@ export async function openTarget(config: TargetConfig | undefined, localDir: str
       remoteDir: defaultRemoteDir(localDir),
       connection: guestConnection(guest),
       guest,
+      startedGuest,
     };
     await step('connect', target.name, options, () => target.connection.open(options.signal));
     return target;
@@ -114,6 +126,37 @@ export async function openTarget(config: TargetConfig | undefined, localDir: str
   };
   await step('connect', target.name, options, () => target.connection.open(options.signal));
   return target;
+}
+
+// Which processes use a test VM: a file per pid, so the run that booted it stops it only after the
+// others (started meanwhile, with the VM up) are done with it.
+const guestUsersDir = (name: string) => path.join(cacheRoot(), 'locks', `vm-${name}-users`);
+
+function markGuestUse(name: string): void {
+  ensurePrivateDir(guestUsersDir(name), 'the folder of test VM users');
+  writeFileSync(path.join(guestUsersDir(name), String(process.pid)), '');
+}
+
+export function releaseGuestUse(name = DEFAULT_GUEST_NAME): void {
+  rmSync(path.join(guestUsersDir(name), String(process.pid)), { force: true });
+}
+
+/** Live processes other than this one that use the test VM `name`. */
+export function otherGuestUsers(name = DEFAULT_GUEST_NAME): number[] {
+  const dir = guestUsersDir(name);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).map(Number).filter((pid) => Number.isInteger(pid) && pid !== process.pid && alive(pid));
+}
+
+/** Waits (bounded) until no other process uses the test VM; says whom it waits for. */
+export async function waitForOtherGuestUsers(name: string | undefined, timeoutMs: number, output?: (text: string) => void): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let told = false;
+  for (let users = otherGuestUsers(name); users.length && Date.now() < until; users = otherGuestUsers(name)) {
+    if (!told) output?.(`waiting for ${users.length} other lkm run(s) using the test VM (pid ${users.join(', ')}) before stopping it\n`);
+    told = true;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 /** Runs a remote command; a non-zero exit is an error naming the command's output. */
@@ -334,52 +377,72 @@ export async function buildLocally(kdir: string, localDir: string, ctx: StepCont
   const absLocal = path.resolve(localDir);
   if (!existsSync(path.join(kdir, 'Makefile'))) throw new Error(`kdir ${kdir} is not a kernel build dir (no Makefile)`);
   const mirror = buildMirrorDir(absLocal, kdir);
-  ensurePrivateDir(mirror, 'the build copy');
-  mirrorSources(absLocal, mirror);
-  const mappings = [{ from: mirror, to: absLocal }];
-  const stream = ctx.output ? mappedLines(mappings, ctx.output) : undefined;
-  const result = await runProcess('make', makeArgs(kdir, mirror), {
-    timeoutMs: STEP_TIMEOUTS_MS.build,
-    signal: ctx.signal,
-    onStdout: stream,
-    onStderr: stream,
-    env: { ...process.env, LC_ALL: 'C' },
+  // Runs of one folder share its build copy: one make at a time (a second one waits, then is a no-op).
+  return withLock(`${mirror}.lock`, `the build copy of ${absLocal}`, lockOptions(ctx, STEP_TIMEOUTS_MS.build), async () => {
+    ensurePrivateDir(mirror, 'the build copy');
+    mirrorSources(absLocal, mirror);
+    const mappings = [{ from: mirror, to: absLocal }];
+    const stream = ctx.output ? mappedLines(mappings, ctx.output) : undefined;
+    const result = await runProcess('make', makeArgs(kdir, mirror), {
+      timeoutMs: STEP_TIMEOUTS_MS.build,
+      signal: ctx.signal,
+      onStdout: stream,
+      onStderr: stream,
+      env: { ...process.env, LC_ALL: 'C' },
+    });
+    if (result.timedOut) throw new Error(`make timed out after ${STEP_TIMEOUTS_MS.build / 1000} s`);
+    const output = result.stdout + result.stderr;
+    const problems = parseKbuildOutput(output, mappings);
+    const ok = result.code === 0;
+    const modules = ok ? builtModulePaths(mirror).map((rel) => describeModule(mirror, rel, mappings)) : [];
+    return { ok, output, problems, modules: orderByDependencies(modules) };
   });
-  if (result.timedOut) throw new Error(`make timed out after ${STEP_TIMEOUTS_MS.build / 1000} s`);
-  const output = result.stdout + result.stderr;
-  const problems = parseKbuildOutput(output, mappings);
-  const ok = result.code === 0;
-  const modules = ok ? builtModulePaths(mirror).map((rel) => describeModule(mirror, rel, mappings)) : [];
-  return { ok, output, problems, modules: orderByDependencies(modules) };
+}
+
+/** Lock waits are told on the progress line and end with the step's cancel. */
+function lockOptions(ctx: StepContext, timeoutMs: number) {
+  return { timeoutMs, signal: ctx.signal, waiting: (text: string) => ctx.output?.(`${text}\n`) };
+}
+
+/** A lock file in the cache for something of a target (its modules, its remote build folder, its VM). */
+export function targetLock(target: Pick<Target, 'name' | 'guest' | 'connection'>, what: string): string {
+  const id = target.guest ? `vm-${target.guest.name}` : `${target.name}-${createHash('sha256').update(`${target.connection.endpoint.host}:${target.connection.endpoint.port ?? ''}`).digest('hex').slice(0, 8)}`;
+  return path.join(cacheRoot(), 'locks', `${id}-${what}.lock`);
 }
 
 export async function build(target: Target, localDir: string, ctx: StepContext): Promise<BuildResult> {
   const absLocal = path.resolve(localDir);
   return step('build', target.name, ctx, async () => {
     if (target.build === 'local') return buildLocally(target.kdir!, absLocal, ctx);
-    const synced = await syncSources(target, absLocal, ctx);
-    const kdirExpr = target.kdir ? shellQuote(target.kdir) : '"/lib/modules/$(uname -r)/build"';
-    const command = `cd -- ${shellQuote(target.remoteDir)} && LC_ALL=C make -C ${kdirExpr} M="$PWD" modules 2>&1`;
-    const mappings = [{ from: synced.remoteAbsDir, to: absLocal }];
-    const stream = ctx.output ? mappedLines(mappings, ctx.output) : undefined;
-    const result = await target.connection.exec(command, { timeoutMs: STEP_TIMEOUTS_MS.build, signal: ctx.signal, onStdout: stream });
-    const problems = parseKbuildOutput(result.stdout, mappings);
-    if (result.code !== 0) return { ok: false, output: result.stdout, problems, modules: [] };
-    // The .ko files come back for modinfo and frame decoding; their names are the target's word, checked first.
-    const list = await remote(target, `cd -- ${shellQuote(target.remoteDir)} && find . -name '*.ko' -type f -print0`, ctx);
-    const fetchDir = path.join(cacheRoot(), 'fetched', `${target.name}-${createHash('sha256').update(absLocal).digest('hex').slice(0, 12)}`);
-    ensurePrivateDir(fetchDir, 'the folder of fetched modules');
-    const modules: BuiltModule[] = [];
-    for (const rel of targetModulePaths(list.stdout, synced.files)) {
-      const data = await target.connection.exec(`cd -- ${shellQuote(target.remoteDir)} && cat -- ${shellQuote(rel)}`, { timeoutMs: STEP_TIMEOUTS_MS.sync, signal: ctx.signal });
-      if (data.code !== 0) throw new Error(`cannot read ${rel} back: ${data.stderr.trim()}`);
-      const local = path.join(fetchDir, rel);
-      mkdirSync(path.dirname(local), { recursive: true, mode: 0o700 });
-      writeFileSync(local, data.stdoutBytes);
-      modules.push(describeModule(fetchDir, rel, mappings));
-    }
-    return { ok: true, output: result.stdout, problems, modules: orderByDependencies(modules) };
+    const dirKey = createHash('sha256').update(target.remoteDir).digest('hex').slice(0, 8);
+    return withLock(targetLock(target, `build-${dirKey}`), `${target.remoteDir} on ${target.name}`, lockOptions(ctx, STEP_TIMEOUTS_MS.build), () => buildRemotely(target, absLocal, ctx));
   });
+}
+
+/** Syncs, runs make on the target and fetches the built modules back (their names checked). */
+async function buildRemotely(target: Target, absLocal: string, ctx: StepContext): Promise<BuildResult> {
+  const synced = await syncSources(target, absLocal, ctx);
+  const kdirExpr = target.kdir ? shellQuote(target.kdir) : '"/lib/modules/$(uname -r)/build"';
+  const command = `cd -- ${shellQuote(target.remoteDir)} && LC_ALL=C make -C ${kdirExpr} M="$PWD" modules 2>&1`;
+  const mappings = [{ from: synced.remoteAbsDir, to: absLocal }];
+  const stream = ctx.output ? mappedLines(mappings, ctx.output) : undefined;
+  const result = await target.connection.exec(command, { timeoutMs: STEP_TIMEOUTS_MS.build, signal: ctx.signal, onStdout: stream });
+  const problems = parseKbuildOutput(result.stdout, mappings);
+  if (result.code !== 0) return { ok: false, output: result.stdout, problems, modules: [] };
+  // The .ko files come back for modinfo and frame decoding; their names are the target's word, checked first.
+  const list = await remote(target, `cd -- ${shellQuote(target.remoteDir)} && find . -name '*.ko' -type f -print0`, ctx);
+  const fetchDir = path.join(cacheRoot(), 'fetched', `${target.name}-${createHash('sha256').update(absLocal).digest('hex').slice(0, 12)}`);
+  ensurePrivateDir(fetchDir, 'the folder of fetched modules');
+  const modules: BuiltModule[] = [];
+  for (const rel of targetModulePaths(list.stdout, synced.files)) {
+    const data = await target.connection.exec(`cd -- ${shellQuote(target.remoteDir)} && cat -- ${shellQuote(rel)}`, { timeoutMs: STEP_TIMEOUTS_MS.sync, signal: ctx.signal });
+    if (data.code !== 0) throw new Error(`cannot read ${rel} back: ${data.stderr.trim()}`);
+    const local = path.join(fetchDir, rel);
+    mkdirSync(path.dirname(local), { recursive: true, mode: 0o700 });
+    writeFileSync(local, data.stdoutBytes);
+    modules.push(describeModule(fetchDir, rel, mappings));
+  }
+  return { ok: true, output: result.stdout, problems, modules: orderByDependencies(modules) };
 }
 
 export class TargetPathError extends Error {
@@ -539,7 +602,10 @@ export async function loadModules(target: Target, action: LoadAction, modules: B
     try {
       // The script goes through stdin: the command line stays the same size for any number of modules.
       const script = loadScript(action, plan, mark);
-      result = await target.connection.exec(target.sudo ? 'sudo -n sh -s' : 'sh -s', { timeoutMs: options.timeoutMs ?? STEP_TIMEOUTS_MS.load, signal: options.signal, input: script });
+      // One load at a time per target: two reloads of one module would meet as "File exists".
+      result = await withLock(targetLock(target, 'modules'), `the modules of ${target.name}`, lockOptions(options, 300_000), () =>
+        target.connection.exec(target.sudo ? 'sudo -n sh -s' : 'sh -s', { timeoutMs: options.timeoutMs ?? STEP_TIMEOUTS_MS.load, signal: options.signal, input: script }),
+      );
     } catch (error) {
       // A hung or dead guest: the serial console still tells what happened.
       if (error instanceof SshError && target.guest) {
