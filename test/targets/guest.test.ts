@@ -14,12 +14,13 @@ import { EXIT, runLoop } from '../../client/src/core/targets/loop';
 import { build, loadModules, openTarget, readKernelLog, syncSources, uploadModules, type Target } from '../../client/src/core/targets/session';
 import { SshConnection, SshError } from '../../client/src/core/targets/ssh';
 import { shellQuote } from '../../client/src/core/targets/quote';
+import { manyModulesFolder } from './many-modules';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures-modules');
 const GUEST = `test-${process.pid}`;
 
-describe('targets on the QEMU test guest', { timeout: 300_000 }, () => {
+describe('targets on the QEMU test guest', { timeout: 1_500_000 }, () => {
   let guest: GuestState;
   let target: Target;
 
@@ -204,6 +205,62 @@ describe('targets on the QEMU test guest', { timeout: 300_000 }, () => {
     const status = cli('vm', 'status');
     assert.equal(status.status, 0, status.stdout);
     assert.ok(readGuestState(GUEST), 'the CLI reused the running guest and left it running');
+  });
+
+  it('refuses module paths a hostile remote-build target lists, writing nothing outside the fetch folder', async () => {
+    const escape = `lkm-escape-${process.pid}.ko`;
+    const climb = `${'../'.repeat(16)}tmp/${escape}`;
+    const find = (await sh('command -v find')).stdout.trim();
+    const hadMake = (await sh('command -v make')).code === 0;
+    // The target's own tools lie: make "succeeds" and find lists a path that climbs out of the folder.
+    await sh(`mv ${find} ${find}.orig && echo pwned > /tmp/${escape}`);
+    try {
+      await target.connection.exec(`cat > ${find} && chmod +x ${find}`, { timeoutMs: 10_000, input: `#!/bin/sh\nprintf './lkmt_hello.ko\\0${climb}\\0'\n` });
+      if (!hadMake) await target.connection.exec('cat > /usr/bin/make && chmod +x /usr/bin/make', { timeoutMs: 10_000, input: '#!/bin/sh\nexit 0\n' });
+      const hostile: Target = { ...target, build: 'remote', kdir: '/nonexistent' };
+      await assert.rejects(build(hostile, path.join(FIXTURES, 'lkmt_hello'), {}), (e: unknown) => {
+        assert.match((e as Error).message, /^build on test-vm failed: the target listed a module path LKM Dev refuses \(not in the module folder or one of its source folders\): "(\.\.\/)+tmp\/lkm-escape-\d+\.ko"$/);
+        return true;
+      });
+      assert.ok(!existsSync(path.join('/tmp', escape)), 'nothing written on this machine');
+    } finally {
+      await sh(`mv ${find}.orig ${find}; rm -f /tmp/${escape}${hadMake ? '' : ' /usr/bin/make'}`);
+    }
+  });
+
+  it('several simultaneous lkm runs on one target all load (shared SSH master, one build copy, one load at a time)', async () => {
+    const env = { ...process.env, LKM_VM_NAME: GUEST, LKM_CACHE_DIR: cacheRoot() };
+    const runs = await Promise.all(
+      [1, 2, 3, 4].map(
+        (i) =>
+          new Promise<{ code: number | null; out: string }>((resolve) => {
+            const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'client/src/cli/lkm.ts'), 'run', 'test/fixtures-modules/lkmt_hello', '--param', `count=${i}`], { cwd: ROOT, env });
+            let out = '';
+            child.stdout.on('data', (c) => (out += c));
+            child.stderr.on('data', (c) => (out += c));
+            const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
+            child.on('close', (code) => {
+              clearTimeout(timer);
+              resolve({ code, out });
+            });
+          }),
+      ),
+    );
+    runs.forEach((run, i) => {
+      assert.equal(run.code, EXIT.loaded, run.out);
+      assert.match(run.out, new RegExp(`lkmt_hello: greeting=\\[hello\\] ${i + 1}/${i + 1}`));
+    });
+    assert.equal((await sh('echo still')).stdout, 'still\n', 'the shared master still serves this test');
+  });
+
+  it('loads a folder of 41 modules, and one module with what it depends on', { timeout: 900_000 }, async () => {
+    const dir = manyModulesFolder(40);
+    const all = await runLoop(dir, undefined, { target });
+    assert.equal(all.exitCode, EXIT.loaded, all.summary);
+    assert.equal(all.load!.log.filter((l) => /: up$/.test(l)).length, 41, all.load!.log.join('\n'));
+    const one = await runLoop(dir, undefined, { target, modules: ['m01'] });
+    assert.equal(one.exitCode, EXIT.loaded, one.summary);
+    assert.deepEqual(one.load!.log.filter((l) => /: up$/.test(l)).map((l) => l.replace(/^\[[^\]]*\] /, '')), ['m00: up', 'm01: up']);
   });
 
   it('rejects a wrong host key with a clear error, for the pinned guest and for a user target', async () => {

@@ -172,8 +172,8 @@ async function remote(target: Target, command: string, ctx: StepContext, timeout
 const BUILD_PRODUCT = /\.(o|ko|a|mod|mod\.c|cmd|order|symvers|dwo|su|tmp|d)$|^modules\.order$|^Module\.symvers$/;
 const MAX_SOURCE_FILES = 5000;
 
-/** Source files of a module folder, relative paths: no hidden entries, build products or symlinks. */
-export function listSources(localDir: string): string[] {
+/** Files of a folder, relative paths: no hidden entries, build products or symlinks; at most MAX_SOURCE_FILES. */
+function listFiles(localDir: string): string[] {
   const root = path.resolve(localDir);
   if (!existsSync(root) || !statSync(root).isDirectory()) throw new UsageError(`${localDir} is not a folder`);
   const files: string[] = [];
@@ -187,8 +187,48 @@ export function listSources(localDir: string): string[] {
     }
   };
   walk('');
-  if (!files.some((f) => /(^|\/)(Makefile|Kbuild)$/.test(f))) throw new UsageError(`${localDir} has no Makefile or Kbuild: not a kernel module folder`);
   return files.sort();
+}
+
+/** Source files of a module folder (listFiles), which must hold a Makefile or Kbuild. */
+export function listSources(localDir: string): string[] {
+  const files = listFiles(localDir);
+  if (!files.some((f) => /(^|\/)(Makefile|Kbuild)$/.test(f))) throw new UsageError(`${localDir} has no Makefile or Kbuild: not a kernel module folder`);
+  return files;
+}
+
+/** How far up a folder's Makefiles may reach for build inputs (`$(src)/../../include`). */
+const MAX_LEVELS_UP = 3;
+
+export interface OutsideReferences {
+  /** How many levels above the folder the references reach. */
+  levelsUp: number;
+  /** The folders and files referenced outside the folder (absolute, within levelsUp). */
+  paths: string[];
+}
+
+/**
+ * What a folder's Makefiles/Kbuild files use from outside it: `$(PWD)/../include`,
+ * `$(src)/../common`, `$(M)/../x.h` (a path after `/` that climbs with `..`). Those beyond
+ * MAX_LEVELS_UP, ancestors of the folder, or missing are left out: make names them as it would in place.
+ */
+export function outsideReferences(localDir: string, sources = listSources(localDir)): OutsideReferences {
+  const root = path.resolve(localDir);
+  const paths = new Set<string>();
+  let levelsUp = 0;
+  for (const rel of sources.filter((f) => /(^|\/)(Makefile|Kbuild)$/.test(f))) {
+    const text = readFileSync(path.join(root, rel), 'utf8');
+    for (const m of text.matchAll(/\/((?:\.\.\/)*\.\.)((?:\/[\w.+-]+)*)/g)) {
+      const target = path.resolve(root, path.dirname(rel), `${m[1]}${m[2]}`);
+      const back = path.relative(root, target).split(path.sep);
+      const up = back.filter((p) => p === '..').length;
+      // Inside the folder, an ancestor of it (the folder itself would be copied again), too far, or missing.
+      if (up === 0 || up === back.length || up > MAX_LEVELS_UP || !existsSync(target)) continue;
+      levelsUp = Math.max(levelsUp, up);
+      paths.add(target);
+    }
+  }
+  return { levelsUp, paths: [...paths].sort() };
 }
 
 /** Module names from `obj-m` lines of the folder's Kbuild/Makefile (for log filtering before any build). */
@@ -325,22 +365,21 @@ function builtModulePaths(dir: string): string[] {
  * products there, not in the workspace), sources gone from the folder removed, so a renamed file or
  * a deleted Kbuild is not built again.
  */
-function mirrorSources(localDir: string, mirror: string): void {
-  const sources = listSources(localDir);
-  for (const rel of sources) {
-    const from = path.join(localDir, rel);
-    const to = path.join(mirror, rel);
-    const source = statSync(from);
-    if (existsSync(to)) {
-      const copy = lstatSync(to);
-      if (copy.size === source.size && copy.mtimeMs === source.mtimeMs) continue;
-    }
-    mkdirSync(path.dirname(to), { recursive: true });
-    copyFileSync(from, to);
-    // Same mtime as the source: make's up-to-date check then follows the workspace's edits.
-    utimesSync(to, source.atime, source.mtime);
-  }
+function mirrorSources(localDir: string, mirror: string, sources: string[]): void {
+  for (const rel of sources) copyIfChanged(path.join(localDir, rel), path.join(mirror, rel));
   pruneCopy(mirror, new Set(sources));
+}
+
+function copyIfChanged(from: string, to: string): void {
+  const source = statSync(from);
+  if (existsSync(to)) {
+    const copy = lstatSync(to);
+    if (copy.size === source.size && copy.mtimeMs === source.mtimeMs) return;
+  }
+  mkdirSync(path.dirname(to), { recursive: true });
+  copyFileSync(from, to);
+  // Same mtime as the source: make's up-to-date check then follows the workspace's edits.
+  utimesSync(to, source.atime, source.mtime);
 }
 
 /** Removes what is neither a source of the folder (`keep`) nor a build product; true when `rel` is left empty. */
@@ -373,28 +412,50 @@ function makeArgs(kdir: string, moduleDir: string): string[] {
 }
 
 /** Builds on this machine against `kdir` in a private mirror of the folder (kbuild's products stay out of the workspace). */
+/**
+ * Where the build copy puts the folder and what its Makefiles reach outside it: the folder sits as
+ * deep below the copy's root as below the ancestor those references climb to, and each referenced
+ * folder or file sits beside it where it is in the workspace — so `$(PWD)/../include` and
+ * `$(src)/../include` name the same files in the copy as in place.
+ */
+function copyLayout(absLocal: string, kdir: string, sources: string[]): { root: string; folder: string; trees: Array<{ from: string; to: string }> } {
+  const root = buildMirrorDir(absLocal, kdir);
+  const outside = outsideReferences(absLocal, sources);
+  const ancestor = path.resolve(absLocal, ...Array<string>(outside.levelsUp).fill('..'));
+  const at = (p: string) => path.join(root, path.relative(ancestor, p));
+  return { root, folder: at(absLocal), trees: [{ from: absLocal, to: at(absLocal) }, ...outside.paths.map((p) => ({ from: p, to: at(p) }))] };
+}
+
+/** Builds on this machine against `kdir` in a private copy of the folder (kbuild's products stay out of the workspace). */
 export async function buildLocally(kdir: string, localDir: string, ctx: StepContext): Promise<BuildResult> {
   const absLocal = path.resolve(localDir);
   if (!existsSync(path.join(kdir, 'Makefile'))) throw new Error(`kdir ${kdir} is not a kernel build dir (no Makefile)`);
-  const mirror = buildMirrorDir(absLocal, kdir);
+  const sources = listSources(absLocal);
+  const layout = copyLayout(absLocal, kdir, sources);
   // Runs of one folder share its build copy: one make at a time (a second one waits, then is a no-op).
-  return withLock(`${mirror}.lock`, `the build copy of ${absLocal}`, lockOptions(ctx, STEP_TIMEOUTS_MS.build), async () => {
-    ensurePrivateDir(mirror, 'the build copy');
-    mirrorSources(absLocal, mirror);
-    const mappings = [{ from: mirror, to: absLocal }];
+  return withLock(`${layout.root}.lock`, `the build copy of ${absLocal}`, lockOptions(ctx, STEP_TIMEOUTS_MS.build), async () => {
+    ensurePrivateDir(layout.root, 'the build copy');
+    for (const tree of layout.trees) {
+      if (tree.from === absLocal) mirrorSources(absLocal, tree.to, sources);
+      else if (statSync(tree.from).isDirectory()) mirrorSources(tree.from, tree.to, listFiles(tree.from));
+      else copyIfChanged(tree.from, tree.to);
+    }
+    const mappings = layout.trees.map((t) => ({ from: t.to, to: t.from }));
     const stream = ctx.output ? mappedLines(mappings, ctx.output) : undefined;
-    const result = await runProcess('make', makeArgs(kdir, mirror), {
+    // cwd and PWD are the folder's copy: a Makefile's $(PWD) is where `make` was started, as in place.
+    const result = await runProcess('make', makeArgs(kdir, layout.folder), {
+      cwd: layout.folder,
       timeoutMs: STEP_TIMEOUTS_MS.build,
       signal: ctx.signal,
       onStdout: stream,
       onStderr: stream,
-      env: { ...process.env, LC_ALL: 'C' },
+      env: { ...process.env, LC_ALL: 'C', PWD: layout.folder },
     });
     if (result.timedOut) throw new Error(`make timed out after ${STEP_TIMEOUTS_MS.build / 1000} s`);
     const output = result.stdout + result.stderr;
     const problems = parseKbuildOutput(output, mappings);
     const ok = result.code === 0;
-    const modules = ok ? builtModulePaths(mirror).map((rel) => describeModule(mirror, rel, mappings)) : [];
+    const modules = ok ? builtModulePaths(layout.folder).map((rel) => describeModule(layout.folder, rel, mappings)) : [];
     return { ok, output, problems, modules: orderByDependencies(modules) };
   });
 }
