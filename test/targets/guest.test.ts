@@ -3,7 +3,7 @@
 // stopped in `after`. Needs the guest packages: bash scripts/install-guest-deps.sh.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -210,22 +210,30 @@ describe('targets on the QEMU test guest', { timeout: 1_500_000 }, () => {
   it('refuses module paths a hostile remote-build target lists, writing nothing outside the fetch folder', async () => {
     const escape = `lkm-escape-${process.pid}.ko`;
     const climb = `${'../'.repeat(16)}tmp/${escape}`;
-    const find = (await sh('command -v find')).stdout.trim();
-    const hadMake = (await sh('command -v make')).code === 0;
-    // The target's own tools lie: make "succeeds" and find lists a path that climbs out of the folder.
-    await sh(`mv ${find} ${find}.orig && echo pwned > /tmp/${escape}`);
+    const make = (await sh('command -v make || echo /usr/bin/make')).stdout.trim();
+    await sh(`echo pwned > /tmp/${escape}; if [ -e ${make} ]; then mv ${make} ${make}.orig; fi`);
     try {
-      await target.connection.exec(`cat > ${find} && chmod +x ${find}`, { timeoutMs: 10_000, input: `#!/bin/sh\nprintf './lkmt_hello.ko\\0${climb}\\0'\n` });
-      if (!hadMake) await target.connection.exec('cat > /usr/bin/make && chmod +x /usr/bin/make', { timeoutMs: 10_000, input: '#!/bin/sh\nexit 0\n' });
+      // The target's make "succeeds" and lists a module that climbs out of the folder.
+      await target.connection.exec(`cat > ${make} && chmod +x ${make}`, { timeoutMs: 10_000, input: `#!/bin/sh\necho '${climb}' > modules.order\n` });
       const hostile: Target = { ...target, build: 'remote', kdir: '/nonexistent' };
-      await assert.rejects(build(hostile, path.join(FIXTURES, 'lkmt_hello'), {}), (e: unknown) => {
-        assert.match((e as Error).message, /^build on test-vm failed: the target listed a module path LKM Dev refuses \(not in the module folder or one of its source folders\): "(\.\.\/)+tmp\/lkm-escape-\d+\.ko"$/);
-        return true;
-      });
+      const outcome = await build(hostile, path.join(FIXTURES, 'lkmt_hello'), {}).then((r) => `built: ${r.ok} ${r.output}`, (e: Error) => e.message);
+      assert.match(outcome, /^build on test-vm failed: the target listed a module path LKM Dev refuses \(not in the module folder or one of its source folders\): "(\.\.\/)+tmp\/lkm-escape-\d+\.ko"$/);
       assert.ok(!existsSync(path.join('/tmp', escape)), 'nothing written on this machine');
     } finally {
-      await sh(`mv ${find}.orig ${find}; rm -f /tmp/${escape}${hadMake ? '' : ' /usr/bin/make'}`);
+      await sh(`rm -f /tmp/${escape} ${make}; if [ -e ${make}.orig ]; then mv ${make}.orig ${make}; fi`);
     }
+  });
+
+  it('sync removes from the target what the folder no longer has', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'lkm-resync-'));
+    cpSync(path.join(FIXTURES, 'lkmt_hello'), dir, { recursive: true });
+    writeFileSync(path.join(dir, 'Kbuild'), 'obj-m := lkmt_hello.o\n');
+    const resync: Target = { ...target, remoteDir: `.cache/lkm-resync-${process.pid}` };
+    await syncSources(resync, dir, {}, 'tar');
+    assert.equal((await sh(`ls ${resync.remoteDir}/Kbuild`)).code, 0);
+    rmSync(path.join(dir, 'Kbuild'));
+    await syncSources(resync, dir, {}, 'tar');
+    assert.deepEqual((await sh(`ls -A ${resync.remoteDir}`)).stdout.split('\n').filter(Boolean).sort(), ['Makefile', 'lkmt_hello.c']);
   });
 
   it('several simultaneous lkm runs on one target all load (shared SSH master, one build copy, one load at a time)', async () => {

@@ -302,7 +302,22 @@ export interface SyncResult {
   remoteAbsDir: string;
 }
 
-/** One-way sync of the sources into remoteDir; never deletes, never writes outside it. */
+/**
+ * Removes from remoteDir the sources the folder no longer has (a renamed .c, a deleted Kbuild), so
+ * they are not built again; build products and hidden files stay. Names go back through stdin.
+ */
+async function pruneRemote(target: Target, files: string[], ctx: StepContext): Promise<void> {
+  const dir = shellQuote(target.remoteDir);
+  const listed = await remote(target, `cd -- ${dir} && find . -type f -print0`, ctx);
+  const keep = new Set(files);
+  const stale = listed.stdout
+    .split('\0')
+    .map((p) => p.replace(/^\.\//, ''))
+    .filter((p) => p && !p.split('/').some((part) => part.startsWith('.') || part === '') && !BUILD_PRODUCT.test(path.posix.basename(p)) && !keep.has(p));
+  if (stale.length) await remote(target, `cd -- ${dir} && xargs -0 rm -f --`, ctx, STEP_TIMEOUTS_MS.command, stale.map((p) => `./${p}\0`).join(''));
+}
+
+/** One-way sync of the sources into remoteDir (what the folder no longer has is removed there); never writes outside it. */
 export async function syncSources(target: Target, localDir: string, ctx: StepContext, method?: 'rsync' | 'tar'): Promise<SyncResult> {
   return step('sync', target.name, ctx, async () => {
     const files = listSources(localDir);
@@ -320,6 +335,7 @@ export async function syncSources(target: Target, localDir: string, ctx: StepCon
     } else {
       await tarToRemote(target, localDir, files, ctx);
     }
+    await pruneRemote(target, files, ctx);
     return { method: chosen, files, remoteAbsDir };
   });
 }
@@ -490,12 +506,14 @@ async function buildRemotely(target: Target, absLocal: string, ctx: StepContext)
   const result = await target.connection.exec(command, { timeoutMs: STEP_TIMEOUTS_MS.build, signal: ctx.signal, onStdout: stream });
   const problems = parseKbuildOutput(result.stdout, mappings);
   if (result.code !== 0) return { ok: false, output: result.stdout, problems, modules: [] };
-  // The .ko files come back for modinfo and frame decoding; their names are the target's word, checked first.
-  const list = await remote(target, `cd -- ${shellQuote(target.remoteDir)} && find . -name '*.ko' -type f -print0`, ctx);
+  // The .ko files of this build (kbuild's modules.order) come back for modinfo and frame decoding;
+  // their names are the target's word, checked first.
+  const order = await remote(target, `cd -- ${shellQuote(target.remoteDir)} && cat modules.order`, ctx);
+  const listed = order.stdout.split('\n').filter(Boolean).map((line) => (line.startsWith(`${synced.remoteAbsDir}/`) ? line.slice(synced.remoteAbsDir.length + 1) : line).replace(/\.o$/, '.ko'));
   const fetchDir = path.join(cacheRoot(), 'fetched', `${target.name}-${createHash('sha256').update(absLocal).digest('hex').slice(0, 12)}`);
   ensurePrivateDir(fetchDir, 'the folder of fetched modules');
   const modules: BuiltModule[] = [];
-  for (const rel of targetModulePaths(list.stdout, synced.files)) {
+  for (const rel of targetModulePaths(listed.join('\0'), synced.files)) {
     const data = await target.connection.exec(`cd -- ${shellQuote(target.remoteDir)} && cat -- ${shellQuote(rel)}`, { timeoutMs: STEP_TIMEOUTS_MS.sync, signal: ctx.signal });
     if (data.code !== 0) throw new Error(`cannot read ${rel} back: ${data.stderr.trim()}`);
     const local = path.join(fetchDir, rel);
@@ -518,7 +536,7 @@ const MAX_TARGET_MODULES = 1000;
 const KO_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]*\.ko$/;
 
 /**
- * The .ko paths of a target's `find -print0` answer, each relative and confined: only a module file
+ * The .ko paths a target lists (NUL-separated), each relative and confined: only a module file
  * name, in the folder itself or in one of its source subfolders (synced from here). Anything else —
  * `..`, absolute paths, odd characters, unknown folders — is refused: these names become local paths.
  */
