@@ -65,7 +65,7 @@ class LkmTaskTerminal implements vscode.Pseudoterminal {
     if (!folder) throw new Error('no module folder: set "folder" in the task');
     const config = pickTarget(targetSettings(), this.definition.target);
     const signal = this.controller.signal;
-    const target = await openTarget(config, folder, { signal, startGuest: action !== 'log' });
+    const target = await openTarget(config, folder, { signal, startGuest: action !== 'log', holdGuest: true });
     try {
       if (action === 'log') {
         for (const line of await readKernelLog(target, { signal })) this.print(line);

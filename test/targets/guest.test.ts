@@ -20,6 +20,21 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures-modules');
 const GUEST = `test-${process.pid}`;
 
+/** `lkm run …` as a separate process (runs in parallel); its exit code and all it printed. */
+function cliRun(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'client/src/cli/lkm.ts'), 'run', ...args], { cwd: ROOT, env });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (out += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 400_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
 describe('targets on the QEMU test guest', { timeout: 1_500_000 }, () => {
   let guest: GuestState;
   let target: Target;
@@ -238,27 +253,25 @@ describe('targets on the QEMU test guest', { timeout: 1_500_000 }, () => {
 
   it('several simultaneous lkm runs on one target all load (shared SSH master, one build copy, one load at a time)', async () => {
     const env = { ...process.env, LKM_VM_NAME: GUEST, LKM_CACHE_DIR: cacheRoot() };
-    const runs = await Promise.all(
-      [1, 2, 3, 4].map(
-        (i) =>
-          new Promise<{ code: number | null; out: string }>((resolve) => {
-            const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'client/src/cli/lkm.ts'), 'run', 'test/fixtures-modules/lkmt_hello', '--param', `count=${i}`], { cwd: ROOT, env });
-            let out = '';
-            child.stdout.on('data', (c) => (out += c));
-            child.stderr.on('data', (c) => (out += c));
-            const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
-            child.on('close', (code) => {
-              clearTimeout(timer);
-              resolve({ code, out });
-            });
-          }),
-      ),
-    );
+    const runs = await Promise.all([1, 2, 3, 4].map((i) => cliRun(env, 'test/fixtures-modules/lkmt_hello', '--param', `count=${i}`)));
     runs.forEach((run, i) => {
       assert.equal(run.code, EXIT.loaded, run.out);
       assert.match(run.out, new RegExp(`lkmt_hello: greeting=\\[hello\\] ${i + 1}/${i + 1}`));
     });
     assert.equal((await sh('echo still')).stdout, 'still\n', 'the shared master still serves this test');
+  });
+
+  it('simultaneous lkm runs with the test VM down: one boots it, all load, the VM stops after the last', async () => {
+    const name = `${GUEST}-trio`;
+    const env = { ...process.env, LKM_VM_NAME: name, LKM_CACHE_DIR: cacheRoot() };
+    try {
+      const runs = await Promise.all([1, 2, 3].map((i) => cliRun(env, 'test/fixtures-modules/lkmt_hello', '--param', `count=${i}`)));
+      runs.forEach((run) => assert.equal(run.code, EXIT.loaded, run.out));
+      assert.equal(runs.filter((run) => /Booting the test VM/.test(run.out)).length, 1, 'one boot');
+      assert.equal(readGuestState(name), undefined, 'the run that booted the VM stopped it after the others');
+    } finally {
+      await stopGuest(name);
+    }
   });
 
   it('loads a folder of 41 modules, and one module with what it depends on', { timeout: 900_000 }, async () => {

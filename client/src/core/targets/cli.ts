@@ -45,7 +45,7 @@ function resolveParams(dir: string, cli: string[], settingsParams: Record<string
 async function withTarget<T>(dir: string, targetName: string | undefined, startVm: boolean, fn: (target: Target) => Promise<T>): Promise<T> {
   const settings = readWorkspaceTargetSettings(dir);
   const config = pickTarget(settings, targetName);
-  const target = await openTarget(config, dir, { guestName: guestName(), startGuest: startVm, output: (t) => err(t) });
+  const target = await openTarget(config, dir, { guestName: guestName(), startGuest: startVm, holdGuest: true, output: (t) => err(t) });
   // The SSH master is not closed here: other runs may share it; ControlPersist ends it when idle.
   try {
     return await fn(target);
@@ -223,7 +223,6 @@ export function registerTargetCommands(program: Command): void {
         progress: (s) => err(`lkm: ${s}\n`),
       });
       // The SSH master stays for other runs sharing it (ControlPersist ends it when idle).
-      if (result.target?.guest) releaseGuestUse(result.target.guest.name);
       if (result.load) {
         if (result.load.messages.trim()) print(result.load.messages.trim());
         print('--- kernel log of this load ---');

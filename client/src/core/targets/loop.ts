@@ -6,7 +6,7 @@ import { guestConnection, restartGuest } from '../guest/vm';
 import { TEST_VM_TARGET, type TargetConfig } from './config';
 import { CancelledError } from './process';
 import { formatProblem, relativePath, type Problem } from './problems';
-import { build, buildLocally, insmodArguments, listSources, selectModules, loadModules, openTarget, step, uploadModules, StepError, type BuildResult, type BuiltModule, type LoadResult, type OpenOptions, type Target } from './session';
+import { build, buildLocally, insmodArguments, listSources, releaseGuestUse, selectModules, loadModules, openTarget, step, uploadModules, StepError, type BuildResult, type BuiltModule, type LoadResult, type OpenOptions, type Target } from './session';
 import { ParamError, type ParamValue } from './params';
 
 /** `lkm run` exit codes (also the loop's outcome kinds). */
@@ -53,9 +53,9 @@ export async function runLoop(localDir: string, config: TargetConfig | undefined
       const kdir = await step('find kernel headers', TEST_VM_TARGET, options, async () => kernelBuildDir(await guestKernelVersion()));
       built = await step('build', TEST_VM_TARGET, options, () => buildLocally(kdir, absDir, options));
       if (built.ok) checkSelection(built.modules, options);
-      if (built.ok) target = await openTarget(config, absDir, options);
+      if (built.ok) target = await openTarget(config, absDir, { ...options, holdGuest: true });
     } else {
-      target ??= await openTarget(config, absDir, options);
+      target ??= await openTarget(config, absDir, { ...options, holdGuest: true });
       built = await build(target, absDir, options);
     }
     if (!built.ok || !target) {
@@ -85,6 +85,8 @@ export async function runLoop(localDir: string, config: TargetConfig | undefined
     if (error instanceof CancelledError) return done({ exitCode: EXIT.cancelled, target, problems: [], summary: 'cancelled' });
     const message = error instanceof Error ? error.message : String(error);
     return done({ exitCode: exitCodeOf(error), target, problems: [], summary: message });
+  } finally {
+    if (target?.guest) releaseGuestUse(target.guest.name);
   }
 }
 

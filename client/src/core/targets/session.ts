@@ -59,6 +59,11 @@ export interface OpenOptions extends StepContext {
   startGuest?: boolean;
   /** A guest booted here keeps running after this process (CLI runs keep it warm for the next one). */
   detachGuest?: boolean;
+  /**
+   * Count this process among the test VM's users until releaseGuestUse: the run that booted the VM
+   * waits for its users before stopping it (runs hold it; one-off editor commands need not).
+   */
+  holdGuest?: boolean;
 }
 
 /** Folder on the target for a local workspace folder: stable per folder, below the home. */
@@ -97,7 +102,7 @@ export async function openTarget(config: TargetConfig | undefined, localDir: str
       if (!running) throw new Error('the test VM is not running (start it with `lkm vm start` or "LKM: Start Test VM")');
       return running;
     });
-    markGuestUse(name);
+    if (options.holdGuest) markGuestUse(name);
     const target: Target = {
       name: TEST_VM_TARGET,
       kind: 'test-vm',
