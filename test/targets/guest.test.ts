@@ -267,7 +267,7 @@ describe('targets on the QEMU test guest', { timeout: 1_500_000 }, () => {
     try {
       const runs = await Promise.all([1, 2, 3].map((i) => cliRun(env, 'test/fixtures-modules/lkmt_hello', '--param', `count=${i}`)));
       runs.forEach((run) => assert.equal(run.code, EXIT.loaded, run.out));
-      assert.equal(runs.filter((run) => /Booting the test VM/.test(run.out)).length, 1, 'one boot');
+      assert.equal(runs.filter((run) => /Booting the test VM/.test(run.out)).length, 1, runs.map((run) => run.out).join('\n----\n'));
       assert.equal(readGuestState(name), undefined, 'the run that booted the VM stopped it after the others');
     } finally {
       await stopGuest(name);

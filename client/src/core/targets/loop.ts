@@ -6,7 +6,7 @@ import { guestConnection, restartGuest } from '../guest/vm';
 import { TEST_VM_TARGET, type TargetConfig } from './config';
 import { CancelledError } from './process';
 import { formatProblem, relativePath, type Problem } from './problems';
-import { build, buildLocally, insmodArguments, listSources, releaseGuestUse, selectModules, loadModules, openTarget, step, uploadModules, StepError, type BuildResult, type BuiltModule, type LoadResult, type OpenOptions, type Target } from './session';
+import { build, buildLocally, insmodArguments, listSources, markGuestUse, releaseGuestUse, selectModules, loadModules, openTarget, step, uploadModules, StepError, type BuildResult, type BuiltModule, type LoadResult, type OpenOptions, type Target } from './session';
 import { ParamError, type ParamValue } from './params';
 
 /** `lkm run` exit codes (also the loop's outcome kinds). */
@@ -48,6 +48,8 @@ export async function runLoop(localDir: string, config: TargetConfig | undefined
     listSources(absDir); // not a module folder: a usage error before any target is asked
     let built: BuildResult;
     if (!target && !config) {
+      // A user of the test VM from the start: a run that boots it meanwhile waits for this one.
+      markGuestUse(options.guestName);
       // The test VM's modules build on this machine: build (and check parameters) before booting,
       // so a compile error or a bad parameter never waits for a guest.
       const kdir = await step('find kernel headers', TEST_VM_TARGET, options, async () => kernelBuildDir(await guestKernelVersion()));
@@ -86,7 +88,7 @@ export async function runLoop(localDir: string, config: TargetConfig | undefined
     const message = error instanceof Error ? error.message : String(error);
     return done({ exitCode: exitCodeOf(error), target, problems: [], summary: message });
   } finally {
-    if (target?.guest) releaseGuestUse(target.guest.name);
+    releaseGuestUse(target?.guest?.name ?? options.guestName);
   }
 }
 

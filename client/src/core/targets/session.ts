@@ -137,7 +137,7 @@ export async function openTarget(config: TargetConfig | undefined, localDir: str
 // others (started meanwhile, with the VM up) are done with it.
 const guestUsersDir = (name: string) => path.join(cacheRoot(), 'locks', `vm-${name}-users`);
 
-function markGuestUse(name: string): void {
+export function markGuestUse(name = DEFAULT_GUEST_NAME): void {
   ensurePrivateDir(guestUsersDir(name), 'the folder of test VM users');
   writeFileSync(path.join(guestUsersDir(name), String(process.pid)), '');
 }
