@@ -9,7 +9,7 @@ import { EXIT, runLoop } from './core/targets/loop';
 import { parseParamAssignment, validateParams, type ParamValue } from './core/targets/params';
 import type { Problem } from './core/targets/problems';
 import { TEST_VM_TARGET } from './core/targets/config';
-import { build, formatModinfo, listLoadedModules, loadModules, openTarget } from './core/targets/session';
+import { build, formatModinfo, listLoadedModules, loadModules, moduleNamesFromMakefile, moduleOfSource, openTarget } from './core/targets/session';
 import { buildOutput } from './buildOutput';
 import { showLoadLog } from './kernelLog';
 import { activeTarget, chooseModuleFolder, moduleFolder, targetSettings } from './targets';
@@ -54,6 +54,14 @@ function paramsFromSettings(): Record<string, ParamValue[]> {
   return Object.fromEntries(Object.entries(targetSettings().moduleParams).map(([m, p]) => [m, Object.entries(p).map(([name, value]) => ({ name, value }))]));
 }
 
+/** In a folder of several modules, the active file's module (the loop adds what it depends on); else all. */
+function activeFileModule(folder: string): string[] | undefined {
+  const file = vscode.window.activeTextEditor?.document.uri;
+  if (file?.scheme !== 'file' || moduleNamesFromMakefile(folder).length < 2) return undefined;
+  const module = moduleOfSource(folder, file.fsPath);
+  return module ? [module] : undefined;
+}
+
 /** A module folder passed to a command (a path from the Modules view, or a Uri from a menu). */
 function folderOf(arg: unknown): string | undefined {
   if (typeof arg === 'string') return arg;
@@ -75,6 +83,7 @@ async function buildAndLoad(extraParams?: Record<string, ParamValue[]>, folderAr
         detachGuest: false,
         signal: controller.signal,
         params: { ...paramsFromSettings(), ...extraParams },
+        modules: activeFileModule(folder),
         output,
         progress: (step) => progress.report({ message: step }),
       });

@@ -5,8 +5,9 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { pickTarget } from './core/targets/config';
 import { formatProblems } from './core/targets/loop';
-import { build, loadModules, openTarget, readKernelLog, uploadModules, type LoadAction } from './core/targets/session';
+import { build, loadModules, openTarget, readKernelLog, releaseGuestUse, uploadModules, type LoadAction } from './core/targets/session';
 import { parseParamAssignment } from './core/targets/params';
+import { terminalSafe } from './core/targets/terminal';
 import { moduleFolder, targetSettings } from './targets';
 
 type Action = 'build' | LoadAction | 'log';
@@ -53,7 +54,7 @@ class LkmTaskTerminal implements vscode.Pseudoterminal {
   }
 
   private print(text: string): void {
-    this.write.fire(`${text.replace(/\r?\n/g, '\r\n')}\r\n`);
+    this.write.fire(`${terminalSafe(text.replace(/\r\n/g, '\n')).replace(/\n/g, '\r\n')}\r\n`);
   }
 
   private async run(): Promise<number> {
@@ -64,7 +65,7 @@ class LkmTaskTerminal implements vscode.Pseudoterminal {
     if (!folder) throw new Error('no module folder: set "folder" in the task');
     const config = pickTarget(targetSettings(), this.definition.target);
     const signal = this.controller.signal;
-    const target = await openTarget(config, folder, { signal, startGuest: action !== 'log' });
+    const target = await openTarget(config, folder, { signal, startGuest: action !== 'log', holdGuest: true });
     try {
       if (action === 'log') {
         for (const line of await readKernelLog(target, { signal })) this.print(line);
@@ -86,7 +87,8 @@ class LkmTaskTerminal implements vscode.Pseudoterminal {
       for (const line of formatProblems(result.problems.filter((p) => p.file))) this.print(line);
       return result.ok ? 0 : 3;
     } finally {
-      await target.connection.close();
+      // The SSH master stays: other runs may share it, and ControlPersist ends it when idle.
+      if (target.guest) releaseGuestUse(target.guest.name);
     }
   }
 }

@@ -3,7 +3,7 @@
 // stopped in `after`. Needs the guest packages: bash scripts/install-guest-deps.sh.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,12 +14,28 @@ import { EXIT, runLoop } from '../../client/src/core/targets/loop';
 import { build, loadModules, openTarget, readKernelLog, syncSources, uploadModules, type Target } from '../../client/src/core/targets/session';
 import { SshConnection, SshError } from '../../client/src/core/targets/ssh';
 import { shellQuote } from '../../client/src/core/targets/quote';
+import { manyModulesFolder } from './many-modules';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FIXTURES = path.join(ROOT, 'test', 'fixtures-modules');
 const GUEST = `test-${process.pid}`;
 
-describe('targets on the QEMU test guest', { timeout: 300_000 }, () => {
+/** `lkm run …` as a separate process (runs in parallel); its exit code and all it printed. */
+function cliRun(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'client/src/cli/lkm.ts'), 'run', ...args], { cwd: ROOT, env });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (out += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 400_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+describe('targets on the QEMU test guest', { timeout: 1_500_000 }, () => {
   let guest: GuestState;
   let target: Target;
 
@@ -204,6 +220,68 @@ describe('targets on the QEMU test guest', { timeout: 300_000 }, () => {
     const status = cli('vm', 'status');
     assert.equal(status.status, 0, status.stdout);
     assert.ok(readGuestState(GUEST), 'the CLI reused the running guest and left it running');
+  });
+
+  it('refuses module paths a hostile remote-build target lists, writing nothing outside the fetch folder', async () => {
+    const escape = `lkm-escape-${process.pid}.ko`;
+    const climb = `${'../'.repeat(16)}tmp/${escape}`;
+    const make = (await sh('command -v make || echo /usr/bin/make')).stdout.trim();
+    await sh(`echo pwned > /tmp/${escape}; if [ -e ${make} ]; then mv ${make} ${make}.orig; fi`);
+    try {
+      // The target's make "succeeds" and lists a module that climbs out of the folder.
+      await target.connection.exec(`cat > ${make} && chmod +x ${make}`, { timeoutMs: 10_000, input: `#!/bin/sh\necho '${climb}' > modules.order\n` });
+      const hostile: Target = { ...target, build: 'remote', kdir: '/nonexistent' };
+      const outcome = await build(hostile, path.join(FIXTURES, 'lkmt_hello'), {}).then((r) => `built: ${r.ok} ${r.output}`, (e: Error) => e.message);
+      assert.match(outcome, /^build on test-vm failed: the target listed a module path LKM Dev refuses \(not in the module folder or one of its source folders\): "(\.\.\/)+tmp\/lkm-escape-\d+\.ko"$/);
+      assert.ok(!existsSync(path.join('/tmp', escape)), 'nothing written on this machine');
+    } finally {
+      await sh(`rm -f /tmp/${escape} ${make}; if [ -e ${make}.orig ]; then mv ${make}.orig ${make}; fi`);
+    }
+  });
+
+  it('sync removes from the target what the folder no longer has', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'lkm-resync-'));
+    cpSync(path.join(FIXTURES, 'lkmt_hello'), dir, { recursive: true });
+    writeFileSync(path.join(dir, 'Kbuild'), 'obj-m := lkmt_hello.o\n');
+    const resync: Target = { ...target, remoteDir: `.cache/lkm-resync-${process.pid}` };
+    await syncSources(resync, dir, {}, 'tar');
+    assert.equal((await sh(`ls ${resync.remoteDir}/Kbuild`)).code, 0);
+    rmSync(path.join(dir, 'Kbuild'));
+    await syncSources(resync, dir, {}, 'tar');
+    assert.deepEqual((await sh(`ls -A ${resync.remoteDir}`)).stdout.split('\n').filter(Boolean).sort(), ['Makefile', 'lkmt_hello.c']);
+  });
+
+  it('several simultaneous lkm runs on one target all load (shared SSH master, one build copy, one load at a time)', async () => {
+    const env = { ...process.env, LKM_VM_NAME: GUEST, LKM_CACHE_DIR: cacheRoot() };
+    const runs = await Promise.all([1, 2, 3, 4].map((i) => cliRun(env, 'test/fixtures-modules/lkmt_hello', '--param', `count=${i}`)));
+    runs.forEach((run, i) => {
+      assert.equal(run.code, EXIT.loaded, run.out);
+      assert.match(run.out, new RegExp(`lkmt_hello: greeting=\\[hello\\] ${i + 1}/${i + 1}`));
+    });
+    assert.equal((await sh('echo still')).stdout, 'still\n', 'the shared master still serves this test');
+  });
+
+  it('simultaneous lkm runs with the test VM down: one boots it, all load, the VM stops after the last', async () => {
+    const name = `${GUEST}-trio`;
+    const env = { ...process.env, LKM_VM_NAME: name, LKM_CACHE_DIR: cacheRoot() };
+    try {
+      const runs = await Promise.all([1, 2, 3].map((i) => cliRun(env, 'test/fixtures-modules/lkmt_hello', '--param', `count=${i}`)));
+      runs.forEach((run) => assert.equal(run.code, EXIT.loaded, run.out));
+      assert.equal(runs.filter((run) => /Booting the test VM/.test(run.out)).length, 1, runs.map((run) => run.out).join('\n----\n'));
+      assert.equal(readGuestState(name), undefined, 'the run that booted the VM stopped it after the others');
+    } finally {
+      await stopGuest(name);
+    }
+  });
+
+  it('loads a folder of 41 modules, and one module with what it depends on', { timeout: 900_000 }, async () => {
+    const dir = manyModulesFolder(40);
+    const all = await runLoop(dir, undefined, { target });
+    assert.equal(all.exitCode, EXIT.loaded, all.summary);
+    assert.equal(all.load!.log.filter((l) => /: up$/.test(l)).length, 41, all.load!.log.join('\n'));
+    const one = await runLoop(dir, undefined, { target, modules: ['m01'] });
+    assert.equal(one.exitCode, EXIT.loaded, one.summary);
+    assert.deepEqual(one.load!.log.filter((l) => /: up$/.test(l)).map((l) => l.replace(/^\[[^\]]*\] /, '')), ['m00: up', 'm01: up']);
   });
 
   it('rejects a wrong host key with a clear error, for the pinned guest and for a user target', async () => {

@@ -6,12 +6,21 @@ import { type Command } from 'commander';
 import { registerVmCommands } from '../guest/cli';
 import { readGuestState, stopGuest } from '../guest/vm';
 import { pickTarget, readWorkspaceTargetSettings, TEST_VM_TARGET } from './config';
-import { EXIT, formatProblems, runLoop } from './loop';
+import { EXIT, formatProblems, paramsOf, runLoop } from './loop';
 import { refreshAfterBuild } from '../intellisense/cli';
+import { terminalSafe } from './terminal';
 import { ParamError, parseParamAssignment, type ParamValue } from './params';
-import { build, filterLogForModule, formatModinfo, listLoadedModules, loadModules, moduleNamesFromMakefile, openTarget, readKernelLog, uploadModules, type LoadAction, type Target } from './session';
+import { build, filterLogForModule, formatModinfo, listLoadedModules, loadModules, moduleNamesFromMakefile, openTarget, readKernelLog, releaseGuestUse, selectModules, uploadModules, waitForOtherGuestUsers, type LoadAction, type Target } from './session';
 
-const print = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+/** Tests run their own guest instance beside a developer's. */
+const guestName = () => process.env.LKM_VM_NAME || undefined;
+
+// Everything printed passes terminalSafe: much of it is the target's (or its compiler's) text.
+const out = (text: string) => process.stdout.write(terminalSafe(text));
+const err = (text: string) => process.stderr.write(terminalSafe(text));
+const print = (text: string) => out(text.endsWith('\n') ? text : `${text}\n`);
+
+const MODULE_HELP = "load only this of the folder's modules, with the ones it depends on (repeatable; default all)";
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -38,21 +47,22 @@ function resolveParams(dir: string, cli: string[], settingsParams: Record<string
 async function withTarget<T>(dir: string, targetName: string | undefined, startVm: boolean, fn: (target: Target) => Promise<T>): Promise<T> {
   const settings = readWorkspaceTargetSettings(dir);
   const config = pickTarget(settings, targetName);
-  const target = await openTarget(config, dir, { startGuest: startVm, output: (t) => process.stderr.write(t) });
+  const target = await openTarget(config, dir, { guestName: guestName(), startGuest: startVm, holdGuest: true, output: (t) => err(t) });
+  // The SSH master is not closed here: other runs may share it; ControlPersist ends it when idle.
   try {
     return await fn(target);
   } finally {
-    await target.connection.close();
+    if (target.guest) releaseGuestUse(target.guest.name);
   }
 }
 
 function fail(message: string, code: number): never {
-  process.stderr.write(`lkm: ${message}\n`);
+  err(`lkm: ${message}\n`);
   process.exit(code);
 }
 
 export function registerTargetCommands(program: Command): void {
-  registerVmCommands(program, { print, err: (text) => process.stderr.write(text) });
+  registerVmCommands(program, { print, err });
 
   program
     .command('build [dir]')
@@ -61,9 +71,9 @@ export function registerTargetCommands(program: Command): void {
     .action(async (dir: string | undefined, opts: { target?: string }) => {
       const folder = path.resolve(dir ?? '.');
       const code = await withTarget(folder, opts.target, false, async (target) => {
-        const result = await build(target, folder, { output: (t) => process.stdout.write(t) });
+        const result = await build(target, folder, { output: (t) => out(t) });
         refreshAfterBuild(folder, target);
-        for (const line of formatProblems(result.problems, process.cwd())) process.stderr.write(`${line}\n`);
+        for (const line of formatProblems(result.problems, process.cwd())) err(`${line}\n`);
         if (result.ok) print(`Built ${result.modules.map((m) => m.relPath).join(', ')}`);
         return result.ok ? 0 : EXIT.buildFailed;
       });
@@ -76,23 +86,25 @@ export function registerTargetCommands(program: Command): void {
       .description(`${action} the folder's modules on the target (builds first when sources changed)`)
       .option('--target <name>', `target from lkm.targets (default: lkm.activeTarget, else ${TEST_VM_TARGET})`)
       .option('--param <name=value>', 'module parameter (repeatable; module.name=value when the folder has several modules)', collect, [])
-      .action(async (dir: string | undefined, opts: { target?: string; param: string[] }) => {
+      .option('--module <name>', MODULE_HELP, collect, [])
+      .action(async (dir: string | undefined, opts: { target?: string; param: string[]; module: string[] }) => {
         const folder = path.resolve(dir ?? '.');
         const params = resolveParams(folder, opts.param, readWorkspaceTargetSettings(folder).moduleParams);
         process.exitCode = await withTarget(folder, opts.target, false, async (target) => {
           const built = await build(target, folder, {});
           if (!built.ok) {
-            for (const line of formatProblems(built.problems, process.cwd())) process.stderr.write(`${line}\n`);
+            for (const line of formatProblems(built.problems, process.cwd())) err(`${line}\n`);
             return EXIT.buildFailed;
           }
-          if (action !== 'unload') await uploadModules(target, built.modules, {});
-          const result = await loadModules(target, action, built.modules, { params }).catch((error: unknown) => {
+          const modules = selectModules(built.modules, opts.module);
+          if (action !== 'unload') await uploadModules(target, modules, {});
+          const result = await loadModules(target, action, modules, { params: paramsOf(modules, built.modules, params) }).catch((error: unknown) => {
             if (error instanceof ParamError) fail(error.message, EXIT.loadFailed);
             throw error;
           });
           if (result.messages.trim()) print(result.messages.trim());
           for (const line of result.log) print(line);
-          for (const line of formatProblems(result.problems.filter((p) => p.severity !== 'info'), process.cwd())) process.stderr.write(`${line}\n`);
+          for (const line of formatProblems(result.problems.filter((p) => p.severity !== 'info'), process.cwd())) err(`${line}\n`);
           return result.ok ? 0 : result.problems.some((p) => p.crash) ? EXIT.kernelError : EXIT.loadFailed;
         });
       });
@@ -107,7 +119,7 @@ export function registerTargetCommands(program: Command): void {
       process.exitCode = await withTarget(folder, opts.target, false, async (target) => {
         const built = await build(target, folder, {});
         if (!built.ok) {
-          for (const line of formatProblems(built.problems, process.cwd())) process.stderr.write(`${line}\n`);
+          for (const line of formatProblems(built.problems, process.cwd())) err(`${line}\n`);
           return EXIT.buildFailed;
         }
         for (const m of built.modules) print(formatModinfo(m.relPath, m.info));
@@ -153,32 +165,38 @@ export function registerTargetCommands(program: Command): void {
     )
     .option('--target <name>', `target from lkm.targets (default: lkm.activeTarget, else ${TEST_VM_TARGET})`)
     .option('--param <name=value>', 'module parameter (repeatable; module.name=value when the folder has several modules)', collect, [])
+    .option('--module <name>', MODULE_HELP, collect, [])
     .option('--keep-vm', 'leave a test VM this command started running for the next run')
-    .action(async (dir: string, opts: { target?: string; param: string[]; keepVm?: boolean }) => {
+    .action(async (dir: string, opts: { target?: string; param: string[]; module: string[]; keepVm?: boolean }) => {
       const folder = path.resolve(dir);
       if (!existsSync(folder)) fail(`${dir}: no such folder`, EXIT.usage);
       const settings = readWorkspaceTargetSettings(folder);
       const config = pickTarget(settings, opts.target);
       const params = resolveParams(folder, opts.param, settings.moduleParams);
-      const vmWasRunning = !config && Boolean(readGuestState());
       const result = await runLoop(folder, config, {
         params,
+        modules: opts.module,
+        guestName: guestName(),
         startGuest: true,
         detachGuest: opts.keepVm,
-        output: (t) => process.stdout.write(t),
-        progress: (s) => process.stderr.write(`lkm: ${s}\n`),
+        output: (t) => out(t),
+        progress: (s) => err(`lkm: ${s}\n`),
       });
-      await result.target?.connection.close();
+      // The SSH master stays for other runs sharing it (ControlPersist ends it when idle).
       if (result.load) {
         if (result.load.messages.trim()) print(result.load.messages.trim());
         print('--- kernel log of this load ---');
         for (const line of result.load.log) print(line);
       }
       const shown = result.problems.filter((p) => p.severity !== 'info');
-      for (const line of formatProblems(shown, process.cwd())) process.stderr.write(`${line}\n`);
-      if (!config && !vmWasRunning && !opts.keepVm) await stopGuest();
+      for (const line of formatProblems(shown, process.cwd())) err(`${line}\n`);
+      if (result.target?.startedGuest && !opts.keepVm) {
+        // Runs that started meanwhile use the VM this one booted: it stops when they are done.
+        await waitForOtherGuestUsers(guestName(), 15 * 60_000, err);
+        await stopGuest(guestName());
+      }
       if (result.exitCode === EXIT.loaded) print(`lkm: ${result.summary} (${(result.durationMs / 1000).toFixed(1)} s)`);
-      else process.stderr.write(`lkm: ${result.summary}\n`);
+      else err(`lkm: ${result.summary}\n`);
       process.exitCode = result.exitCode;
     });
 }

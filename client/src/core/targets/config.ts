@@ -4,6 +4,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 
+/** A mistake in how lkm was called or configured (exit 2): a bad setting, an unknown target, a folder that is no module folder. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
 export interface TargetConfig {
   name: string;
   /** An ssh_config alias or user@host. */
@@ -42,8 +50,7 @@ export function validateTargets(raw: unknown): TargetConfig[] {
     if (t.name === TEST_VM_TARGET) throw new Error(`${where}.name "${TEST_VM_TARGET}" is reserved for the built-in test VM`);
     if (seen.has(t.name)) throw new Error(`${where}.name "${t.name}" is used twice`);
     seen.add(t.name);
-    // A host starting with '-' would be read by ssh as an option.
-    if (typeof t.host !== 'string' || !/^[^\s-][^\s]*$/.test(t.host)) throw new Error(`${where}.host must be an ssh alias or user@host without spaces`);
+    const host = validateHost(t.host, `${where}.host`);
     if (t.port !== undefined && (!Number.isInteger(t.port) || (t.port as number) < 1 || (t.port as number) > 65535)) throw new Error(`${where}.port must be 1-65535`);
     const build = t.build ?? 'remote';
     if (build !== 'remote' && build !== 'local') throw new Error(`${where}.build must be "remote" or "local"`);
@@ -56,7 +63,7 @@ export function validateTargets(raw: unknown): TargetConfig[] {
     if ('password' in t) throw new Error(`${where}: passwords are not supported in settings; use an SSH key or agent`);
     return {
       name: t.name,
-      host: t.host,
+      host,
       port: t.port as number | undefined,
       remoteDir: t.remoteDir as string | undefined,
       build,
@@ -67,13 +74,45 @@ export function validateTargets(raw: unknown): TargetConfig[] {
   });
 }
 
-/** remoteDir is where the loop writes: no parent references, not the home or root itself. */
+/** A user or host name: letters, digits, _ . - and never a leading - (which ssh would read as an option). */
+const NAME = '[A-Za-z0-9_][A-Za-z0-9_.-]*';
+/** [user@]host, host an ssh_config alias, a DNS name, an IPv4 or an IPv6 address. */
+const HOST = new RegExp(`^(?:${NAME}@)?(?:${NAME}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]*)$`);
+
+/**
+ * A target's host, strictly: it reaches ssh's command line and rsync's destination, so nothing a
+ * shell, ssh or rsync reads specially (; $() ` spaces, a leading -, % tokens, :) gets through.
+ */
+export function validateHost(value: unknown, where = 'host'): string {
+  if (typeof value !== 'string' || !HOST.test(value)) {
+    throw new Error(`${where} must be an ssh config alias, a host name or an IP address, optionally with user@ in front (letters, digits, _ . -, not starting with -): got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** Top-level folders of the system: never a place for a module's work files. */
+const SYSTEM_DIRS = /^(bin|boot|dev|etc|lib|lib32|lib64|libx32|proc|run|sbin|snap|sys|usr|var)$/;
+
+/**
+ * remoteDir is where the loop writes, as the target user (root with sudo or on the test VM): a
+ * dedicated work folder. Refused: parent references, `~`, the root, a top-level folder itself, the
+ * system's folders, a home itself and a home's hidden folders (~/.ssh, ~/.config, …) except below .cache.
+ */
 export function validateRemoteDir(value: unknown, where = 'remoteDir'): string {
   if (typeof value !== 'string' || value.trim() === '') throw new Error(`${where} must be a non-empty path`);
   if (value.includes('\0') || value.includes('\n')) throw new Error(`${where} must not contain NUL or newline characters`);
   const parts = value.split('/').filter((p) => p && p !== '.');
   if (parts.includes('..')) throw new Error(`${where} must not contain ".."`);
-  if (parts.length === 0 || value.startsWith('~')) throw new Error(`${where} must name a folder below the home (relative path) or an absolute folder other than /`);
+  const refuse = (why: string) =>
+    new Error(`${where} "${value}" ${why}; use a dedicated work folder such as lkm-work (relative paths are below the target user's home) or /tmp/lkm-work`);
+  if (value.startsWith('~')) throw refuse('starts with ~ (write a path relative to the home instead)');
+  if (parts.length === 0) throw refuse(value.startsWith('/') ? 'is the root folder, other than / is required' : 'is the home itself');
+  const absolute = value.startsWith('/');
+  if (absolute && SYSTEM_DIRS.test(parts[0])) throw refuse(`is a system folder (/${parts[0]})`);
+  if (absolute && parts.length === 1) throw refuse('is a top-level folder itself');
+  const belowHome = !absolute ? parts : parts[0] === 'root' ? parts.slice(1) : parts[0] === 'home' ? parts.slice(2) : undefined;
+  if (belowHome?.length === 0) throw refuse('is a home folder itself');
+  if (belowHome && belowHome[0].startsWith('.') && !(belowHome[0] === '.cache' && belowHome.length > 1)) throw refuse(`is in the home's settings (${belowHome[0]})`);
   return value;
 }
 
@@ -113,7 +152,7 @@ export function pickTarget(settings: TargetSettings, name?: string): TargetConfi
   const found = settings.targets.find((t) => t.name === wanted);
   if (!found) {
     const known = [TEST_VM_TARGET, ...settings.targets.map((t) => t.name)].join(', ');
-    throw new Error(`no target named "${wanted}" (known: ${known})`);
+    throw new UsageError(`no target named "${wanted}" (known: ${known})`);
   }
   return found;
 }

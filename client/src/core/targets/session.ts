@@ -3,16 +3,18 @@
 // of one load. Every remote step has a timeout, honours the AbortSignal, and fails with a
 // StepError naming the step, the target and the cause. Remote commands are built with shellQuote only.
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cacheRoot, sshControlDir } from '../guest/image';
-import { consoleOffset, diagnoseLostGuest, ensureGuest, guestConnection, readGuestState, type GuestState } from '../guest/vm';
-import { TEST_VM_TARGET, validateRemoteDir, type TargetConfig } from './config';
+import { consoleOffset, defaultGuestName, diagnoseLostGuest, ensureGuest, guestConnection, readGuestState, type GuestState } from '../guest/vm';
+import { TEST_VM_TARGET, UsageError, validateRemoteDir, type TargetConfig } from './config';
 import { decodeFrames, type ModuleDebugInfo } from './decode';
 import { readModuleInfo, type KernelModuleInfo } from './elf';
 import { ParamError, validateParams, type ParamValue } from './params';
 import { locateKernelProblems, parseKbuildOutput, parseKernelLog, stripTimestamp, type PathMapping, type Problem } from './problems';
+import { alive, withLock } from './lock';
+import { ensurePrivateDir } from './private-dir';
 import { CancelledError, runProcess } from './process';
 import { shellCommand, shellQuote } from './quote';
 import { SshConnection, SshError } from './ssh';
@@ -46,6 +48,8 @@ export interface Target {
   remoteDir: string;
   connection: SshConnection;
   guest?: GuestState;
+  /** This process booted the test VM (so it stops it, when the other runs using it are done). */
+  startedGuest?: boolean;
 }
 
 export interface OpenOptions extends StepContext {
@@ -55,6 +59,11 @@ export interface OpenOptions extends StepContext {
   startGuest?: boolean;
   /** A guest booted here keeps running after this process (CLI runs keep it warm for the next one). */
   detachGuest?: boolean;
+  /**
+   * Count this process among the test VM's users until releaseGuestUse: the run that booted the VM
+   * waits for its users before stopping it (runs hold it; one-off editor commands need not).
+   */
+  holdGuest?: boolean;
 }
 
 /** Folder on the target for a local workspace folder: stable per folder, below the home. */
@@ -70,7 +79,7 @@ export async function step<T>(name: string, target: string, ctx: StepContext, fn
   try {
     return await fn();
   } catch (error) {
-    if (error instanceof StepError || error instanceof CancelledError) throw error;
+    if (error instanceof StepError || error instanceof CancelledError || error instanceof UsageError) throw error;
     throw new StepError(name, target, error);
   }
 }
@@ -78,14 +87,22 @@ export async function step<T>(name: string, target: string, ctx: StepContext, fn
 /** Resolves a target (undefined = the built-in test VM) and opens its SSH master connection. */
 export async function openTarget(config: TargetConfig | undefined, localDir: string, options: OpenOptions = {}): Promise<Target> {
   if (!config) {
+    const name = options.guestName ?? defaultGuestName();
+    let startedGuest = false;
     const guest = await step('start test VM', TEST_VM_TARGET, options, async () => {
       if (options.startGuest) {
-        return (await ensureGuest({ name: options.guestName, detached: options.detachGuest, signal: options.signal, log: (l) => options.output?.(`${l}\n`) })).state;
+        // Runs that find the VM down at once: one boots it, the others wait for it and use it.
+        return withLock(path.join(cacheRoot(), 'locks', `vm-${name}-start.lock`), 'the test VM (booting)', lockOptions(options, 600_000), async () => {
+          const ensured = await ensureGuest({ name, detached: options.detachGuest, signal: options.signal, log: (l) => options.output?.(`${l}\n`) });
+          startedGuest = ensured.started;
+          return ensured.state;
+        });
       }
-      const running = readGuestState(options.guestName);
+      const running = readGuestState(name);
       if (!running) throw new Error('the test VM is not running (start it with `lkm vm start` or "LKM: Start Test VM")');
       return running;
     });
+    if (options.holdGuest) markGuestUse(name);
     const target: Target = {
       name: TEST_VM_TARGET,
       kind: 'test-vm',
@@ -95,6 +112,7 @@ export async function openTarget(config: TargetConfig | undefined, localDir: str
       remoteDir: defaultRemoteDir(localDir),
       connection: guestConnection(guest),
       guest,
+      startedGuest,
     };
     await step('connect', target.name, options, () => target.connection.open(options.signal));
     return target;
@@ -115,6 +133,37 @@ export async function openTarget(config: TargetConfig | undefined, localDir: str
   return target;
 }
 
+// Which processes use a test VM: a file per pid, so the run that booted it stops it only after the
+// others (started meanwhile, with the VM up) are done with it.
+const guestUsersDir = (name: string) => path.join(cacheRoot(), 'locks', `vm-${name}-users`);
+
+export function markGuestUse(name = defaultGuestName()): void {
+  ensurePrivateDir(guestUsersDir(name), 'the folder of test VM users');
+  writeFileSync(path.join(guestUsersDir(name), String(process.pid)), '');
+}
+
+export function releaseGuestUse(name = defaultGuestName()): void {
+  rmSync(path.join(guestUsersDir(name), String(process.pid)), { force: true });
+}
+
+/** Live processes other than this one that use the test VM `name`. */
+export function otherGuestUsers(name = defaultGuestName()): number[] {
+  const dir = guestUsersDir(name);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).map(Number).filter((pid) => Number.isInteger(pid) && pid !== process.pid && alive(pid));
+}
+
+/** Waits (bounded) until no other process uses the test VM; says whom it waits for. */
+export async function waitForOtherGuestUsers(name: string | undefined, timeoutMs: number, output?: (text: string) => void): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let told = false;
+  for (let users = otherGuestUsers(name); users.length && Date.now() < until; users = otherGuestUsers(name)) {
+    if (!told) output?.(`waiting for ${users.length} other lkm run(s) using the test VM (pid ${users.join(', ')}) before stopping it\n`);
+    told = true;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 /** Runs a remote command; a non-zero exit is an error naming the command's output. */
 async function remote(target: Target, command: string, ctx: StepContext, timeoutMs = STEP_TIMEOUTS_MS.command, input?: Buffer | string) {
   const result = await target.connection.exec(command, { timeoutMs, signal: ctx.signal, input });
@@ -128,10 +177,10 @@ async function remote(target: Target, command: string, ctx: StepContext, timeout
 const BUILD_PRODUCT = /\.(o|ko|a|mod|mod\.c|cmd|order|symvers|dwo|su|tmp|d)$|^modules\.order$|^Module\.symvers$/;
 const MAX_SOURCE_FILES = 5000;
 
-/** Source files of a module folder, relative paths: no hidden entries, build products or symlinks. */
-export function listSources(localDir: string): string[] {
+/** Files of a folder, relative paths: no hidden entries, build products or symlinks; at most MAX_SOURCE_FILES. */
+function listFiles(localDir: string): string[] {
   const root = path.resolve(localDir);
-  if (!existsSync(root) || !statSync(root).isDirectory()) throw new Error(`${localDir} is not a folder`);
+  if (!existsSync(root) || !statSync(root).isDirectory()) throw new UsageError(`${localDir} is not a folder`);
   const files: string[] = [];
   const walk = (rel: string) => {
     for (const entry of readdirSync(path.join(root, rel), { withFileTypes: true })) {
@@ -139,12 +188,52 @@ export function listSources(localDir: string): string[] {
       const relPath = rel ? `${rel}/${entry.name}` : entry.name;
       if (entry.isDirectory()) walk(relPath);
       else if (entry.isFile() && !BUILD_PRODUCT.test(entry.name)) files.push(relPath);
-      if (files.length > MAX_SOURCE_FILES) throw new Error(`${localDir} has more than ${MAX_SOURCE_FILES} source files; is it a module folder?`);
+      if (files.length > MAX_SOURCE_FILES) throw new UsageError(`${localDir} has more than ${MAX_SOURCE_FILES} source files; is it a module folder?`);
     }
   };
   walk('');
-  if (!files.some((f) => /(^|\/)(Makefile|Kbuild)$/.test(f))) throw new Error(`${localDir} has no Makefile or Kbuild: not a kernel module folder`);
   return files.sort();
+}
+
+/** Source files of a module folder (listFiles), which must hold a Makefile or Kbuild. */
+export function listSources(localDir: string): string[] {
+  const files = listFiles(localDir);
+  if (!files.some((f) => /(^|\/)(Makefile|Kbuild)$/.test(f))) throw new UsageError(`${localDir} has no Makefile or Kbuild: not a kernel module folder`);
+  return files;
+}
+
+/** How far up a folder's Makefiles may reach for build inputs (`$(src)/../../include`). */
+const MAX_LEVELS_UP = 3;
+
+export interface OutsideReferences {
+  /** How many levels above the folder the references reach. */
+  levelsUp: number;
+  /** The folders and files referenced outside the folder (absolute, within levelsUp). */
+  paths: string[];
+}
+
+/**
+ * What a folder's Makefiles/Kbuild files use from outside it: `$(PWD)/../include`,
+ * `$(src)/../common`, `$(M)/../x.h` (a path after `/` that climbs with `..`). Those beyond
+ * MAX_LEVELS_UP, ancestors of the folder, or missing are left out: make names them as it would in place.
+ */
+export function outsideReferences(localDir: string, sources = listSources(localDir)): OutsideReferences {
+  const root = path.resolve(localDir);
+  const paths = new Set<string>();
+  let levelsUp = 0;
+  for (const rel of sources.filter((f) => /(^|\/)(Makefile|Kbuild)$/.test(f))) {
+    const text = readFileSync(path.join(root, rel), 'utf8');
+    for (const m of text.matchAll(/\/((?:\.\.\/)*\.\.)((?:\/[\w.+-]+)*)/g)) {
+      const target = path.resolve(root, path.dirname(rel), `${m[1]}${m[2]}`);
+      const back = path.relative(root, target).split(path.sep);
+      const up = back.filter((p) => p === '..').length;
+      // Inside the folder, an ancestor of it (the folder itself would be copied again), too far, or missing.
+      if (up === 0 || up === back.length || up > MAX_LEVELS_UP || !existsSync(target)) continue;
+      levelsUp = Math.max(levelsUp, up);
+      paths.add(target);
+    }
+  }
+  return { levelsUp, paths: [...paths].sort() };
 }
 
 /** Module names from `obj-m` lines of the folder's Kbuild/Makefile (for log filtering before any build). */
@@ -153,12 +242,30 @@ export function moduleNamesFromMakefile(dir: string): string[] {
   for (const file of ['Kbuild', 'Makefile']) {
     const full = path.join(dir, file);
     if (!existsSync(full)) continue;
-    for (const m of readFileSync(full, 'utf8').matchAll(/^\s*obj-(?:m|\$\([A-Z0-9_]+\))\s*[:+]?=\s*(.+)$/gm)) {
+    for (const m of readFileSync(full, 'utf8').replace(/\\\n/g, ' ').matchAll(/^\s*obj-(?:m|\$\([A-Z0-9_]+\))\s*[:+]?=\s*(.+)$/gm)) {
       for (const obj of m[1].split(/\s+/)) if (obj.endsWith('.o')) names.push(obj.slice(0, -2).replace(/-/g, '_'));
     }
     if (names.length) break;
   }
   return [...new Set(names)];
+}
+
+/**
+ * The module a source file of the folder belongs to, from the Kbuild/Makefile: `x.c` builds `x` when
+ * obj-m lists x.o, else the module whose `NAME-objs`/`NAME-y` lists it; undefined when none says.
+ */
+export function moduleOfSource(dir: string, file: string): string | undefined {
+  const object = path.relative(dir, file).replace(/\.[cS]$/, '.o');
+  for (const name of ['Kbuild', 'Makefile']) {
+    const full = path.join(dir, name);
+    if (!existsSync(full)) continue;
+    const text = readFileSync(full, 'utf8').replace(/\\\n/g, ' ');
+    const lists = [...text.matchAll(/^\s*([\w-]+|obj-(?:m|\$\([A-Z0-9_]+\)))\s*[:+]?=\s*(.*)$/gm)];
+    const owner = lists.find((m) => !m[1].startsWith('obj-') && /-(objs|y)$/.test(m[1]) && m[2].split(/\s+/).includes(object));
+    if (owner) return owner[1].replace(/-(objs|y)$/, '').replace(/-/g, '_');
+    if (lists.some((m) => m[1].startsWith('obj-') && m[2].split(/\s+/).includes(object))) return object.slice(0, -2).replace(/-/g, '_');
+  }
+  return undefined;
 }
 
 async function hasRsync(target: Target, ctx: StepContext): Promise<boolean> {
@@ -187,13 +294,35 @@ async function tarToRemote(target: Target, fromDir: string, files: string[], ctx
   await remote(target, `mkdir -p -- ${dir} && tar -xf - -C ${dir}`, ctx, STEP_TIMEOUTS_MS.sync, archive.stdoutBytes);
 }
 
+/** rsync's `host:dir/` (an IPv6 address in brackets, or its colons would end the host). */
+function rsyncDestination(host: string, dir: string): string {
+  const at = host.lastIndexOf('@') + 1;
+  const name = host.slice(at);
+  return `${host.slice(0, at)}${name.includes(':') ? `[${name}]` : name}:${dir}/`;
+}
+
 export interface SyncResult {
   method: 'rsync' | 'tar';
   files: string[];
   remoteAbsDir: string;
 }
 
-/** One-way sync of the sources into remoteDir; never deletes, never writes outside it. */
+/**
+ * Removes from remoteDir the sources the folder no longer has (a renamed .c, a deleted Kbuild), so
+ * they are not built again; build products and hidden files stay. Names go back through stdin.
+ */
+async function pruneRemote(target: Target, files: string[], ctx: StepContext): Promise<void> {
+  const dir = shellQuote(target.remoteDir);
+  const listed = await remote(target, `cd -- ${dir} && find . -type f -print0`, ctx);
+  const keep = new Set(files);
+  const stale = listed.stdout
+    .split('\0')
+    .map((p) => p.replace(/^\.\//, ''))
+    .filter((p) => p && !p.split('/').some((part) => part.startsWith('.') || part === '') && !BUILD_PRODUCT.test(path.posix.basename(p)) && !keep.has(p));
+  if (stale.length) await remote(target, `cd -- ${dir} && xargs -0 rm -f --`, ctx, STEP_TIMEOUTS_MS.command, stale.map((p) => `./${p}\0`).join(''));
+}
+
+/** One-way sync of the sources into remoteDir (what the folder no longer has is removed there); never writes outside it. */
 export async function syncSources(target: Target, localDir: string, ctx: StepContext, method?: 'rsync' | 'tar'): Promise<SyncResult> {
   return step('sync', target.name, ctx, async () => {
     const files = listSources(localDir);
@@ -203,7 +332,7 @@ export async function syncSources(target: Target, localDir: string, ctx: StepCon
       // -s: the remote path is passed through rsync's protocol, not a remote shell.
       const result = await runProcess(
         'rsync',
-        ['-a', '-s', '--from0', '--files-from=-', '-e', target.connection.shellForRsync(), `${path.resolve(localDir)}/`, `${target.connection.endpoint.host}:${target.remoteDir}/`],
+        ['-a', '-s', '--from0', '--files-from=-', '-e', target.connection.shellForRsync(), `${path.resolve(localDir)}/`, rsyncDestination(target.connection.endpoint.host, target.remoteDir)],
         { input: files.map((f) => `${f}\0`).join(''), timeoutMs: STEP_TIMEOUTS_MS.sync, signal: ctx.signal },
       );
       if (result.timedOut) throw new Error(`rsync timed out after ${STEP_TIMEOUTS_MS.sync / 1000} s`);
@@ -211,6 +340,7 @@ export async function syncSources(target: Target, localDir: string, ctx: StepCon
     } else {
       await tarToRemote(target, localDir, files, ctx);
     }
+    await pruneRemote(target, files, ctx);
     return { method: chosen, files, remoteAbsDir };
   });
 }
@@ -237,32 +367,53 @@ export interface BuildResult {
   modules: BuiltModule[];
 }
 
-function findKoFiles(dir: string, rel = ''): string[] {
-  const found: string[] = [];
-  for (const entry of readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-    if (entry.name.startsWith('.')) continue;
-    const relPath = rel ? `${rel}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) found.push(...findKoFiles(dir, relPath));
-    else if (entry.name.endsWith('.ko')) found.push(relPath);
-  }
-  return found;
+/**
+ * The modules this build made, from kbuild's modules.order (absolute or relative, .ko or .o per
+ * kernel version): a .ko left in the copy by an earlier build of another module is not one of them.
+ */
+function builtModulePaths(dir: string): string[] {
+  const order = path.join(dir, 'modules.order');
+  if (!existsSync(order)) return [];
+  const rels = readFileSync(order, 'utf8').split('\n').filter(Boolean).map((line) => {
+    const rel = path.isAbsolute(line) ? path.relative(dir, line) : line;
+    return rel.replace(/\.(ko|o)$/, '.ko');
+  });
+  return [...new Set(rels)].filter((rel) => !rel.startsWith('..') && existsSync(path.join(dir, rel)));
 }
 
-/** Copies changed sources into the private build mirror (kbuild writes its products there, not in the workspace). */
-function mirrorSources(localDir: string, mirror: string): void {
-  for (const rel of listSources(localDir)) {
-    const from = path.join(localDir, rel);
-    const to = path.join(mirror, rel);
-    const source = statSync(from);
-    if (existsSync(to)) {
-      const copy = lstatSync(to);
-      if (copy.size === source.size && copy.mtimeMs === source.mtimeMs) continue;
-    }
-    mkdirSync(path.dirname(to), { recursive: true });
-    copyFileSync(from, to);
-    // Same mtime as the source: make's up-to-date check then follows the workspace's edits.
-    utimesSync(to, source.atime, source.mtime);
+/**
+ * Brings the private build copy in line with the folder: changed sources copied (kbuild writes its
+ * products there, not in the workspace), sources gone from the folder removed, so a renamed file or
+ * a deleted Kbuild is not built again.
+ */
+function mirrorSources(localDir: string, mirror: string, sources: string[]): void {
+  for (const rel of sources) copyIfChanged(path.join(localDir, rel), path.join(mirror, rel));
+  pruneCopy(mirror, new Set(sources));
+}
+
+function copyIfChanged(from: string, to: string): void {
+  const source = statSync(from);
+  if (existsSync(to)) {
+    const copy = lstatSync(to);
+    if (copy.size === source.size && copy.mtimeMs === source.mtimeMs) return;
   }
+  mkdirSync(path.dirname(to), { recursive: true });
+  copyFileSync(from, to);
+  // Same mtime as the source: make's up-to-date check then follows the workspace's edits.
+  utimesSync(to, source.atime, source.mtime);
+}
+
+/** Removes what is neither a source of the folder (`keep`) nor a build product; true when `rel` is left empty. */
+function pruneCopy(root: string, keep: Set<string>, rel = ''): boolean {
+  let left = 0;
+  for (const entry of readdirSync(path.join(root, rel), { withFileTypes: true })) {
+    const relPath = rel ? `${rel}/${entry.name}` : entry.name;
+    const product = entry.name.startsWith('.') || BUILD_PRODUCT.test(entry.name);
+    const stale = entry.isDirectory() ? !product && pruneCopy(root, keep, relPath) : !product && !keep.has(relPath);
+    if (stale) rmSync(path.join(root, relPath), { recursive: true, force: true });
+    else left++;
+  }
+  return left === 0;
 }
 
 function kernelHasDebugInfo(kdir: string): boolean {
@@ -283,55 +434,127 @@ function makeArgs(kdir: string, moduleDir: string): string[] {
 }
 
 /** Builds on this machine against `kdir` in a private mirror of the folder (kbuild's products stay out of the workspace). */
+/**
+ * Where the build copy puts the folder and what its Makefiles reach outside it: the folder sits as
+ * deep below the copy's root as below the ancestor those references climb to, and each referenced
+ * folder or file sits beside it where it is in the workspace — so `$(PWD)/../include` and
+ * `$(src)/../include` name the same files in the copy as in place.
+ */
+function copyLayout(absLocal: string, kdir: string, sources: string[]): { root: string; folder: string; trees: Array<{ from: string; to: string }> } {
+  const root = buildMirrorDir(absLocal, kdir);
+  const outside = outsideReferences(absLocal, sources);
+  const ancestor = path.resolve(absLocal, ...Array<string>(outside.levelsUp).fill('..'));
+  const at = (p: string) => path.join(root, path.relative(ancestor, p));
+  return { root, folder: at(absLocal), trees: [{ from: absLocal, to: at(absLocal) }, ...outside.paths.map((p) => ({ from: p, to: at(p) }))] };
+}
+
+/** Builds on this machine against `kdir` in a private copy of the folder (kbuild's products stay out of the workspace). */
 export async function buildLocally(kdir: string, localDir: string, ctx: StepContext): Promise<BuildResult> {
   const absLocal = path.resolve(localDir);
   if (!existsSync(path.join(kdir, 'Makefile'))) throw new Error(`kdir ${kdir} is not a kernel build dir (no Makefile)`);
-  const mirror = buildMirrorDir(absLocal, kdir);
-  mkdirSync(mirror, { recursive: true });
-  mirrorSources(absLocal, mirror);
-  const mappings = [{ from: mirror, to: absLocal }];
-  const stream = ctx.output ? mappedLines(mappings, ctx.output) : undefined;
-  const result = await runProcess('make', makeArgs(kdir, mirror), {
-    timeoutMs: STEP_TIMEOUTS_MS.build,
-    signal: ctx.signal,
-    onStdout: stream,
-    onStderr: stream,
-    env: { ...process.env, LC_ALL: 'C' },
+  const sources = listSources(absLocal);
+  const layout = copyLayout(absLocal, kdir, sources);
+  // Runs of one folder share its build copy: one make at a time (a second one waits, then is a no-op).
+  return withLock(`${layout.root}.lock`, `the build copy of ${absLocal}`, lockOptions(ctx, STEP_TIMEOUTS_MS.build), async () => {
+    ensurePrivateDir(layout.root, 'the build copy');
+    for (const tree of layout.trees) {
+      if (tree.from === absLocal) mirrorSources(absLocal, tree.to, sources);
+      else if (statSync(tree.from).isDirectory()) mirrorSources(tree.from, tree.to, listFiles(tree.from));
+      else copyIfChanged(tree.from, tree.to);
+    }
+    const mappings = layout.trees.map((t) => ({ from: t.to, to: t.from }));
+    const stream = ctx.output ? mappedLines(mappings, ctx.output) : undefined;
+    // cwd and PWD are the folder's copy: a Makefile's $(PWD) is where `make` was started, as in place.
+    const result = await runProcess('make', makeArgs(kdir, layout.folder), {
+      cwd: layout.folder,
+      timeoutMs: STEP_TIMEOUTS_MS.build,
+      signal: ctx.signal,
+      onStdout: stream,
+      onStderr: stream,
+      env: { ...process.env, LC_ALL: 'C', PWD: layout.folder },
+    });
+    if (result.timedOut) throw new Error(`make timed out after ${STEP_TIMEOUTS_MS.build / 1000} s`);
+    const output = result.stdout + result.stderr;
+    const problems = parseKbuildOutput(output, mappings);
+    const ok = result.code === 0;
+    const modules = ok ? builtModulePaths(layout.folder).map((rel) => describeModule(layout.folder, rel, mappings)) : [];
+    return { ok, output, problems, modules: orderByDependencies(modules) };
   });
-  if (result.timedOut) throw new Error(`make timed out after ${STEP_TIMEOUTS_MS.build / 1000} s`);
-  const output = result.stdout + result.stderr;
-  const problems = parseKbuildOutput(output, mappings);
-  const ok = result.code === 0;
-  const modules = ok ? findKoFiles(mirror).map((rel) => describeModule(mirror, rel, mappings)) : [];
-  return { ok, output, problems, modules: orderByDependencies(modules) };
+}
+
+/** Lock waits are told on the progress line and end with the step's cancel. */
+function lockOptions(ctx: StepContext, timeoutMs: number) {
+  return { timeoutMs, signal: ctx.signal, waiting: (text: string) => ctx.output?.(`${text}\n`) };
+}
+
+/** A lock file in the cache for something of a target (its modules, its remote build folder, its VM). */
+export function targetLock(target: Pick<Target, 'name' | 'guest' | 'connection'>, what: string): string {
+  const id = target.guest ? `vm-${target.guest.name}` : `${target.name}-${createHash('sha256').update(`${target.connection.endpoint.host}:${target.connection.endpoint.port ?? ''}`).digest('hex').slice(0, 8)}`;
+  return path.join(cacheRoot(), 'locks', `${id}-${what}.lock`);
 }
 
 export async function build(target: Target, localDir: string, ctx: StepContext): Promise<BuildResult> {
   const absLocal = path.resolve(localDir);
   return step('build', target.name, ctx, async () => {
     if (target.build === 'local') return buildLocally(target.kdir!, absLocal, ctx);
-    const synced = await syncSources(target, absLocal, ctx);
-    const kdirExpr = target.kdir ? shellQuote(target.kdir) : '"/lib/modules/$(uname -r)/build"';
-    const command = `cd -- ${shellQuote(target.remoteDir)} && LC_ALL=C make -C ${kdirExpr} M="$PWD" modules 2>&1`;
-    const mappings = [{ from: synced.remoteAbsDir, to: absLocal }];
-    const stream = ctx.output ? mappedLines(mappings, ctx.output) : undefined;
-    const result = await target.connection.exec(command, { timeoutMs: STEP_TIMEOUTS_MS.build, signal: ctx.signal, onStdout: stream });
-    const problems = parseKbuildOutput(result.stdout, mappings);
-    if (result.code !== 0) return { ok: false, output: result.stdout, problems, modules: [] };
-    // The .ko files come back for modinfo and frame decoding.
-    const list = await remote(target, `cd -- ${shellQuote(target.remoteDir)} && find . -name '*.ko' -type f`, ctx);
-    const fetchDir = path.join(cacheRoot(), 'fetched', `${target.name}-${createHash('sha256').update(absLocal).digest('hex').slice(0, 12)}`);
-    const modules: BuiltModule[] = [];
-    for (const rel of list.stdout.split('\n').map((l) => l.replace(/^\.\//, '')).filter(Boolean)) {
-      const data = await target.connection.exec(`cd -- ${shellQuote(target.remoteDir)} && cat -- ${shellQuote(rel)}`, { timeoutMs: STEP_TIMEOUTS_MS.sync, signal: ctx.signal });
-      if (data.code !== 0) throw new Error(`cannot read ${rel} back: ${data.stderr.trim()}`);
-      const local = path.join(fetchDir, rel);
-      mkdirSync(path.dirname(local), { recursive: true });
-      writeFileSync(local, data.stdoutBytes);
-      modules.push(describeModule(fetchDir, rel, mappings));
-    }
-    return { ok: true, output: result.stdout, problems, modules: orderByDependencies(modules) };
+    const dirKey = createHash('sha256').update(target.remoteDir).digest('hex').slice(0, 8);
+    return withLock(targetLock(target, `build-${dirKey}`), `${target.remoteDir} on ${target.name}`, lockOptions(ctx, STEP_TIMEOUTS_MS.build), () => buildRemotely(target, absLocal, ctx));
   });
+}
+
+/** Syncs, runs make on the target and fetches the built modules back (their names checked). */
+async function buildRemotely(target: Target, absLocal: string, ctx: StepContext): Promise<BuildResult> {
+  const synced = await syncSources(target, absLocal, ctx);
+  const kdirExpr = target.kdir ? shellQuote(target.kdir) : '"/lib/modules/$(uname -r)/build"';
+  const command = `cd -- ${shellQuote(target.remoteDir)} && LC_ALL=C make -C ${kdirExpr} M="$PWD" modules 2>&1`;
+  const mappings = [{ from: synced.remoteAbsDir, to: absLocal }];
+  const stream = ctx.output ? mappedLines(mappings, ctx.output) : undefined;
+  const result = await target.connection.exec(command, { timeoutMs: STEP_TIMEOUTS_MS.build, signal: ctx.signal, onStdout: stream });
+  const problems = parseKbuildOutput(result.stdout, mappings);
+  if (result.code !== 0) return { ok: false, output: result.stdout, problems, modules: [] };
+  // The .ko files of this build (kbuild's modules.order) come back for modinfo and frame decoding;
+  // their names are the target's word, checked first.
+  const order = await remote(target, `cd -- ${shellQuote(target.remoteDir)} && cat modules.order`, ctx);
+  const listed = order.stdout.split('\n').filter(Boolean).map((line) => (line.startsWith(`${synced.remoteAbsDir}/`) ? line.slice(synced.remoteAbsDir.length + 1) : line).replace(/\.o$/, '.ko'));
+  const fetchDir = path.join(cacheRoot(), 'fetched', `${target.name}-${createHash('sha256').update(absLocal).digest('hex').slice(0, 12)}`);
+  ensurePrivateDir(fetchDir, 'the folder of fetched modules');
+  const modules: BuiltModule[] = [];
+  for (const rel of targetModulePaths(listed.join('\0'), synced.files)) {
+    const data = await target.connection.exec(`cd -- ${shellQuote(target.remoteDir)} && cat -- ${shellQuote(rel)}`, { timeoutMs: STEP_TIMEOUTS_MS.sync, signal: ctx.signal });
+    if (data.code !== 0) throw new Error(`cannot read ${rel} back: ${data.stderr.trim()}`);
+    const local = path.join(fetchDir, rel);
+    mkdirSync(path.dirname(local), { recursive: true, mode: 0o700 });
+    writeFileSync(local, data.stdoutBytes);
+    modules.push(describeModule(fetchDir, rel, mappings));
+  }
+  return { ok: true, output: result.stdout, problems, modules: orderByDependencies(modules) };
+}
+
+export class TargetPathError extends Error {
+  constructor(path: string, reason: string) {
+    super(`the target listed a module path LKM Dev refuses (${reason}): ${JSON.stringify(path)}`);
+    this.name = 'TargetPathError';
+  }
+}
+
+const MAX_TARGET_MODULES = 1000;
+/** A module file name: what kbuild makes of an obj-m entry (letters, digits, _ and -). */
+const KO_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]*\.ko$/;
+
+/**
+ * The .ko paths a target lists (NUL-separated), each relative and confined: only a module file
+ * name, in the folder itself or in one of its source subfolders (synced from here). Anything else —
+ * `..`, absolute paths, odd characters, unknown folders — is refused: these names become local paths.
+ */
+export function targetModulePaths(findOutput: string, sourceFiles: string[]): string[] {
+  const folders = new Set(['.', ...sourceFiles.map((f) => path.posix.dirname(f))]);
+  const paths = findOutput.split('\0').filter(Boolean).map((p) => p.replace(/^\.\//, ''));
+  if (paths.length > MAX_TARGET_MODULES) throw new TargetPathError(`${paths.length} files`, `more than ${MAX_TARGET_MODULES} modules`);
+  for (const rel of paths) {
+    if (!KO_NAME.test(path.posix.basename(rel))) throw new TargetPathError(rel, 'not a module file name');
+    if (!folders.has(path.posix.dirname(rel))) throw new TargetPathError(rel, 'not in the module folder or one of its source folders');
+  }
+  return paths;
 }
 
 const BTF_NOTICE = /^Skipping BTF generation for /;
@@ -372,6 +595,25 @@ export function orderByDependencies(modules: BuiltModule[]): BuiltModule[] {
   };
   [...modules].sort((a, b) => a.name.localeCompare(b.name)).forEach((m) => visit(m, []));
   return ordered;
+}
+
+/**
+ * The modules to act on: those named (all when none is), each with the folder's modules it depends
+ * on, in load order. A name the folder does not build is a usage error listing the ones it does.
+ */
+export function selectModules(modules: BuiltModule[], names: string[] = []): BuiltModule[] {
+  if (names.length === 0) return modules;
+  const byName = new Map(modules.map((m) => [m.name, m]));
+  const wanted = new Set<string>();
+  const add = (name: string) => {
+    const module = byName.get(name.replace(/-/g, '_'));
+    if (!module) throw new UsageError(`this folder builds no module ${name} (it builds: ${modules.map((m) => m.name).join(', ')})`);
+    if (wanted.has(module.name)) return;
+    wanted.add(module.name);
+    module.info.depends.filter((d) => byName.has(d)).forEach(add);
+  };
+  names.forEach(add);
+  return modules.filter((m) => wanted.has(m.name));
 }
 
 /** Local builds: copy the built modules into remoteDir (one tar stream). */
@@ -424,7 +666,8 @@ export function loadScript(action: LoadAction, modules: Array<{ name: string; re
     }
   }
   lines.push(`echo ${KLOG_SEPARATOR}`, 'dmesg | sed -n "/$mark/,\\$p"', 'exit $rc');
-  return lines.join('\n');
+  // One compound command: sh reads all of it from stdin before running any line.
+  return `{\n${lines.join('\n')}\n}\n`;
 }
 
 export interface LoadOptions extends StepContext {
@@ -444,7 +687,12 @@ export async function loadModules(target: Target, action: LoadAction, modules: B
     const startedAt = Date.now();
     let result;
     try {
-      result = await target.connection.exec(sudoWrap(target, loadScript(action, plan, mark)), { timeoutMs: options.timeoutMs ?? STEP_TIMEOUTS_MS.load, signal: options.signal });
+      // The script goes through stdin: the command line stays the same size for any number of modules.
+      const script = loadScript(action, plan, mark);
+      // One load at a time per target: two reloads of one module would meet as "File exists".
+      result = await withLock(targetLock(target, 'modules'), `the modules of ${target.name}`, lockOptions(options, 300_000), () =>
+        target.connection.exec(target.sudo ? 'sudo -n sh -s' : 'sh -s', { timeoutMs: options.timeoutMs ?? STEP_TIMEOUTS_MS.load, signal: options.signal, input: script }),
+      );
     } catch (error) {
       if (error instanceof SshError) throw await targetLost(target, error, since, startedAt);
       throw error;

@@ -3,9 +3,12 @@
 // target (ControlMaster/ControlPersist): each remote command then costs a round trip, not a
 // handshake. Never interactive (BatchMode) and never relaxes host key checking.
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { withLock } from './lock';
+import { ensurePrivateDir } from './private-dir';
 import { runProcess, type RunOptions, type RunResult } from './process';
 import { shellQuote } from './quote';
 
@@ -44,7 +47,7 @@ export class SshConnection {
 
   constructor(readonly endpoint: SshEndpoint, private readonly options: SshOptions) {
     this.connectTimeoutSec = options.connectTimeoutSec ?? 8;
-    mkdirSync(options.controlDir, { recursive: true, mode: 0o700 });
+    ensurePrivateDir(options.controlDir, 'the SSH control socket folder');
     // %C: a hash of local host, remote host, port and user — one socket per destination.
     this.controlPath = path.join(options.controlDir, '%C');
   }
@@ -70,6 +73,13 @@ export class SshConnection {
 
   /** Opens (or reuses) the master connection; every later command multiplexes over it. */
   async open(signal?: AbortSignal): Promise<void> {
+    // Runs opening at once would each start a master on one socket (the losers linger as plain
+    // connections): one opens it, the others wait and reuse it.
+    const key = createHash('sha256').update(JSON.stringify([this.endpoint.host, this.endpoint.port, this.endpoint.extraArgs])).digest('hex').slice(0, 16);
+    await withLock(path.join(this.options.controlDir, `open-${key}.lock`), `the SSH connection to ${this.endpoint.label}`, { timeoutMs: (this.connectTimeoutSec + 20) * 1000, signal }, () => this.openMaster(signal));
+  }
+
+  private async openMaster(signal?: AbortSignal): Promise<void> {
     const check = await runProcess('ssh', [...this.commonArgs(), '-O', 'check', '--', this.endpoint.host], { timeoutMs: 5_000, signal });
     if (check.code === 0) return;
     // -f backgrounds the master after authentication; its stderr goes to a file, not a pipe,
