@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerTargetCommands } from '../core/targets/cli';
 import { registerScaffoldCommands } from '../core/scaffold/cli';
+import { registerDebugCommands } from '../core/debug/cli';
 
 const program = new Command('lkm')
   .description('Linux kernel module development: test guest, build/load on targets, scaffolding')
@@ -9,6 +10,7 @@ const program = new Command('lkm')
 
 registerTargetCommands(program);
 registerScaffoldCommands(program);
+registerDebugCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`lkm: ${error instanceof Error ? error.message : String(error)}`);

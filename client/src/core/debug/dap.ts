@@ -1,0 +1,1 @@
+export async function serveDebugAdapter(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<void> {}
