@@ -54,6 +54,8 @@ export function registerDebugCommands(program: Command): void {
     .description('serve the Debug Adapter Protocol on stdin/stdout (used by the VS Code debug type "lkm")')
     .action(async () => {
       await serveDebugAdapter(process.stdin, process.stdout);
+      // The session ended with the client's disconnect: stdin may stay open, the adapter does not.
+      process.exit(0);
     });
 }
 

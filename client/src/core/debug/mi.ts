@@ -138,7 +138,11 @@ export class GdbMi extends EventEmitter<GdbMiEvents> {
     });
     this.child.stderr.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString('utf8')).slice(-4000)));
     this.child.on('error', (error) => this.failAll(new MiError(`cannot run gdb (${error.message}): install it with bash scripts/install-guest-deps.sh`)));
+    // gdb holds the guest halted while attached: it must not outlive this process.
+    const killChild = () => this.child.kill('SIGKILL');
+    process.once('exit', killChild);
     this.child.on('exit', (code) => {
+      process.removeListener('exit', killChild);
       this.exited = true;
       this.failAll(new MiError(`gdb exited (${code})${this.stderr.trim() ? `: ${this.stderr.trim()}` : ''}`));
       this.emit('exit', code);

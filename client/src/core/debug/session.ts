@@ -8,7 +8,7 @@ import { guestKernelVersion, kernelBuildDir, prepareGuestImage } from '../guest/
 import { TEST_VM_TARGET } from '../targets/config';
 import { loadModules, buildLocally, openTarget, step, uploadModules, type BuiltModule, type StepContext, type Target } from '../targets/session';
 import { shellCommand, shellQuote } from '../targets/quote';
-import { ensureGdbStub } from './gdbstub';
+import { ensureGdbStub, qmpHuman } from './gdbstub';
 import { cQuote, GdbMi, type MiRecord, type MiTuple } from './mi';
 import { addSymbolFileCommand, loaderScript, readSysfsSections, sectAttrLayout } from './symbols';
 
@@ -76,6 +76,8 @@ export function setupCommands(prepared: PreparedModule): string[] {
     'set pagination off',
     'set breakpoint pending on',
     'set architecture i386:x86-64',
+    // MI answers (pause, detach) while the guest runs only in async mode.
+    'set mi-async on',
     // Sources are built in a private mirror of the folder: show the workspace files instead.
     ...prepared.module.mappings.map((m) => `set substitute-path ${cQuote(m.from)} ${cQuote(m.to)}`),
     `target remote 127.0.0.1:${prepared.gdbPort}`,
@@ -86,7 +88,15 @@ export function setupCommands(prepared: PreparedModule): string[] {
 export class ModuleDebugger {
   private loaderBreakpoint?: string;
 
-  private constructor(readonly gdb: GdbMi, readonly prepared: PreparedModule) {}
+  /** Whether the guest runs (gdb can only detach from a stopped target). */
+  private running = false;
+
+  private constructor(readonly gdb: GdbMi, readonly prepared: PreparedModule) {
+    gdb.on('exec', (record) => {
+      if (record.className === 'running') this.running = true;
+      if (record.className === 'stopped') this.running = false;
+    });
+  }
 
   static async attach(prepared: PreparedModule, options: DebugOptions): Promise<ModuleDebugger> {
     const gdb = new GdbMi(options.gdbPath);
@@ -159,8 +169,15 @@ export class ModuleDebugger {
 
   /** Lets the guest run on without the debugger (breakpoints are removed by the detach). */
   async detach(): Promise<void> {
+    if (this.running) {
+      const stopped = this.gdb.waitForStop(10_000).catch(() => undefined);
+      await this.gdb.command('-exec-interrupt').catch(() => undefined);
+      await stopped;
+    }
     await this.gdb.command('-target-detach', 15_000).catch(() => undefined);
     await this.gdb.exit();
+    // QEMU keeps the guest paused when gdb goes away without a detach: the guest must run on.
+    await qmpHuman(this.prepared.target.guest!.qmpSocket, 'cont').catch(() => undefined);
   }
 
   private async breakpointNumbers(): Promise<string[]> {
