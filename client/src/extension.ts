@@ -9,13 +9,14 @@ import * as vm from './vm';
 import * as buildAndLoad from './buildAndLoad';
 import * as tasks from './tasks';
 import * as scaffolding from './scaffolding';
+import * as debug from './debug';
 
 interface Feature {
   activate(context: vscode.ExtensionContext): void | Promise<void>;
   deactivate?(): void | Promise<void>;
 }
 
-const features: Feature[] = [languageClient, targets, kernelLog, vm, buildAndLoad, tasks, scaffolding];
+const features: Feature[] = [languageClient, targets, kernelLog, vm, buildAndLoad, tasks, scaffolding, debug];
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   for (const feature of features) await feature.activate(context);
