@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { qmpHuman } from '../../client/src/core/debug/gdbstub';
 import { guestConnection, startGuest, stopGuest, type GuestState } from '../../client/src/core/guest/vm';
+import { EXIT, runLoop } from '../../client/src/core/targets/loop';
 import { DapClient } from './dapClient';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -127,5 +128,21 @@ describe('debugging a module on the QEMU test guest', { timeout: 600_000 }, () =
     // The session leaves the guest running, with the module loaded.
     assert.ok(await guestRuns());
     assert.match((await sh('grep ^lkmt_debug /proc/modules; rmmod lkmt_debug')).stdout, /^lkmt_debug /);
+  });
+
+  // Last: the oops leaves the module stuck in the guest.
+  it('an oops in inlined header code (fortify strlen of a NULL member) is placed at the module line that called it', async () => {
+    const folder = path.join(FIXTURES, 'lkmt_inline');
+    const source = path.join(folder, 'lkmt_inline.c');
+    const result = await runLoop(folder, undefined, { guestName: GUEST });
+    await result.target?.connection.close();
+    assert.equal(result.exitCode, EXIT.kernelError, result.summary);
+    const oops = result.problems.find((p) => p.crash)!;
+    const callLine = readFileSync(source, 'utf8').split('\n').findIndex((l) => l.includes('strlen(READ_ONCE(dev->name))')) + 1;
+    assert.deepEqual([oops.file, oops.line], [source, callLine], oops.message);
+    // The header stays in the frame's inline chain and in the message.
+    const frame = oops.frames!.find((f) => f.file === source && f.line === callLine)!;
+    assert.match(frame.inlined![0].file, /include\/linux\/fortify-string\.h$/);
+    assert.match(oops.message, /inlined here/);
   });
 });
