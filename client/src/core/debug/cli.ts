@@ -12,7 +12,7 @@ import { loadModules } from '../targets/session';
 import { serveDebugAdapter } from './dap';
 import { type MiRecord } from './mi';
 import { shellQuote } from '../targets/quote';
-import { loadOutcome, ModuleDebugger, prepareModule, setupCommands, startLoadInGuest, startTriggerInGuest, triggerOutcome, writeLoaderScript, type PreparedModule, type StackFrame } from './session';
+import { kernelDebugImage, loadOutcome, ModuleDebugger, prepareModule, setupCommands, startLoadInGuest, startTriggerInGuest, triggerOutcome, writeLoaderScript, type PreparedModule, type StackFrame } from './session';
 
 const guestName = () => process.env.LKM_VM_NAME || undefined;
 const print = (text: string) => process.stdout.write(`${text}\n`);
@@ -68,6 +68,8 @@ async function runBatch(prepared: PreparedModule, opts: DebugCliOptions): Promis
   const timeoutMs = Number(opts.timeout) * 1000;
   const doInitModule = await ModuleDebugger.prepareLoad(prepared, {});
   const debug = await ModuleDebugger.attach(prepared, {});
+  // The loader script's own messages (a section table it cannot read) would otherwise be unseen.
+  debug.gdb.on('console', (text) => text.startsWith('lkm:') && process.stderr.write(text));
   let triggered = false;
   try {
     await debug.armLoader(doInitModule);
@@ -75,6 +77,9 @@ async function runBatch(prepared: PreparedModule, opts: DebugCliOptions): Promis
     await debug.resume();
     const stop = await stopDuringLoadOrTrigger(debug, prepared, opts.trigger, timeoutMs, () => (triggered = true));
     printStop(stop, await debug.backtrace());
+    if (!kernelDebugImage(prepared.target.guest!.kernelVersion)) {
+      print(`(kernel frames show addresses only: linux-image-${prepared.target.guest!.kernelVersion}-dbg is not installed)`);
+    }
   } finally {
     // Only the first stop is wanted: the detach removes the breakpoints and lets the guest run on.
     await debug.detach();

@@ -2,7 +2,7 @@
 // its gdbstub on 127.0.0.1, attach Debian's gdb over MI, and load the module under the debugger so
 // breakpoints anywhere in it — init included — are set before its code runs. Shared by `lkm debug`
 // and the VS Code debug adapter. The guest keeps running when the session ends (gdb detaches).
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { guestKernelVersion, kernelBuildDir, prepareGuestImage } from '../guest/image';
 import { TEST_VM_TARGET } from '../targets/config';
@@ -71,6 +71,7 @@ const LOAD_STATUS = '/tmp/lkm-debug-insmod';
 
 /** gdb's settings and the attach to the guest's gdbstub (the MI session and interactive gdb share them). */
 export function setupCommands(prepared: PreparedModule): string[] {
+  const kernelSymbols = kernelDebugImage(prepared.target.guest!.kernelVersion);
   return [
     'set confirm off',
     'set pagination off',
@@ -80,8 +81,17 @@ export function setupCommands(prepared: PreparedModule): string[] {
     'set mi-async on',
     // Sources are built in a private mirror of the folder: show the workspace files instead.
     ...prepared.module.mappings.map((m) => `set substitute-path ${cQuote(m.from)} ${cQuote(m.to)}`),
+    // With Debian's linux-image-VERSION-dbg installed, frames inside the kernel resolve too. The guest
+    // boots vmlinux at its PVH entry, which skips the decompressor's KASLR: the link addresses hold.
+    ...(kernelSymbols ? [`symbol-file ${cQuote(kernelSymbols)}`] : []),
     `target remote 127.0.0.1:${prepared.gdbPort}`,
   ];
+}
+
+/** The kernel's own debug info, from Debian's -dbg package, when installed. */
+export function kernelDebugImage(kernelVersion: string): string | undefined {
+  const file = `/usr/lib/debug/boot/vmlinux-${kernelVersion}`;
+  return existsSync(file) ? file : undefined;
 }
 
 /** gdb attached to the guest, with the module's symbols (now or at its load). */
@@ -102,7 +112,8 @@ export class ModuleDebugger {
     const gdb = new GdbMi(options.gdbPath);
     try {
       // Attaching halts the guest until the next continue.
-      for (const command of setupCommands(prepared)) await gdb.console(command, 30_000);
+      // Reading a -dbg vmlinux's symbols can take minutes; every other step answers at once.
+      for (const command of setupCommands(prepared)) await gdb.console(command, command.startsWith('symbol-file') ? 600_000 : 30_000);
     } catch (error) {
       await gdb.exit();
       throw error;

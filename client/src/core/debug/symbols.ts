@@ -5,6 +5,7 @@
 // - a module being loaded under the debugger (so that breakpoints in its init work): the same table
 //   in memory (`mod->sect_attrs`, filled before `do_init_module(mod)` runs init), read by gdb at a
 //   breakpoint on do_init_module, with the struct offsets taken from the kernel's own BTF.
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { ElfFile } from '../targets/elf';
 import type { SshConnection } from '../targets/ssh';
 import { shellQuote } from '../targets/quote';
@@ -45,7 +46,7 @@ export async function readSysfsSections(connection: SshConnection, moduleName: s
     const m = /^(\S+) (0x[0-9a-f]{1,16})$/.exec(line);
     if (m && SECTION_NAME.test(m[1])) addresses.set(m[1], m[2]);
   }
-  if (!addresses.has('.text')) throw new Error(`/sys/module/${moduleName}/sections has no .text address (is kptr_restrict hiding it?)`);
+  if (addresses.size === 0 || [...addresses.values()].every((a) => /^0x0+$/.test(a))) throw new Error(`/sys/module/${moduleName}/sections lists no addresses (is kptr_restrict hiding them?)`);
   return addresses;
 }
 
@@ -60,11 +61,22 @@ export interface SectAttrLayout {
   attrAddress: number;
 }
 
+/**
+ * The offsets from the guest kernel's BTF. Parsing reads the whole 65 MB vmlinux (~1.5 s, blocking):
+ * the result is kept beside it, keyed by the file's size and mtime.
+ */
 export function sectAttrLayout(vmlinuxPath: string): SectAttrLayout {
+  const stat = statSync(vmlinuxPath);
+  const key = `${stat.size}:${stat.mtimeMs}`;
+  const cacheFile = `${vmlinuxPath}.sect-attrs.json`;
+  if (existsSync(cacheFile)) {
+    const cached = JSON.parse(readFileSync(cacheFile, 'utf8')) as { key: string; layout: SectAttrLayout };
+    if (cached.key === key) return cached.layout;
+  }
   const data = ElfFile.read(vmlinuxPath).sectionBytes('.BTF');
   if (!data) throw new Error(`${vmlinuxPath} has no .BTF section: the debugger cannot find module sections before init`);
   const btf = new Btf(data);
-  return {
+  const layout: SectAttrLayout = {
     moduleName: btf.offsetOf('module', 'name'),
     moduleSectAttrs: btf.offsetOf('module', 'sect_attrs'),
     nsections: btf.offsetOf('module_sect_attrs', 'nsections'),
@@ -73,6 +85,8 @@ export function sectAttrLayout(vmlinuxPath: string): SectAttrLayout {
     attrName: btf.offsetOf('module_sect_attr', 'battr.attr.name'),
     attrAddress: btf.offsetOf('module_sect_attr', 'address'),
   };
+  writeFileSync(cacheFile, JSON.stringify({ key, layout }));
+  return layout;
 }
 
 /**
@@ -92,18 +106,19 @@ export function sectAttrOrder(koPath: string): string[] {
  * section table in memory, and continue: pending breakpoints in the module (init included) then
  * resolve before its init runs. `doInitModule` is the function's address from /proc/kallsyms.
  * The table is indexed by the order sectAttrOrder predicts (string compares over the gdbstub cost
- * ~50 ms each), checked by its length and the name of .text.
+ * ~50 ms each), checked by its length and one name (.text, or the first section of a module without one).
  */
 export function loaderScript(koPath: string, moduleName: string, doInitModule: string, layout: SectAttrLayout): string {
   const order = sectAttrOrder(koPath);
   const sections = loadedSectionNames(koPath).filter((name) => order.includes(name));
+  if (sections.length === 0) throw new Error(`${koPath} has no sections the kernel loads`);
   const entry = (name: string) => `($lkm_sa + ${layout.attrs} + ${order.indexOf(name) * layout.attrSize})`;
   // The path is a C string inside eval's format string: its quotes escaped once more, and % doubled.
   const format = [`add-symbol-file ${cQuote(koPath.replace(/%/g, '%%'))}`, ...sections.map((name) => `-s ${name} 0x%lx`)].join(' ').replace(/[\\"]/g, '\\$&');
   return [
     'define lkm-add-module-symbols',
     `  set $lkm_sa = *(unsigned long *)($rdi + ${layout.moduleSectAttrs})`,
-    `  if *(unsigned int *)($lkm_sa + ${layout.nsections}) == ${order.length} && $_streq(*(char **)(${entry('.text')} + ${layout.attrName}), ".text")`,
+    `  if *(unsigned int *)($lkm_sa + ${layout.nsections}) == ${order.length} && $_streq(*(char **)(${entry(sections[0])} + ${layout.attrName}), ${cQuote(sections[0])})`,
     `    eval "${format}", ${sections.map((name) => `*(unsigned long *)(${entry(name)} + ${layout.attrAddress})`).join(', ')}`,
     '  else',
     `    echo lkm: the kernel's section table of ${moduleName} is not laid out as expected: no symbols added\\n`,
