@@ -130,6 +130,35 @@ describe('debugging a module on the QEMU test guest', { timeout: 600_000 }, () =
     assert.match((await sh('grep ^lkmt_debug /proc/modules; rmmod lkmt_debug')).stdout, /^lkmt_debug /);
   });
 
+  it('the debug adapter attaches to a module already loaded (sections from /sys/module) and stops in read()', async () => {
+    const loaded = await runLoop(FIXTURE, undefined, { guestName: GUEST });
+    await loaded.target?.connection.close();
+    assert.equal(loaded.exitCode, EXIT.loaded, loaded.summary);
+    const dap = new DapClient(process.execPath, [path.join(ROOT, 'bin', 'lkm.js'), 'debug-adapter'], env);
+    try {
+      await dap.request('initialize', { adapterID: 'lkm' });
+      const attached = dap.request('attach', { folder: FIXTURE }, 180_000);
+      await dap.event('initialized', 180_000);
+      const line = lineOf(/lkmt_debug_reads = total;/);
+      const set = await dap.request('setBreakpoints', { source: { path: SOURCE }, breakpoints: [{ line }] });
+      assert.equal(set.body.breakpoints[0].message, undefined, 'the breakpoint should resolve at once in a loaded module');
+      await attached;
+      await dap.request('configurationDone', {});
+      const reading = sh('cat /dev/lkmt_debug');
+      await dap.event('stopped', 120_000);
+      const frames = (await dap.request('stackTrace', { threadId: 1 })).body.stackFrames;
+      assert.deepEqual([frames[0].name, frames[0].line, frames[1].name], ['lkmt_debug_count', line, 'lkmt_debug_read']);
+      await dap.request('continue', { threadId: 1 });
+      await dap.request('disconnect', {});
+      assert.equal(await dap.exited(), 0);
+      assert.equal((await reading).code, 0);
+    } finally {
+      dap.kill();
+    }
+    assert.ok(await guestRuns());
+    await sh('rmmod lkmt_debug');
+  });
+
   // Last: the oops leaves the module stuck in the guest.
   it('an oops in inlined header code (fortify strlen of a NULL member) is placed at the module line that called it', async () => {
     const folder = path.join(FIXTURES, 'lkmt_inline');

@@ -228,7 +228,8 @@ export class LkmDebugAdapter {
   private async disconnect(): Promise<void> {
     await this.debug?.detach();
     this.debug = undefined;
-    await this.prepared?.target.connection.close();
+    // The SSH master is shared with other users of the guest (Build and Load, a terminal's lkm): an
+    // `ssh -O exit` here would cut their sessions; it ends by itself (ControlPersist) when idle.
   }
 
   private requireDebug(): ModuleDebugger {
