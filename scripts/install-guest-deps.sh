@@ -13,6 +13,7 @@ packages=(
   cpio                 # packs the initramfs
   xz-utils             # unpacks the kernel image's vmlinux
   binutils             # addr2line decodes call-trace frames
+  gdb                  # `lkm debug` and the lkm debug type drive it over GDB/MI (QEMU gdbstub)
   make gcc             # kbuild
   rsync                # source sync (the tar stream is the fallback)
   openssh-client       # the transport

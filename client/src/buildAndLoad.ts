@@ -42,7 +42,10 @@ function publish(problems: Problem[], folder: string): void {
     const severity = p.severity === 'error' ? vscode.DiagnosticSeverity.Error : p.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information;
     const diagnostic = new vscode.Diagnostic(new vscode.Range(line, col, line, Number.MAX_SAFE_INTEGER), p.message, severity);
     diagnostic.source = p.source === 'kbuild' ? 'kbuild' : 'kernel';
+    // A frame in inlined header code also links the header's lines (the inline chain), innermost first.
+    const inlineChain = (f: NonNullable<Problem['frames']>[number]) => (f.inlined ?? []).filter((l) => l.file !== f.file || l.line !== f.line).map((l) => ({ file: l.file, line: l.line, raw: `${l.func}() inlined in ${f.func}` }));
     diagnostic.relatedInformation = (p.frames ?? [])
+      .flatMap((f) => [...inlineChain(f), f])
       .filter((f) => f.file && f.line)
       .map((f) => new vscode.DiagnosticRelatedInformation(new vscode.Location(vscode.Uri.file(f.file!), new vscode.Position(f.line! - 1, 0)), f.raw));
     byFile.set(p.file, [...(byFile.get(p.file) ?? []), diagnostic]);

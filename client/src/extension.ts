@@ -16,13 +16,14 @@ import * as scaffolding from './scaffolding';
 import * as intellisense from './intellisense';
 import * as modulesView from './modulesView';
 import * as guestShell from './guestShell';
+import * as debug from './debug';
 
 interface Feature {
   activate(context: vscode.ExtensionContext): void | Promise<void>;
   deactivate?(): void | Promise<void>;
 }
 
-const features: Feature[] = [languageClient, targets, statusItem, failures, addSshTarget, buildOutput, kernelLog, vm, buildAndLoad, tasks, scaffolding, modulesView, guestShell, intellisense];
+const features: Feature[] = [languageClient, targets, statusItem, failures, addSshTarget, buildOutput, kernelLog, vm, buildAndLoad, tasks, scaffolding, modulesView, guestShell, intellisense, debug];
 
 /** What the extension returns to others (the editor tests read the status item through it). */
 export interface LkmApi {

@@ -5,6 +5,7 @@ import { terminalSafe } from '../core/targets/terminal';
 import { EXIT, exitCodeOf } from '../core/targets/loop';
 import { registerScaffoldCommands } from '../core/scaffold/cli';
 import { registerIntellisenseCommands } from '../core/intellisense/cli';
+import { registerDebugCommands } from '../core/debug/cli';
 
 const program = new Command('lkm')
   .description('Linux kernel module development: test guest, build/load on targets, scaffolding')
@@ -15,6 +16,7 @@ const program = new Command('lkm')
 registerTargetCommands(program);
 registerScaffoldCommands(program);
 registerIntellisenseCommands(program);
+registerDebugCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(terminalSafe(`lkm: ${error instanceof Error ? error.message : String(error)}`));

@@ -8,6 +8,8 @@ export interface ElfSection {
   name: string;
   offset: number;
   size: number;
+  /** sh_flags: SHF_ALLOC (2) marks what the kernel lays out in memory when it loads a module. */
+  flags: number;
 }
 
 export interface ElfSymbol {
@@ -75,7 +77,7 @@ export class ElfFile {
     return result;
   }
 
-  private rawSections(): Array<{ nameOffset: number; type: number; offset: number; size: number; link: number }> {
+  private rawSections(): Array<{ nameOffset: number; type: number; flags: number; offset: number; size: number; link: number }> {
     const shoff = Number(this.data.readBigUInt64LE(0x28));
     const shentsize = this.data.readUInt16LE(0x3a);
     const shnum = this.data.readUInt16LE(0x3c);
@@ -85,6 +87,7 @@ export class ElfFile {
       list.push({
         nameOffset: this.data.readUInt32LE(base),
         type: this.data.readUInt32LE(base + 4),
+        flags: Number(this.data.readBigUInt64LE(base + 8)),
         offset: Number(this.data.readBigUInt64LE(base + 0x18)),
         size: Number(this.data.readBigUInt64LE(base + 0x20)),
         link: this.data.readUInt32LE(base + 0x28),
@@ -97,7 +100,7 @@ export class ElfFile {
     const raw = this.rawSections();
     const shstrndx = this.data.readUInt16LE(0x3e);
     const names = raw[shstrndx];
-    return raw.map((s) => ({ name: names ? this.cString(names.offset + s.nameOffset) : '', offset: s.offset, size: s.size }));
+    return raw.map((s) => ({ name: names ? this.cString(names.offset + s.nameOffset) : '', offset: s.offset, size: s.size, flags: s.flags }));
   }
 
   private cString(at: number): string {

@@ -16,6 +16,17 @@ export interface Frame {
   raw: string;
   file?: string;
   line?: number;
+  /**
+   * When the address is in code inlined into the function (a header's helper), the inline chain,
+   * innermost first; file/line above are then the innermost entry in the module's own sources.
+   */
+  inlined?: InlineLocation[];
+}
+
+export interface InlineLocation {
+  func: string;
+  file: string;
+  line: number;
 }
 
 export interface Problem {
@@ -184,6 +195,8 @@ export function locateKernelProblems(problems: Problem[]): void {
     if (located) {
       p.file = located.file;
       p.line = located.line;
+      const inner = located.inlined?.slice(0, located.inlined.findIndex((l) => l.file === located.file && l.line === located.line));
+      if (inner?.length) p.message += ` (in ${inner.map((l) => `${l.func}() at ${l.file}:${l.line}`).join(', inlined in ')}, inlined here)`;
     }
   }
 }
