@@ -394,6 +394,8 @@ async function benchKeystrokes(file: string, kdir: string, edits: number, corpus
   const uri = pathToFileURL(file).href;
   const dirUri = pathToFileURL(path.dirname(file)).href;
   const serverLintMs: number[] = [];
+  /** Per lint after a change: from the change's arrival to its diagnostics written (debounce, lint, encoding). */
+  const serverWrittenMs: number[] = [];
   const logErrors: string[] = [];
   let waiting: ((at: number) => void) | undefined;
   let targetLoaded: (() => void) | undefined;
@@ -405,7 +407,10 @@ async function benchKeystrokes(file: string, kdir: string, edits: number, corpus
   });
   connection.onNotification(LogMessageNotification.type, (params) => {
     const lint = /linted .* in ([\d.]+) ms/.exec(params.message);
-    if (lint) serverLintMs.push(Number(lint[1]));
+    if (lint) {
+      serverLintMs.push(Number(lint[1]));
+      serverWrittenMs.push(Number(/([\d.]+) ms from the change to the diagnostics written/.exec(params.message)?.[1] ?? NaN));
+    }
     else if (params.message.startsWith('target kernel:')) targetLoaded?.();
     else if (params.type === 1) logErrors.push(params.message.split('\n')[0]!);
   });
@@ -476,6 +481,7 @@ async function benchKeystrokes(file: string, kdir: string, edits: number, corpus
     for (let waited = 0; serverLintMs.length < expectedLints && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
     const firstServerLintMs = serverLintMs[lintsBeforeOpen];
     const perEditServerMs = serverLintMs.slice(lintsBeforeOpen + 1 + coldMs.length);
+    const perEditWrittenMs = serverWrittenMs.slice(lintsBeforeOpen + 1 + coldMs.length).filter((value) => !Number.isNaN(value));
     return {
       file: path.relative(corpusRoot, file),
       absoluteFile: file,
@@ -492,6 +498,8 @@ async function benchKeystrokes(file: string, kdir: string, edits: number, corpus
       coldMs,
       serverLintP50Ms: percentile(perEditServerMs, 50),
       serverLintP95Ms: percentile(perEditServerMs, 95),
+      serverWrittenP50Ms: percentile(perEditWrittenMs, 50),
+      serverWrittenP95Ms: percentile(perEditWrittenMs, 95),
       serverErrors: logErrors,
     };
   } finally {
@@ -814,11 +822,11 @@ async function main(): Promise<void> {
   if (keystroke) {
     console.log(`\n== keystroke → publishDiagnostics, language server over stdio, debounceMs 0 ==`);
     console.log(table([
-      ['file', 'size', 'kdir load', 'first lint', 'first keystrokes (median / max)', 'edits', 'p50', 'p95', 'max', 'server: edit + module lint p50/p95', `p95 < ${TARGET_KEYSTROKE_P95_MS} ms`],
+      ['file', 'size', 'kdir load', 'first lint', 'first keystrokes (median / max)', 'edits', 'p50', 'p95', 'max', 'server: edit + module lint p50/p95', 'server: change in → diagnostics out p50/p95', `p95 < ${TARGET_KEYSTROKE_P95_MS} ms`],
       ...keystroke.map((k) => [
         `${k.file}${k.editsInFunctionBodies ? '' : ' (no functions: edits in data)'}`,
         `${k.megabytes.toFixed(2)} MB`, ms(k.targetLoadMs), ms(k.firstLintMs), `${k.coldMs.length}: ${ms(percentile(k.coldMs, 50))} / ${ms(Math.max(...k.coldMs))}`, String(k.edits), ms(k.p50Ms), ms(k.p95Ms), ms(k.maxMs),
-        `${ms(k.serverLintP50Ms)} / ${ms(k.serverLintP95Ms)}`, verdict(k.p95Ms < TARGET_KEYSTROKE_P95_MS),
+        `${ms(k.serverLintP50Ms)} / ${ms(k.serverLintP95Ms)}`, `${ms(k.serverWrittenP50Ms)} / ${ms(k.serverWrittenP95Ms)}`, verdict(k.p95Ms < TARGET_KEYSTROKE_P95_MS),
       ]),
     ]));
     console.log(`(after ${WARM_UP_POINTS * 2} first keystrokes, reported apart: they also pay for compiling the incremental path)`);

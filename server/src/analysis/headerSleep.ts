@@ -69,7 +69,8 @@ function knowledgeOf(target: KernelTarget, options: CacheOptions): HeaderKnowled
 function loadOrDerive(target: KernelTarget, options: CacheOptions): HeaderKnowledge {
   const base = options.cacheDir ?? path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'lkm-dev', 'kdir-sleep');
   const key = cacheKey(target);
-  const cacheFile = path.join(base, `${crypto.createHash('sha256').update(target.kdir).digest('hex').slice(0, 16)}.json`);
+  // The format in the name: two versions side by side do not overwrite each other's file.
+  const cacheFile = path.join(base, `${crypto.createHash('sha256').update(target.kdir).digest('hex').slice(0, 16)}-v${FORMAT}.json`);
   const cached = options.noCache ? undefined : readCache(cacheFile, key);
   if (cached) return cached;
   const started = performance.now();

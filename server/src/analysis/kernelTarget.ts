@@ -412,7 +412,8 @@ function cacheDirectory(options: LoadOptions): string {
 }
 
 function loadHeaderIndex(kdir: string, env: PreprocessorEnv, config: Map<string, string> | undefined, options: LoadOptions): HeaderIndex {
-  const cacheFile = path.join(cacheDirectory(options), `${crypto.createHash('sha256').update(kdir).digest('hex').slice(0, 16)}.json`);
+  // The format in the name: two versions of the extension (or a CLI beside it) do not overwrite each other's file.
+  const cacheFile = path.join(cacheDirectory(options), `${crypto.createHash('sha256').update(kdir).digest('hex').slice(0, 16)}-v${INDEX_FORMAT}.json`);
   const identity = kdirIdentity(kdir);
   const cached = options.noCache ? undefined : readCachedIndex(cacheFile, identity);
   if (cached) return cached;
