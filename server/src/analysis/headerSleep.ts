@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { NEUTRAL_GFP_MODIFIERS } from '../kernel-api/gfp';
 import { SLEEPING_APIS, sleepsWithArguments, type SleepingApi } from '../kernel-api/sleeping';
 import { classifyGfp } from './callGraph';
-import { includeDirsOf, kdirIdentity, type KernelTarget } from './kernelTarget';
+import { includeDirsOf, kdirIdentity, pruneCacheDir, type KernelTarget } from './kernelTarget';
 import { forEachHeader, readTextIfPresent } from '../sources';
 
 /** A function of the headers: its parameters and, for inlines and macros, the calls of its body. */
@@ -83,6 +83,7 @@ function loadOrDerive(target: KernelTarget, options: CacheOptions): HeaderKnowle
       const temporary = `${cacheFile}.${process.pid}.tmp`;
       fs.writeFileSync(temporary, JSON.stringify({ key, apis: [...apis.values()], structs: [...scan.structs] }));
       fs.renameSync(temporary, cacheFile);
+      pruneCacheDir(base);
     } catch {
       // A read-only home: derived again next time.
     }

@@ -463,9 +463,25 @@ function writeCachedIndex(cacheFile: string, identity: string, index: HeaderInde
     const temporary = `${cacheFile}.${process.pid}.tmp`;
     fs.writeFileSync(temporary, JSON.stringify(data));
     fs.renameSync(temporary, cacheFile);
+    pruneCacheDir(path.dirname(cacheFile));
   } catch {
     // A read-only home: the index still works, it is just rebuilt next time.
   }
+}
+
+/** Cache files kept per cache folder: the kdirs used last (each index is ~10 MB for a distribution's headers). */
+const CACHED_KDIRS = 8;
+
+/** Deletes all but the CACHED_KDIRS most recently written `.json` files of a cache folder (kdirs gone, old versions). */
+export function pruneCacheDir(dir: string, keep = CACHED_KDIRS): void {
+  const files = fs.readdirSync(dir).filter((name) => name.endsWith('.json')).flatMap((name) => {
+    try {
+      return [{ file: path.join(dir, name), mtimeMs: fs.statSync(path.join(dir, name)).mtimeMs }];
+    } catch {
+      return []; // deleted meanwhile
+    }
+  });
+  for (const { file } of files.sort((a, b) => b.mtimeMs - a.mtimeMs).slice(keep)) fs.rmSync(file, { force: true });
 }
 
 /** Indexes every `.h` file under the include directories (uapi included: modules use it too). */
