@@ -133,11 +133,16 @@ describe('the on-disk caches of a kdir (header index, sleeping APIs)', () => {
   test('a cache folder keeps the indexes of the kdirs used last, not one per kdir ever seen', () => {
     const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-kdir-cache-'));
     const kdirs = Array.from({ length: 10 }, () => copy().kdir);
-    for (const kdir of kdirs) loadKernelTarget(kdir, { cacheDir, cacheWorthyMs: 0 });
+    for (const kdir of kdirs) {
+      loadKernelTarget(kdir, { cacheDir, cacheWorthyMs: 0 });
+      // The first kdir is used again after each other one: it stays.
+      loadKernelTarget(kdirs[0]!, { cacheDir, cacheWorthyMs: 0 });
+    }
     assert.equal(fs.readdirSync(cacheDir).filter((file) => file.endsWith('.json')).length, 8);
     const cachedKdirs = fs.readdirSync(cacheDir).map((file) => (JSON.parse(fs.readFileSync(path.join(cacheDir, file), 'utf8')) as { identity: string }).identity.split('\n')[0]);
     assert.ok(cachedKdirs.includes(path.resolve(kdirs[9]!)), 'the last one used is kept');
-    assert.equal(cachedKdirs.includes(path.resolve(kdirs[0]!)), false, 'the first one used is gone');
+    assert.ok(cachedKdirs.includes(path.resolve(kdirs[0]!)), 'the one used all along is kept');
+    assert.equal(cachedKdirs.includes(path.resolve(kdirs[1]!)), false, 'one not used since is gone');
   });
 
   test('the sleeping APIs derived from the headers follow the kdir identity too', () => {

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { NEUTRAL_GFP_MODIFIERS } from '../kernel-api/gfp';
 import { SLEEPING_APIS, sleepsWithArguments, type SleepingApi } from '../kernel-api/sleeping';
 import { classifyGfp } from './callGraph';
-import { includeDirsOf, kdirIdentity, pruneCacheDir, type KernelTarget } from './kernelTarget';
+import { includeDirsOf, kdirIdentity, markUsed, pruneCacheDir, type KernelTarget } from './kernelTarget';
 import { forEachHeader, readTextIfPresent } from '../sources';
 
 /** A function of the headers: its parameters and, for inlines and macros, the calls of its body. */
@@ -100,6 +100,7 @@ function readCache(cacheFile: string, key: string): HeaderKnowledge | undefined 
     const apis = Array.isArray(data.apis) && data.apis.every((api) => typeof api?.name === 'string' && typeof api.reason === 'string');
     const structs = Array.isArray(data.structs) && data.structs.every((name) => typeof name === 'string');
     if (data.key !== key || !apis || !structs) return undefined;
+    markUsed(cacheFile);
     return { apis: new Map(data.apis.map((api) => [api.name, api])), structs: new Set(data.structs) };
   } catch {
     return undefined; // a partial or corrupt file: derived again

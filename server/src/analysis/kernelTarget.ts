@@ -435,6 +435,7 @@ function readCachedIndex(cacheFile: string, identity: string): HeaderIndex | und
     return undefined; // a partial or corrupt file: rebuilt
   }
   if (data?.format !== INDEX_FORMAT || data.identity !== identity || !wellFormed(data)) return undefined;
+  markUsed(cacheFile);
   return {
     macros: new Set(data.macros), inlines: new Map(data.inlines), functions: new Set(data.functions),
     macroExpansions: new Map(data.macroExpansions), undecidedInlines: new Set(data.undecidedInlines), annotations: new Set(data.annotations),
@@ -469,10 +470,20 @@ function writeCachedIndex(cacheFile: string, identity: string, index: HeaderInde
   }
 }
 
+/** Makes a cache file the most recent one, so that pruneCacheDir keeps the kdirs used last, not those built last. */
+export function markUsed(cacheFile: string): void {
+  try {
+    const now = new Date();
+    fs.utimesSync(cacheFile, now, now);
+  } catch {
+    // A read-only cache: nothing is pruned from it either.
+  }
+}
+
 /** Cache files kept per cache folder: the kdirs used last (each index is ~10 MB for a distribution's headers). */
 const CACHED_KDIRS = 8;
 
-/** Deletes all but the CACHED_KDIRS most recently written `.json` files of a cache folder (kdirs gone, old versions). */
+/** Deletes all but the CACHED_KDIRS most recently used `.json` files of a cache folder (kdirs gone, old versions). */
 export function pruneCacheDir(dir: string, keep = CACHED_KDIRS): void {
   const files = fs.readdirSync(dir).filter((name) => name.endsWith('.json')).flatMap((name) => {
     try {

@@ -59,9 +59,6 @@ interface Options {
   severity?: Record<string, SeveritySetting>;
 }
 
-/** Modules a worker has been sent beyond the one it lints: it never waits for the main thread's next message. */
-const WORKER_QUEUE = 2;
-
 /**
  * Worker threads for `jobs - 1` of the jobs (the main thread is the last one): started before the
  * modules are known, so that their parser and kdir load while the main thread discovers the modules.
@@ -80,31 +77,40 @@ function startWorkers(count: number, init: WorkerInit): Worker[] {
 const earlyFailures = new WeakMap<Worker, Error>();
 
 /**
- * Lints the modules in the workers and in this thread. The queue is sorted largest first: workers take
- * from the front, each kept WORKER_QUEUE modules ahead; this thread takes from the back, the smallest,
- * since it hears from the workers only between two of its own modules.
+ * Lints the modules in the workers and in this thread, largest first (the queue is sorted so). This
+ * thread hears from the workers only between two of its own modules: before it starts one, it sends
+ * each worker, from the small end of the queue, at least as many files as that module has, so that no
+ * worker runs dry meanwhile; a worker that did runs dry takes the next largest module.
  */
 async function lintEverywhere(modules: ModuleSpec[], workers: Worker[], workspace: WorkspaceEntries, lintHere: (module: ModuleSpec) => ModuleResult, onResult: (r: ModuleResult) => void): Promise<void> {
   const queue = [...modules].sort((a, b) => b.files.length - a.files.length);
+  /** Files sent to each worker and not yet linted. */
+  const pending = new Map<Worker, number[]>(workers.map((worker) => [worker, []]));
+  const send = (worker: Worker, module: ModuleSpec | undefined) => {
+    if (!module) return;
+    pending.get(worker)!.push(module.files.length);
+    worker.postMessage({ module } satisfies WorkerRequest);
+  };
   const finished = workers.map((worker) => new Promise<void>((resolve, reject) => {
     const early = earlyFailures.get(worker);
     if (early) return reject(early);
-    let sent = 0;
-    const feed = () => {
-      for (; sent < WORKER_QUEUE && queue.length > 0; sent++) worker.postMessage({ module: queue.shift()! } satisfies WorkerRequest);
-      if (sent === 0) worker.postMessage(null satisfies WorkerRequest);
-    };
     worker.on('message', (result: ModuleResult) => {
-      sent--;
+      pending.get(worker)!.shift();
       onResult(result);
-      feed();
+      if (pending.get(worker)!.length === 0) send(worker, queue.shift());
+      if (pending.get(worker)!.length === 0) worker.postMessage(null satisfies WorkerRequest);
     });
     worker.on('error', reject);
     worker.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`lint worker exited with code ${code}`))));
     worker.postMessage({ workspace } satisfies WorkerRequest);
-    feed();
+    send(worker, queue.shift());
+    if (pending.get(worker)!.length === 0) worker.postMessage(null satisfies WorkerRequest);
   }));
-  for (let module = queue.pop(); module; module = queue.pop()) {
+  for (let module = queue.shift(); module; module = queue.shift()) {
+    for (const worker of workers) {
+      const queued = () => pending.get(worker)!.reduce((sum, files) => sum + files, 0);
+      while (queue.length > 0 && pending.get(worker)!.length > 0 && queued() < module.files.length) send(worker, queue.pop());
+    }
     onResult(lintHere(module));
     // Lets the workers' results in, and so their next modules out.
     await new Promise((resolve) => setImmediate(resolve));
