@@ -1,11 +1,13 @@
 // loadKernelTarget: Module.symvers, version, config, the header index and resolveCall, on the miniature
 // kdir of the fixtures and on the real Debian headers (installed by .ci/run).
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { loadKernelTarget, parseSymvers, type KernelTarget } from '../../server/src/analysis/kernelTarget';
+import { kdirIdentity, loadKernelTarget, parseSymvers, type KernelTarget } from '../../server/src/analysis/kernelTarget';
+import { headerSleepingApis } from '../../server/src/analysis/headerSleep';
 import { kernelVersion } from '../../server/src/parsing/preprocessor';
 
 const KDIR_MINI = path.join(__dirname, '..', 'fixtures', 'kdir-mini');
@@ -67,6 +69,97 @@ describe('kdir-mini', () => {
 });
 
 /** Debian's headers for the 6.1 kernel, split in an -amd64 and a -common directory. */
+describe('the on-disk caches of a kdir (header index, sleeping APIs)', () => {
+  /** A copy of kdir-mini whose index is always cached, with its own cache folder. */
+  const copy = () => {
+    const kdir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-kdir-copy-'));
+    fs.cpSync(KDIR_MINI, kdir, { recursive: true });
+    return { kdir, cacheDir: fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-kdir-cache-')) };
+  };
+  const cacheFileOf = (cacheDir: string) => path.join(cacheDir, fs.readdirSync(cacheDir).find((file) => file.endsWith('.json'))!);
+  /** Marks the cached index with a macro no header defines: a load that returns it used the cache. */
+  const markCache = (cacheDir: string) => {
+    const file = cacheFileOf(cacheDir);
+    const data = JSON.parse(fs.readFileSync(file, 'utf8')) as { macros: string[] };
+    data.macros.push('LKM_FROM_THE_CACHE');
+    fs.writeFileSync(file, JSON.stringify(data));
+  };
+  const later = (file: string) => fs.utimesSync(file, new Date(), new Date(Date.now() + 5000));
+
+  test('a load of the same kdir uses the cache; a changed .config, autoconf.h or Module.symvers rebuilds it', () => {
+    const { kdir, cacheDir } = copy();
+    const options = { cacheDir, cacheWorthyMs: 0 };
+    assert.equal(loadKernelTarget(kdir, options).headers.functions.has('lock_debug_helper'), false, 'an inline while CONFIG_DEBUG_LOCK_ALLOC is unset');
+    markCache(cacheDir);
+    assert.ok(loadKernelTarget(kdir, options).headers.macros.has('LKM_FROM_THE_CACHE'), 'the second load reads the cache');
+    // Reconfigured: the branch the index took is another one.
+    fs.appendFileSync(path.join(kdir, '.config'), 'CONFIG_DEBUG_LOCK_ALLOC=y\n');
+    const reconfigured = loadKernelTarget(kdir, options);
+    assert.equal(reconfigured.headers.macros.has('LKM_FROM_THE_CACHE'), false, 'a changed .config is a new identity');
+    assert.ok(reconfigured.headers.functions.has('lock_debug_helper'), 'indexed again with the new configuration');
+    for (const file of ['Module.symvers', 'include/generated/autoconf.h']) {
+      const before = kdirIdentity(kdir);
+      if (!fs.existsSync(path.join(kdir, file))) fs.writeFileSync(path.join(kdir, file), '#define CONFIG_X86 1\n');
+      later(path.join(kdir, file));
+      assert.notEqual(kdirIdentity(kdir), before, `${file} is part of the identity`);
+      markCache(cacheDir);
+      assert.equal(loadKernelTarget(kdir, options).headers.macros.has('LKM_FROM_THE_CACHE'), false, `a rebuilt ${file} is not served from the cache`);
+    }
+  });
+
+  test('a damaged cache file (cut short, other shapes, not a file) is rebuilt, never trusted', () => {
+    const { kdir, cacheDir } = copy();
+    const options = { cacheDir, cacheWorthyMs: 0 };
+    const fresh = loadKernelTarget(kdir, options);
+    const file = cacheFileOf(cacheDir);
+    const good = fs.readFileSync(file, 'utf8');
+    const damaged = [
+      good.slice(0, good.length / 2),
+      good.replace(/"macros":\[/, '"macros":[17,'),
+      good.replace(/"inlines":\[\[("[^"]*"),\[/, '"inlines":[[$1,{"x":['),
+      'null',
+    ];
+    for (const text of damaged) {
+      fs.writeFileSync(file, text);
+      const loaded = loadKernelTarget(kdir, options);
+      assert.equal(loaded.headers.inlines.size, fresh.headers.inlines.size, text.slice(0, 80));
+      assert.ok([...loaded.headers.macros].every((name) => typeof name === 'string'));
+    }
+    fs.rmSync(file);
+    execFileSync('mkfifo', [file]);
+    assert.equal(loadKernelTarget(kdir, options).headers.inlines.size, fresh.headers.inlines.size, 'not a regular file: built afresh');
+  });
+
+  test('a cache folder keeps the indexes of the kdirs used last, not one per kdir ever seen', () => {
+    const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-kdir-cache-'));
+    const kdirs = Array.from({ length: 10 }, () => copy().kdir);
+    for (const kdir of kdirs) {
+      loadKernelTarget(kdir, { cacheDir, cacheWorthyMs: 0 });
+      // The first kdir is used again after each other one: it stays.
+      loadKernelTarget(kdirs[0]!, { cacheDir, cacheWorthyMs: 0 });
+    }
+    assert.equal(fs.readdirSync(cacheDir).filter((file) => file.endsWith('.json')).length, 8);
+    const cachedKdirs = fs.readdirSync(cacheDir).map((file) => (JSON.parse(fs.readFileSync(path.join(cacheDir, file), 'utf8')) as { identity: string }).identity.split('\n')[0]);
+    assert.ok(cachedKdirs.includes(path.resolve(kdirs[9]!)), 'the last one used is kept');
+    assert.ok(cachedKdirs.includes(path.resolve(kdirs[0]!)), 'the one used all along is kept');
+    assert.equal(cachedKdirs.includes(path.resolve(kdirs[1]!)), false, 'one not used since is gone');
+  });
+
+  test('the sleeping APIs derived from the headers follow the kdir identity too', () => {
+    const { kdir, cacheDir } = copy();
+    const sleepCache = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-sleep-cache-'));
+    const derive = () => headerSleepingApis(loadKernelTarget(kdir, { cacheDir }), { cacheDir: sleepCache, cacheWorthyMs: 0 });
+    assert.equal(derive().has('lkm_from_the_cache'), false);
+    const file = cacheFileOf(sleepCache);
+    const data = JSON.parse(fs.readFileSync(file, 'utf8')) as { apis: Array<{ name: string; reason: string }> };
+    data.apis.push({ name: 'lkm_from_the_cache', reason: 'marked by the test' });
+    fs.writeFileSync(file, JSON.stringify(data));
+    assert.ok(derive().has('lkm_from_the_cache'), 'the second derivation reads the cache');
+    later(path.join(kdir, '.config'));
+    assert.equal(derive().has('lkm_from_the_cache'), false, 'a changed .config is a new identity');
+  });
+});
+
 function debianKdir(): string | undefined {
   const base = '/usr/src';
   const name = fs.existsSync(base) ? fs.readdirSync(base).filter((entry) => /^linux-headers-.*-amd64$/.test(entry)).sort().pop() : undefined;

@@ -109,6 +109,13 @@ describe('language server workspace', () => {
     editing.configure({ kdir: path.join(__dirname, '..', 'fixtures', 'kdir-mini'), enable: true, debounceMs: 0 });
     editing.openOrChange(a, licensed);
     const unexported = () => summary(editing.lintModuleOf(a)).filter((f) => f.includes('unexported-symbol'));
+    editing.openOrChange(a, licensed.replace('"GPL"', '"Proprietary"'));
+    assert.deepEqual(unexported(), [], 'before loadTarget, linted without the kdir: exports are not checked');
+    assert.ok(editing.hasPendingTarget);
+    assert.ok(editing.loadTarget(), 'the configured kdir loads');
+    assert.deepEqual(unexported(), ['b.c:4:unexported-symbol', 'b.c:5:unexported-symbol'], 'then checked against it');
+    assert.equal(editing.hasPendingTarget, false);
+    editing.openOrChange(a, licensed);
     assert.deepEqual(unexported(), []);
     assert.deepEqual(unexported(), [], 'the same again, from what was kept');
     editing.openOrChange(a, licensed.replace('MODULE_IMPORT_NS(DMA_BUF);\n', ''));
@@ -127,6 +134,7 @@ describe('language server workspace', () => {
     fs.writeFileSync(path.join(dir, 'extra.c'), 'unsigned long opt_lookup(void)\n{\n\treturn kallsyms_lookup_name("x");\n}\n');
     const editing = new LintWorkspace(analyzer, () => undefined);
     editing.configure({ kdir: path.join(__dirname, '..', 'fixtures', 'kdir-mini'), enable: true, debounceMs: 0 });
+    editing.loadTarget();
     editing.openOrChange(main, text);
     assert.deepEqual(summary(editing.lintModuleOf(main)).filter((f) => f.includes('unexported-symbol')), []);
     fs.writeFileSync(path.join(dir, 'Kbuild'), 'obj-m += opt.o\nopt-y := main.o extra.o\n');

@@ -12,8 +12,8 @@ import * as path from 'node:path';
 import { NEUTRAL_GFP_MODIFIERS } from '../kernel-api/gfp';
 import { SLEEPING_APIS, sleepsWithArguments, type SleepingApi } from '../kernel-api/sleeping';
 import { classifyGfp } from './callGraph';
-import { includeDirsOf, type KernelTarget } from './kernelTarget';
-import { forEachHeader } from '../sources';
+import { includeDirsOf, kdirIdentity, markUsed, pruneCacheDir, type KernelTarget } from './kernelTarget';
+import { forEachHeader, readTextIfPresent } from '../sources';
 
 /** A function of the headers: its parameters and, for inlines and macros, the calls of its body. */
 export interface HeaderFunction {
@@ -36,9 +36,14 @@ export interface HeaderCall { callee: string; args: string[]; unconditional: boo
 const NOT_ALLOCATING = /gfp|^_*(kasan|kmsan|kfence|kmemleak|should_fail|fs_reclaim|memalloc|warn_alloc|trace|lockdep)/i;
 
 const CACHE_WORTHY_MS = 250;
+/** The cache of one kdir (Debian's 6.1: 0.4 MB); a bigger file is not ours, and is derived again. */
+const MAX_CACHE_BYTES = 16 * 1024 * 1024;
 
 /** Bump when the derivation changes: old cache files are then ignored. */
-const FORMAT = 2;
+const FORMAT = 3;
+
+/** Where the cache lives (default ~/.cache/lkm-dev/kdir-sleep), whether to use it, and from what derivation time on (tests: 0). */
+export interface CacheOptions { cacheDir?: string; noCache?: boolean; cacheWorthyMs?: number }
 
 /** What the headers of a target tell: its sleeping APIs, and the struct types they define. */
 interface HeaderKnowledge { apis: ReadonlyMap<string, SleepingApi>; structs: ReadonlySet<string> }
@@ -46,43 +51,39 @@ interface HeaderKnowledge { apis: ReadonlyMap<string, SleepingApi>; structs: Rea
 const derived = new WeakMap<KernelTarget, HeaderKnowledge>();
 
 /** The derived rows of a target (computed once per process and target, cached on disk per kdir). */
-export function headerSleepingApis(target: KernelTarget, options: { cacheDir?: string; noCache?: boolean } = {}): ReadonlyMap<string, SleepingApi> {
+export function headerSleepingApis(target: KernelTarget, options: CacheOptions = {}): ReadonlyMap<string, SleepingApi> {
   return knowledgeOf(target, options).apis;
 }
 
 /** The struct types the target's headers define (`struct pci_error_handlers`): kernel interfaces, not the module's own. */
-export function headerStructs(target: KernelTarget, options: { cacheDir?: string; noCache?: boolean } = {}): ReadonlySet<string> {
+export function headerStructs(target: KernelTarget, options: CacheOptions = {}): ReadonlySet<string> {
   return knowledgeOf(target, options).structs;
 }
 
-function knowledgeOf(target: KernelTarget, options: { cacheDir?: string; noCache?: boolean }): HeaderKnowledge {
+function knowledgeOf(target: KernelTarget, options: CacheOptions): HeaderKnowledge {
   let knowledge = derived.get(target);
   if (!knowledge) derived.set(target, (knowledge = loadOrDerive(target, options)));
   return knowledge;
 }
 
-function loadOrDerive(target: KernelTarget, options: { cacheDir?: string; noCache?: boolean }): HeaderKnowledge {
+function loadOrDerive(target: KernelTarget, options: CacheOptions): HeaderKnowledge {
   const base = options.cacheDir ?? path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'lkm-dev', 'kdir-sleep');
   const key = cacheKey(target);
-  const cacheFile = path.join(base, `${crypto.createHash('sha256').update(target.kdir).digest('hex').slice(0, 16)}.json`);
-  if (!options.noCache) {
-    try {
-      const data = JSON.parse(fs.readFileSync(cacheFile, 'utf8')) as { key: string; apis: SleepingApi[]; structs: string[] };
-      if (data.key === key) return { apis: new Map(data.apis.map((api) => [api.name, api])), structs: new Set(data.structs) };
-    } catch {
-      // No cache yet, or a corrupt one: derive.
-    }
-  }
+  // The format in the name: two versions side by side do not overwrite each other's file.
+  const cacheFile = path.join(base, `${crypto.createHash('sha256').update(target.kdir).digest('hex').slice(0, 16)}-v${FORMAT}.json`);
+  const cached = options.noCache ? undefined : readCache(cacheFile, key);
+  if (cached) return cached;
   const started = performance.now();
   const scan = scanHeaders(includeDirsOf(target.kdir, target.config));
   const apis = deriveSleepingApis(scan.functions);
   // Like the header index, only a big header tree is worth a cache file (test kdirs stay fresh).
-  if (!options.noCache && performance.now() - started > CACHE_WORTHY_MS) {
+  if (!options.noCache && performance.now() - started >= (options.cacheWorthyMs ?? CACHE_WORTHY_MS)) {
     try {
       fs.mkdirSync(base, { recursive: true });
       const temporary = `${cacheFile}.${process.pid}.tmp`;
       fs.writeFileSync(temporary, JSON.stringify({ key, apis: [...apis.values()], structs: [...scan.structs] }));
       fs.renameSync(temporary, cacheFile);
+      pruneCacheDir(base);
     } catch {
       // A read-only home: derived again next time.
     }
@@ -90,16 +91,26 @@ function loadOrDerive(target: KernelTarget, options: { cacheDir?: string; noCach
   return { apis, structs: scan.structs };
 }
 
-/** The kdir, its Module.symvers' mtime (a rebuilt kernel) and the hand table the rows are derived from. */
-function cacheKey(target: KernelTarget): string {
-  let mtime = 0;
+/** The cached knowledge for `key`; undefined when absent, stale, too big or not well-formed. */
+function readCache(cacheFile: string, key: string): HeaderKnowledge | undefined {
+  const text = readTextIfPresent(cacheFile, MAX_CACHE_BYTES);
+  if (!text) return undefined;
   try {
-    mtime = fs.statSync(path.join(target.kdir, 'Module.symvers')).mtimeMs;
+    const data = JSON.parse(text) as { key: string; apis: SleepingApi[]; structs: string[] };
+    const apis = Array.isArray(data.apis) && data.apis.every((api) => typeof api?.name === 'string' && typeof api.reason === 'string');
+    const structs = Array.isArray(data.structs) && data.structs.every((name) => typeof name === 'string');
+    if (data.key !== key || !apis || !structs) return undefined;
+    markUsed(cacheFile);
+    return { apis: new Map(data.apis.map((api) => [api.name, api])), structs: new Set(data.structs) };
   } catch {
-    // loadKernelTarget read it; a race with a rebuild only costs a fresh derivation later.
+    return undefined; // a partial or corrupt file: derived again
   }
+}
+
+/** The kdir's identity (a rebuilt or reconfigured kernel: kernelTarget.ts) and the hand table the rows are derived from. */
+function cacheKey(target: KernelTarget): string {
   const table = crypto.createHash('sha256').update(JSON.stringify(SLEEPING_APIS)).digest('hex').slice(0, 16);
-  return `${FORMAT}:${target.kdir}:${mtime}:${table}`;
+  return `${FORMAT}\n${kdirIdentity(target.kdir)}\n${table}`;
 }
 
 /** Every header under the include directories, scanned for functions (first definition of a name wins). */

@@ -6,7 +6,8 @@
 //
 // The header index uses a small lexical scan, not tree-sitter (thousands of files), over headers whose
 // `#if` branches the target's configuration decides (parsing/normalize.ts), and is cached on disk keyed
-// by the kdir and Module.symvers' mtime, so only the first load of a kdir pays for it.
+// by the kdir's identity (kdirIdentity: its path, and the size and mtime of Module.symvers, .config and
+// autoconf.h), so only the first load of a kdir pays for it, and a rebuilt or reconfigured one is indexed again.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -79,7 +80,7 @@ const MAX_FOLLOW_DEPTH = 3;
 /** Header trees indexed faster than this are not cached (the cache key ignores header mtimes). */
 const CACHE_WORTHY_MS = 250;
 /** Bump when the index format or the way it is built changes: old cache files are then ignored. */
-const INDEX_FORMAT = 5;
+const INDEX_FORMAT = 6;
 
 // ---- which kdir ----------------------------------------------------------------------------------
 
@@ -150,6 +151,29 @@ export interface LoadOptions {
   cacheDir?: string;
   /** Skip the on-disk cache (tests, measurements). */
   noCache?: boolean;
+  /** Indexes built faster than this are not written to the cache (default CACHE_WORTHY_MS; tests set 0). */
+  cacheWorthyMs?: number;
+}
+
+/** The files a rebuild or a reconfiguration of a kdir rewrites: their size and mtime identify its build. */
+const IDENTITY_FILES = ['Module.symvers', '.config', 'include/generated/autoconf.h'];
+
+/**
+ * What the caches derived from a kdir's headers are keyed by: its path, and the size and mtime of
+ * IDENTITY_FILES (a file that is absent counts as such). Header mtimes are not part of it: stat-ing
+ * thousands of headers would cost what the cache saves, and a headers package is installed whole.
+ */
+export function kdirIdentity(kdir: string): string {
+  const parts = [path.resolve(kdir)];
+  for (const file of IDENTITY_FILES) {
+    try {
+      const stat = fs.statSync(path.join(kdir, file));
+      parts.push(`${file} ${stat.size} ${stat.mtimeMs}`);
+    } catch {
+      parts.push(`${file} absent`);
+    }
+  }
+  return parts.join('\n');
 }
 
 export function loadKernelTarget(kdir: string, options: LoadOptions = {}): KernelTarget {
@@ -164,10 +188,8 @@ export function loadKernelTarget(kdir: string, options: LoadOptions = {}): Kerne
   if (!stat.isDirectory()) throw new Error(`kernel build directory ${kdir} is not a directory`);
   const symversPath = path.join(root, 'Module.symvers');
   let symvers: string | FileRefused;
-  let symversMtime: number;
   try {
     symvers = readTextFileBounded(symversPath, MAX_SYMVERS_BYTES);
-    symversMtime = fs.statSync(symversPath).mtimeMs;
   } catch {
     throw new Error(
       `${kdir} has no readable Module.symvers, so it is not a prepared kernel build directory ` +
@@ -182,7 +204,7 @@ export function loadKernelTarget(kdir: string, options: LoadOptions = {}): Kerne
   const versionCode = readVersionCode(root, release);
   const config = readConfig(root);
   const preprocessorEnv: PreprocessorEnv = { ...(versionCode !== undefined ? { versionCode } : {}), ...(config ? { config } : {}) };
-  const headers = loadHeaderIndex(root, symversMtime, preprocessorEnv, config, options);
+  const headers = loadHeaderIndex(root, preprocessorEnv, config, options);
   // The target never changes once loaded, and the editor re-resolves a module's names on every keystroke.
   const resolutions = new Map<string, CallResolution>();
   const target: KernelTarget = {
@@ -267,8 +289,8 @@ function readIfPresent(file: string): string | undefined {
   return readTextIfPresent(file);
 }
 
-/** The header index cache of one kdir. */
-const MAX_CACHE_BYTES = 512 * 1024 * 1024;
+/** The header index cache of one kdir (Debian's 6.1 headers: 9.5 MB); a bigger file is not ours, and is rebuilt. */
+const MAX_CACHE_BYTES = 64 * 1024 * 1024;
 /** A real Module.symvers is a few MB (Debian's 6.1: 1.7 MB); far more is not one. */
 const MAX_SYMVERS_BYTES = 64 * 1024 * 1024;
 /** Exported by every kernel that loads modules (mm/slab_common.c): a Module.symvers without it is cut short or not the kernel's. */
@@ -372,8 +394,8 @@ export function includeDirsOf(kdir: string, config?: Map<string, string>): strin
 
 interface CachedIndex {
   format: number;
-  kdir: string;
-  symversMtime: number;
+  /** kdirIdentity() of the kdir when the index was built. */
+  identity: string;
   macros: string[];
   inlines: Array<[string, string[]]>;
   functions: string[];
@@ -389,46 +411,88 @@ function cacheDirectory(options: LoadOptions): string {
   return path.join(base, 'lkm-dev', 'kdir-index');
 }
 
-function loadHeaderIndex(kdir: string, symversMtime: number, env: PreprocessorEnv, config: Map<string, string> | undefined, options: LoadOptions): HeaderIndex {
-  const cacheFile = path.join(cacheDirectory(options), `${crypto.createHash('sha256').update(kdir).digest('hex').slice(0, 16)}.json`);
-  if (!options.noCache) {
-    // Our own file, larger than a source (8.7 MB for Debian's 6.1 headers).
-    const cached = readTextIfPresent(cacheFile, MAX_CACHE_BYTES);
-    if (cached) {
-      try {
-        const data = JSON.parse(cached) as CachedIndex;
-        if (data.format === INDEX_FORMAT && data.kdir === kdir && data.symversMtime === symversMtime) {
-          return {
-            macros: new Set(data.macros), inlines: new Map(data.inlines), functions: new Set(data.functions),
-            macroExpansions: new Map(data.macroExpansions), undecidedInlines: new Set(data.undecidedInlines), annotations: new Set(data.annotations),
-            macroSummaries: new Map(data.macroSummaries),
-          };
-        }
-      } catch {
-        // A corrupt or partial cache file: rebuild it.
-      }
-    }
-  }
+function loadHeaderIndex(kdir: string, env: PreprocessorEnv, config: Map<string, string> | undefined, options: LoadOptions): HeaderIndex {
+  // The format in the name: two versions of the extension (or a CLI beside it) do not overwrite each other's file.
+  const cacheFile = path.join(cacheDirectory(options), `${crypto.createHash('sha256').update(kdir).digest('hex').slice(0, 16)}-v${INDEX_FORMAT}.json`);
+  const identity = kdirIdentity(kdir);
+  const cached = options.noCache ? undefined : readCachedIndex(cacheFile, identity);
+  if (cached) return cached;
   const started = performance.now();
   const index = buildHeaderIndex(includeDirsOf(kdir, config), env);
   // Only a big header tree is worth a cache file; small ones (test kdirs being edited) are always fresh.
-  if (!options.noCache && performance.now() - started > CACHE_WORTHY_MS) {
-    const data: CachedIndex = {
-      format: INDEX_FORMAT, kdir, symversMtime,
-      macros: [...index.macros], inlines: [...index.inlines], functions: [...index.functions], macroExpansions: [...index.macroExpansions],
-      undecidedInlines: [...index.undecidedInlines], annotations: [...index.annotations], macroSummaries: [...index.macroSummaries],
-    };
-    try {
-      fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
-      // Write then rename, so a concurrent reader never sees half a file.
-      const temporary = `${cacheFile}.${process.pid}.tmp`;
-      fs.writeFileSync(temporary, JSON.stringify(data));
-      fs.renameSync(temporary, cacheFile);
-    } catch {
-      // A read-only home: the index still works, it is just rebuilt next time.
-    }
-  }
+  if (!options.noCache && performance.now() - started >= (options.cacheWorthyMs ?? CACHE_WORTHY_MS)) writeCachedIndex(cacheFile, identity, index);
   return index;
+}
+
+/** The cached index of a kdir whose identity is `identity`; undefined when absent, stale, too big or not well-formed. */
+function readCachedIndex(cacheFile: string, identity: string): HeaderIndex | undefined {
+  const text = readTextIfPresent(cacheFile, MAX_CACHE_BYTES);
+  if (!text) return undefined;
+  let data: CachedIndex;
+  try {
+    data = JSON.parse(text) as CachedIndex;
+  } catch {
+    return undefined; // a partial or corrupt file: rebuilt
+  }
+  if (data?.format !== INDEX_FORMAT || data.identity !== identity || !wellFormed(data)) return undefined;
+  markUsed(cacheFile);
+  return {
+    macros: new Set(data.macros), inlines: new Map(data.inlines), functions: new Set(data.functions),
+    macroExpansions: new Map(data.macroExpansions), undecidedInlines: new Set(data.undecidedInlines), annotations: new Set(data.annotations),
+    macroSummaries: new Map(data.macroSummaries),
+  };
+}
+
+/** Names are strings and name lists arrays of strings: a damaged file must not put anything else in the index. */
+function wellFormed(data: CachedIndex): boolean {
+  const names = (list: unknown) => Array.isArray(list) && list.every((name) => typeof name === 'string');
+  const pairs = (list: unknown, value: (v: unknown) => boolean) => Array.isArray(list) && list.every((entry) => Array.isArray(entry) && entry.length === 2 && typeof entry[0] === 'string' && value(entry[1]));
+  const summary = (v: unknown) => !!v && typeof v === 'object' && Array.isArray((v as MacroSummary).notValues) && Array.isArray((v as MacroSummary).passes) && Array.isArray((v as MacroSummary).defines);
+  return names(data.macros) && names(data.functions) && names(data.undecidedInlines) && names(data.annotations)
+    && pairs(data.inlines, names) && pairs(data.macroExpansions, names) && pairs(data.macroSummaries, summary);
+}
+
+function writeCachedIndex(cacheFile: string, identity: string, index: HeaderIndex): void {
+  const data: CachedIndex = {
+    format: INDEX_FORMAT, identity,
+    macros: [...index.macros], inlines: [...index.inlines], functions: [...index.functions], macroExpansions: [...index.macroExpansions],
+    undecidedInlines: [...index.undecidedInlines], annotations: [...index.annotations], macroSummaries: [...index.macroSummaries],
+  };
+  try {
+    fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
+    // Write then rename, so a concurrent reader never sees half a file.
+    const temporary = `${cacheFile}.${process.pid}.tmp`;
+    fs.writeFileSync(temporary, JSON.stringify(data));
+    fs.renameSync(temporary, cacheFile);
+    pruneCacheDir(path.dirname(cacheFile));
+  } catch {
+    // A read-only home: the index still works, it is just rebuilt next time.
+  }
+}
+
+/** Makes a cache file the most recent one, so that pruneCacheDir keeps the kdirs used last, not those built last. */
+export function markUsed(cacheFile: string): void {
+  try {
+    const now = new Date();
+    fs.utimesSync(cacheFile, now, now);
+  } catch {
+    // A read-only cache: nothing is pruned from it either.
+  }
+}
+
+/** Cache files kept per cache folder: the kdirs used last (each index is ~10 MB for a distribution's headers). */
+const CACHED_KDIRS = 8;
+
+/** Deletes all but the CACHED_KDIRS most recently used `.json` files of a cache folder (kdirs gone, old versions). */
+export function pruneCacheDir(dir: string, keep = CACHED_KDIRS): void {
+  const files = fs.readdirSync(dir).filter((name) => name.endsWith('.json')).flatMap((name) => {
+    try {
+      return [{ file: path.join(dir, name), mtimeMs: fs.statSync(path.join(dir, name)).mtimeMs }];
+    } catch {
+      return []; // deleted meanwhile
+    }
+  });
+  for (const { file } of files.sort((a, b) => b.mtimeMs - a.mtimeMs).slice(keep)) fs.rmSync(file, { force: true });
 }
 
 /** Indexes every `.h` file under the include directories (uapi included: modules use it too). */

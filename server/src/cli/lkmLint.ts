@@ -12,7 +12,7 @@ import { Analyzer, TextWorkspaceIndex, type LintSettings, type SeveritySetting }
 import { RULES } from '../rules';
 import { formatSarif, formatText, toJson, type OutputFormat } from './format';
 import { lintModuleFromDisk, type ModuleResult } from './lintRun';
-import type { WorkerInit } from './lintWorker';
+import type { WorkerInit, WorkerRequest, WorkspaceEntries } from './lintWorker';
 import { FileRefused, findSources, isModuleSource, kindOf, MAX_FILE_BYTES, readTextIfPresent, realPath } from '../sources';
 import { isKernelSource, kbuildViewOf } from '../analysis/sourceKind';
 
@@ -59,20 +59,63 @@ interface Options {
   severity?: Record<string, SeveritySetting>;
 }
 
-async function lintInWorkers(modules: ModuleSpec[], init: WorkerInit, jobs: number, onResult: (r: ModuleResult) => void): Promise<void> {
+/**
+ * Worker threads for `jobs - 1` of the jobs (the main thread is the last one): started before the
+ * modules are known, so that their parser and kdir load while the main thread discovers the modules.
+ */
+function startWorkers(count: number, init: WorkerInit): Worker[] {
   const bundled = __filename.endsWith('.js');
   const script = bundled ? path.join(__dirname, 'lint-worker.js') : path.join(__dirname, 'lintWorker.ts');
-  const queue = [...modules].sort((a, b) => b.files.length - a.files.length);
-  await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, () => new Promise<void>((resolve, reject) => {
+  return Array.from({ length: count }, () => {
     const worker = new Worker(script, { workerData: init, execArgv: bundled ? [] : ['--import', 'tsx'] });
-    const next = () => worker.postMessage(queue.shift() ?? null);
-    worker.on('message', (message: ModuleResult | 'ready') => {
-      if (message !== 'ready') onResult(message);
-      next();
+    // Until lintEverywhere listens: a worker that fails early (a bad --kdir) fails the run there, or not at all if the main thread's load failed first.
+    worker.on('error', (error) => earlyFailures.set(worker, error));
+    return worker;
+  });
+}
+
+const earlyFailures = new WeakMap<Worker, Error>();
+
+/**
+ * Lints the modules in the workers and in this thread, largest first (the queue is sorted so). This
+ * thread hears from the workers only between two of its own modules: before it starts one, it sends
+ * each worker, from the small end of the queue, at least as many files as that module has, so that no
+ * worker runs dry meanwhile; a worker that did runs dry takes the next largest module.
+ */
+async function lintEverywhere(modules: ModuleSpec[], workers: Worker[], workspace: WorkspaceEntries, lintHere: (module: ModuleSpec) => ModuleResult, onResult: (r: ModuleResult) => void): Promise<void> {
+  const queue = [...modules].sort((a, b) => b.files.length - a.files.length);
+  /** Files sent to each worker and not yet linted. */
+  const pending = new Map<Worker, number[]>(workers.map((worker) => [worker, []]));
+  const send = (worker: Worker, module: ModuleSpec | undefined) => {
+    if (!module) return;
+    pending.get(worker)!.push(module.files.length);
+    worker.postMessage({ module } satisfies WorkerRequest);
+  };
+  const finished = workers.map((worker) => new Promise<void>((resolve, reject) => {
+    const early = earlyFailures.get(worker);
+    if (early) return reject(early);
+    worker.on('message', (result: ModuleResult) => {
+      pending.get(worker)!.shift();
+      onResult(result);
+      if (pending.get(worker)!.length === 0) send(worker, queue.shift());
+      if (pending.get(worker)!.length === 0) worker.postMessage(null satisfies WorkerRequest);
     });
     worker.on('error', reject);
     worker.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`lint worker exited with code ${code}`))));
-  })));
+    worker.postMessage({ workspace } satisfies WorkerRequest);
+    send(worker, queue.shift());
+    if (pending.get(worker)!.length === 0) worker.postMessage(null satisfies WorkerRequest);
+  }));
+  for (let module = queue.shift(); module; module = queue.shift()) {
+    for (const worker of workers) {
+      const queued = () => pending.get(worker)!.reduce((sum, files) => sum + files, 0);
+      while (queue.length > 0 && pending.get(worker)!.length > 0 && queued() < module.files.length) send(worker, queue.pop());
+    }
+    onResult(lintHere(module));
+    // Lets the workers' results in, and so their next modules out.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await Promise.all(finished);
 }
 
 /**
@@ -95,19 +138,45 @@ async function run(inputs: string[], options: Options): Promise<number> {
   for (const refusal of skipped) refused(refusal);
   if (files.length === 0) throw new UsageError(`no .c files under ${inputs.join(', ')}`);
   const kdir = options.kdir === false ? undefined : resolveKdir({ explicit: options.kdir }).kdir;
-  let target: KernelTarget | undefined;
-  if (kdir) {
-    try {
-      target = loadKernelTarget(kdir);
-    } catch (error) {
-      throw new UsageError(`cannot use --kdir ${kdir}: ${(error as Error).message}`);
-    }
-  } else {
-    process.stderr.write('lkm-lint: no kernel build dir (--kdir, or /lib/modules/$(uname -r)/build): exports of the target kernel were not checked.\n');
+  const settings: LintSettings = { severity: options.severity };
+  const workers = options.jobs > 1 && files.length >= MIN_FILES_FOR_WORKERS ? startWorkers(options.jobs - 1, { kdir, settings }) : [];
+  try {
+    const target = loadTarget(kdir);
+    // Kbuild files, Makefiles and their includes that are not regular files (a FIFO, /dev/zero) are named, not read.
+    const modules = discoverModules(files, (file) => readTextIfPresent(file, MAX_FILE_BYTES, refused), target?.config);
+    const workspace = workspaceOf(modules, target);
+    const outcome: LintOutcome = { findings: [], notKernel: 0 };
+    const analyzer = await Analyzer.create();
+    const lintHere = (module: ModuleSpec) => lintModuleFromDisk(analyzer, module, target, workspace, settings);
+    await lintEverywhere(modules, workers, workspace.entries(), lintHere, progressReporter(files.length, outcome));
+    report(outcome, options.format, `${files.length} file(s)`, `${modules.length} module(s)${target ? ` against ${target.release ?? target.kdir}` : ''}`);
+    return outcome.findings.some((f) => f.severity === 'error') ? 1 : 0;
+  } finally {
+    // After a failure (a bad --kdir) they would keep the process alive.
+    for (const worker of workers) void worker.terminate();
   }
-  if (target?.exportsUnchecked) process.stderr.write(`lkm-lint: ${target.exportsUnchecked}.\n`);
-  // Kbuild files, Makefiles and their includes that are not regular files (a FIFO, /dev/zero) are named, not read.
-  const modules = discoverModules(files, (file) => readTextIfPresent(file, MAX_FILE_BYTES, refused), target?.config);
+}
+
+/** Fewer files than this are linted by the main thread alone: a worker's start-up would cost more. */
+const MIN_FILES_FOR_WORKERS = 8;
+
+function loadTarget(kdir: string | undefined): KernelTarget | undefined {
+  if (!kdir) {
+    process.stderr.write('lkm-lint: no kernel build dir (--kdir, or /lib/modules/$(uname -r)/build): exports of the target kernel were not checked.\n');
+    return undefined;
+  }
+  let target: KernelTarget;
+  try {
+    target = loadKernelTarget(kdir);
+  } catch (error) {
+    throw new UsageError(`cannot use --kdir ${kdir}: ${(error as Error).message}`);
+  }
+  if (target.exportsUnchecked) process.stderr.write(`lkm-lint: ${target.exportsUnchecked}.\n`);
+  return target;
+}
+
+/** The non-static definitions of every module the target builds (for unexported-symbol across modules). */
+function workspaceOf(modules: ModuleSpec[], target: KernelTarget | undefined): TextWorkspaceIndex {
   const workspace = new TextWorkspaceIndex();
   for (const module of modules) {
     // Code the target does not build defines nothing other modules could link against.
@@ -119,36 +188,38 @@ async function run(inputs: string[], options: Options): Promise<number> {
       if (text !== undefined && isKernelSource(file, text, kbuildViewOf(module))) workspace.addModuleFile(module.name, file, text, isBuiltIn(module, target?.config));
     }
   }
-  const settings: LintSettings = { severity: options.severity };
-  const findings: Finding[] = [];
+  return workspace;
+}
+
+interface LintOutcome {
+  findings: Finding[];
+  notKernel: number;
+}
+
+/** Collects each module's result into `outcome`, printing its problems, and the progress on a terminal. */
+function progressReporter(fileCount: number, outcome: LintOutcome): (result: ModuleResult) => void {
   let done = 0;
-  let notKernel = 0;
-  const progress = process.stderr.isTTY && files.length > 50;
-  const onResult = (result: ModuleResult) => {
-    findings.push(...result.findings);
-    notKernel += result.notKernel;
+  const progress = process.stderr.isTTY && fileCount > 50;
+  return (result) => {
+    outcome.findings.push(...result.findings);
+    outcome.notKernel += result.notKernel;
     for (const problem of result.problems) process.stderr.write(`${progress ? '\r\x1b[K' : ''}${path.relative(process.cwd(), problem.file)}: ${problem.message}\n`);
     done += result.files + result.problems.length + result.notKernel;
-    if (progress) process.stderr.write(`\r\x1b[Klkm-lint: ${done}/${files.length} files`);
+    if (progress) process.stderr.write(done < fileCount ? `\r\x1b[Klkm-lint: ${done}/${fileCount} files` : '\r\x1b[K');
   };
-  const jobs = Math.max(1, Math.min(options.jobs, modules.length));
-  if (jobs > 1 && files.length >= 8) {
-    await lintInWorkers(modules, { kdir: target?.kdir, settings, workspace: workspace.entries() }, jobs, onResult);
-  } else {
-    const analyzer = await Analyzer.create();
-    for (const module of modules) onResult(lintModuleFromDisk(analyzer, module, target, workspace, settings));
-  }
-  if (progress) process.stderr.write('\r\x1b[K');
+}
+
+function report(outcome: LintOutcome, format: OutputFormat, files: string, modules: string): void {
+  const findings = outcome.findings;
   findings.sort((a, b) => a.file.localeCompare(b.file) || a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
   const cwd = process.cwd();
-  if (options.format === 'json') process.stdout.write(`${JSON.stringify(findings.map((f) => toJson(f, cwd)), null, 2)}\n`);
-  else if (options.format === 'sarif') process.stdout.write(`${JSON.stringify(formatSarif(findings, cwd, VERSION), null, 2)}\n`);
+  if (format === 'json') process.stdout.write(`${JSON.stringify(findings.map((f) => toJson(f, cwd)), null, 2)}\n`);
+  else if (format === 'sarif') process.stdout.write(`${JSON.stringify(formatSarif(findings, cwd, VERSION), null, 2)}\n`);
   else if (findings.length > 0) process.stdout.write(`${formatText(findings, cwd)}\n`);
-  if (options.format === 'text') {
-    const skipped = notKernel > 0 ? ` (${notKernel} not kernel code, not linted)` : '';
-    process.stderr.write(`lkm-lint: ${findings.length} finding(s) in ${files.length} file(s)${skipped}, ${modules.length} module(s)${target ? ` against ${target.release ?? target.kdir}` : ''}.\n`);
+  if (format === 'text') {
+    const skipped = outcome.notKernel > 0 ? ` (${outcome.notKernel} not kernel code, not linted)` : '';
+    process.stderr.write(`lkm-lint: ${findings.length} finding(s) in ${files}${skipped}, ${modules}.\n`);
   }
-  return findings.some((f) => f.severity === 'error') ? 1 : 0;
 }
 
 export function main(argv: string[]): void {

@@ -16,6 +16,10 @@ import { ClampedTextDocument } from './documents';
 import { codeActionsFor, rulesHover, toDiagnostic } from './findings';
 import { LintWorkspace, type ServerSettings } from './workspace';
 
+/** When this code started running, in ms since the process started (node's own start-up before it). */
+const loadedAt = performance.now();
+// The parser's wasm compiles while the client sets up and sends `initialize`.
+const analyzerReady = Analyzer.create({ incremental: true });
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(ClampedTextDocument);
 let workspace: LintWorkspace | undefined;
@@ -25,17 +29,21 @@ const findingsByFile = new Map<string, Finding[]>();
 /** The diagnostics last published per file (as JSON): a module's other files are re-sent only when they change. */
 const publishedByFile = new Map<string, string>();
 
-function publish(file: string, diagnostics: Diagnostic[], always = false): void {
+/** Sends a file's diagnostics unless they are those last sent; resolves once written to the client. */
+function publish(file: string, diagnostics: Diagnostic[], always = false): Promise<void> {
   const json = JSON.stringify(diagnostics);
-  if (!always && publishedByFile.get(file) === json) return;
+  if (!always && publishedByFile.get(file) === json) return Promise.resolve();
   publishedByFile.set(file, json);
-  void connection.sendDiagnostics({ uri: pathToFileURL(file).href, diagnostics });
+  return connection.sendDiagnostics({ uri: pathToFileURL(file).href, diagnostics });
 }
 const timers = new Map<string, NodeJS.Timeout>();
 /** The kernel-target status last sent to the extension (as JSON): sent again only when it changes. */
 let kernelTargetSent: string | undefined;
-/** Set once the workspace's modules were first indexed (after the first settings). */
-let indexed = false;
+/** Set once the first settings are applied: documents opened before are linted then, with them. */
+let settingsKnown = false;
+/** Set once a lint used the target kernel: the start-up log ends there. */
+let startupLogged = false;
+let startupSteps = '';
 
 function toPath(uri: string): string | undefined {
   return uri.startsWith('file:') ? fileURLToPath(uri) : undefined;
@@ -52,7 +60,9 @@ connection.onInitialize(async (params: InitializeParams) => {
     const root = toPath(params.rootUri);
     if (root) workspaceFolders.push(root);
   }
-  workspace = new LintWorkspace(await Analyzer.create({ incremental: true }), (message) => connection.console.log(message));
+  const initializeAt = performance.now();
+  workspace = new LintWorkspace(await analyzerReady, (message) => connection.console.log(message));
+  startupSteps = `code loaded at ${loadedAt.toFixed(0)} ms, initialize at ${initializeAt.toFixed(0)} ms, parser ready at ${sinceStart()}`;
   return {
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -64,13 +74,42 @@ connection.onInitialize(async (params: InitializeParams) => {
 
 connection.onInitialized(async () => {
   if (configurationSupport) await connection.client.register(DidChangeConfigurationNotification.type, { section: 'lkm' });
-  await applySettings();
-  indexWorkspace();
-  relintOpenDocuments();
+  const { kdir } = await applySettings();
+  settingsKnown = true;
+  logStartup(`settings known (${startupSteps})`);
+  // The first answer: the open documents (the client sent them before its answers to the requests
+  // above), linted with what is ready, and written out before the kdir's load blocks this thread.
+  await lintOpenDocumentsNow();
+  completeTarget(kdir);
 });
 
+/** Lints every open document at once; resolves when their diagnostics are written. */
+async function lintOpenDocumentsNow(): Promise<void> {
+  await Promise.all(documents.all().map((document) => lintNow(toPath(document.uri) ?? '')));
+}
+
+/** Loads the kdir `applySettings` left pending (if any), then indexes the workspace's modules and lints everything again. */
+function completeTarget(kdir: KdirChoice): void {
+  if (!workspace) return;
+  const started = performance.now();
+  if (workspace.loadTarget()) logStartup(`target kernel loaded in ${(performance.now() - started).toFixed(0)} ms`);
+  reportKernelTarget(kdir);
+  // Which modules are built in depends on the target's configuration.
+  indexWorkspace();
+  relintOpenDocuments();
+}
+
+/** Milliseconds since this process started, for the start-up log. */
+function sinceStart(): string {
+  return `${performance.now().toFixed(0)} ms`;
+}
+
+/** Start-up steps, logged until the first lint with the target kernel (then the server is up to speed). */
+function logStartup(step: string): void {
+  if (!startupLogged) connection.console.log(`start-up: ${step} at ${sinceStart()} after the server started`);
+}
+
 function indexWorkspace(): void {
-  indexed = true;
   try {
     workspace?.indexFolders(workspaceFolders);
   } catch (error) {
@@ -92,12 +131,15 @@ async function readSettings(): Promise<{ settings: ServerSettings; kdir: KdirCho
   return { settings, kdir };
 }
 
-async function applySettings(): Promise<void> {
-  if (!workspace) return;
+/**
+ * Applies the settings; `targetChanged`: the kdir changed, and the caller lints with what is ready
+ * before `completeTarget` loads it.
+ */
+async function applySettings(): Promise<{ kdir: KdirChoice; targetChanged: boolean }> {
   const { settings, kdir } = await readSettings();
-  // Which modules are built in depends on the target's configuration.
-  if (workspace.configure(settings) && indexed) indexWorkspace();
-  reportKernelTarget(kdir);
+  const targetChanged = workspace?.configure(settings) ?? false;
+  if (!targetChanged) reportKernelTarget(kdir);
+  return { kdir, targetChanged };
 }
 
 /** Tells the extension which kernel the linter checks against, or why none: once per change. */
@@ -118,37 +160,55 @@ function relintOpenDocuments(): void {
 
 function schedule(document: TextDocument, delay = workspace?.settings.debounceMs ?? 150): void {
   const file = toPath(document.uri);
-  if (!file || !isCSource(file)) return;
+  if (!file || !isCSource(file) || !settingsKnown) return;
   clearTimeout(timers.get(file));
   timers.set(file, setTimeout(() => {
     timers.delete(file);
-    lintNow(file);
+    void lintNow(file);
   }, delay));
 }
 
-function lintNow(file: string): void {
-  if (!workspace) return;
+/** Lints the module of `file` and publishes its files' diagnostics; resolves once they are written. */
+function lintNow(file: string): Promise<unknown> {
+  if (!workspace || !isCSource(file)) return Promise.resolve();
   const started = performance.now();
   const document = documents.get(pathToFileURL(file).href);
   if (document) workspace.openOrChange(file, document.getText());
   try {
     const analysed = performance.now();
     const results = workspace.lintModuleOf(file);
+    const sent: Array<Promise<void>> = [];
     for (const [member, findings] of results) {
       findingsByFile.set(member, findings);
       // The edited file always gets an answer, even an unchanged one: it says the lint caught up.
-      publish(member, findings.map(toDiagnostic), member === file);
+      sent.push(publish(member, findings.map(toDiagnostic), member === file));
     }
     const done = performance.now();
-    connection.console.log(`linted ${path.basename(file)}'s module (${results.size} file(s)) in ${(done - started).toFixed(1)} ms (the edit ${(analysed - started).toFixed(1)} ms, the module ${(done - analysed).toFixed(1)} ms)`);
+    const changedAt = changeArrivedAt.get(file);
+    changeArrivedAt.delete(file);
+    const written = Promise.all(sent).then(() => {
+      // From the change's arrival: the debounce, the lint, and the diagnostics' encoding and writing.
+      const total = changedAt === undefined ? '' : `; ${(performance.now() - changedAt).toFixed(1)} ms from the change to the diagnostics written`;
+      connection.console.log(`linted ${path.basename(file)}'s module (${results.size} file(s)) in ${(done - started).toFixed(1)} ms (the edit ${(analysed - started).toFixed(1)} ms, the module and its diagnostics ${(done - analysed).toFixed(1)} ms${total})`);
+    });
+    logStartup(`diagnostics of ${path.basename(file)} published ${workspace.kernelTarget ? 'with' : 'without'} the target kernel`);
+    startupLogged ||= !!workspace.kernelTarget || !workspace.hasPendingTarget;
+    return written;
   } catch (error) {
     // The server must survive anything a document contains: log and keep serving.
     connection.console.error(`lint of ${file} failed: ${(error as Error).stack ?? error}`);
+    return Promise.resolve();
   }
 }
 
 documents.onDidOpen((event) => schedule(event.document, 0));
-documents.onDidChangeContent((event) => schedule(event.document));
+/** When the last change of each file arrived (for the lint's log). */
+const changeArrivedAt = new Map<string, number>();
+documents.onDidChangeContent((event) => {
+  const file = toPath(event.document.uri);
+  if (file && !changeArrivedAt.has(file)) changeArrivedAt.set(file, performance.now());
+  schedule(event.document);
+});
 documents.onDidClose((event) => {
   const file = toPath(event.document.uri);
   if (!file) return;
@@ -160,8 +220,10 @@ documents.onDidClose((event) => {
 });
 
 connection.onDidChangeConfiguration(async () => {
-  await applySettings();
-  relintOpenDocuments();
+  const { kdir, targetChanged } = await applySettings();
+  if (!targetChanged) return relintOpenDocuments();
+  await lintOpenDocumentsNow();
+  completeTarget(kdir);
 });
 
 connection.onDidChangeWatchedFiles((params) => {

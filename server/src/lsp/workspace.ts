@@ -4,6 +4,7 @@
 // (MODULE_LICENSE, exports, the call graph) depend on every file of it.
 import * as fs from 'node:fs';
 import { Edit, type Tree } from 'web-tree-sitter';
+import { headerSleepingApis } from '../analysis/headerSleep';
 import { loadKernelTarget, type KernelTarget } from '../analysis/kernelTarget';
 import { forgetMacroScopes } from '../analysis/macroScope';
 import { discoverModules, forgetLocalHeaders, isBuiltIn, moduleOf as kbuildModuleOf, type ModuleSpec, type ReadFile } from '../analysis/kbuild';
@@ -36,6 +37,7 @@ export class LintWorkspace {
   private readonly files = new Map<string, FileState>();
   private target: KernelTarget | undefined;
   private targetKey: string | undefined;
+  private targetPending = false;
   /** What is wrong with the target kernel, for the user (shown once): it could not be loaded, or its exports are not checked. */
   targetError: string | undefined;
   private workspaceIndex = new TextWorkspaceIndex();
@@ -53,31 +55,57 @@ export class LintWorkspace {
 
   constructor(private readonly analyzer: Analyzer, private readonly log: (message: string) => void) {}
 
-  /** Applies settings; returns true when the target kernel changed (everything must be re-linted). */
+  /**
+   * Applies settings; returns true when the target kernel changed (everything must be re-linted). A new
+   * kdir is not loaded here but by `loadTarget`, so that the server can answer first with what is ready:
+   * until then, files are linted without a target (export checks off).
+   */
   configure(settings: ServerSettings): boolean {
     this.settings = settings;
     const kdir = settings.kdir;
     // A kdir that failed to load is tried again: its headers may have been installed since.
     if (kdir === this.targetKey && !this.targetError) return false;
     this.targetKey = kdir;
-    this.target = undefined;
-    this.targetError = undefined;
-    if (kdir) {
-      try {
-        this.target = loadKernelTarget(kdir);
-        this.log(`target kernel: ${this.target.release ?? kdir}`);
-        // Loaded, but its export list is unusable: say why exports are not checked.
-        if (this.target.exportsUnchecked) this.targetError = `LKM: ${this.target.exportsUnchecked}.`;
-      } catch (error) {
-        this.targetError = `cannot use ${kdir}: ${(error as Error).message}`;
-      }
+    this.targetPending = kdir !== undefined;
+    this.setTarget(undefined, undefined);
+    return true;
+  }
+
+  /** Whether a kdir was configured and `loadTarget` has not loaded it yet. */
+  get hasPendingTarget(): boolean {
+    return this.targetPending;
+  }
+
+  /**
+   * Loads the configured kdir (Module.symvers, the header index and the sleeping APIs its headers
+   * derive, from their caches when the kdir did not change); returns true when it loaded one or failed
+   * to (everything must be re-linted). Hundreds of ms from the caches, seconds without.
+   */
+  loadTarget(): boolean {
+    const kdir = this.targetKey;
+    if (!this.targetPending || !kdir) return false;
+    this.targetPending = false;
+    try {
+      const target = loadKernelTarget(kdir);
+      // Derived on the first lint otherwise: a keystroke would wait for it.
+      headerSleepingApis(target);
+      this.log(`target kernel: ${target.release ?? kdir}`);
+      // Loaded, but its export list is unusable: say why exports are not checked.
+      this.setTarget(target, target.exportsUnchecked ? `LKM: ${target.exportsUnchecked}.` : undefined);
+    } catch (error) {
+      this.setTarget(undefined, `cannot use ${kdir}: ${(error as Error).message}`);
     }
+    return true;
+  }
+
+  private setTarget(target: KernelTarget | undefined, error: string | undefined): void {
+    this.target = target;
+    this.targetError = error;
     // The target decides which #if branches are live: every tree is stale; its .config decides the
     // Makefiles' conditionals: every module grouping too.
     for (const state of this.files.values()) this.dropAnalysis(state);
     this.modules.clear();
     this.summaryMemos.clear();
-    return true;
   }
 
   get kernelTarget(): KernelTarget | undefined {
