@@ -569,8 +569,11 @@ class LockPass {
       case 'assign':
         return this.applyAssign(state, event);
       case 'clobber': {
+        // What the path knew of the variable's value; a test that only passes its address on
+        // (`static_branch_unlikely(&key)`) is the same question again.
         const { word } = patternsFor(event.variable);
-        for (const key of state.facts.keys()) if (word.test(key)) mutableFacts(state).delete(key);
+        const byAddress = new RegExp(`&\\s*${event.variable}\\b`, 'g');
+        for (const key of state.facts.keys()) if (word.test(key.replace(byAddress, ''))) mutableFacts(state).delete(key);
         return;
       }
       case 'guard': {
