@@ -529,7 +529,8 @@ class LockPass {
     touch(state, lock.id, lock.acquiredAt);
     // `mutex_lock(&res->m)` dereferences `res`: a later `if (res)` is true on this path (drbd_nl's
     // `out: if (resource) mutex_unlock(&resource->conf_update);`).
-    const base = POINTER_BASE.exec(lock.id)?.[1];
+    // So does a lock named by a pointer variable (`mutex_lock(req_queue_lock)` … `if (req_queue_lock)`).
+    const base = POINTER_BASE.exec(lock.id)?.[1] ?? (/^[A-Za-z_]\w*$/.test(lock.id) ? lock.id : undefined);
     if (base !== undefined && this.testedKeys.has(base) && truthOf(state.facts.get(base)) !== true) mutableFacts(state).set(base, 'nonzero');
     // Semaphores count (a second down() waits for an up() elsewhere, as completions did): not a deadlock.
     const exclusive = lock.mode === 'exclusive' && !NESTING_CLASSES.has(lock.lockClass);
