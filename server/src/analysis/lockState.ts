@@ -515,7 +515,9 @@ class LockPass {
     // spin_unlock(a); spin_unlock_irq(b);` is balanced. What a path leaves unrestored is found at return.
     const side = sideStateOf(op);
     if (side) {
-      const sideIndex = findLast(state.held, (h) => h.id === side);
+      // Its own side first: `spin_lock_bh(a); spin_lock_bh(b); spin_unlock_bh(a);` leaves b's (fc_exch).
+      const own = findLast(state.held, (h) => h.id === side && h.implicitBy === id);
+      const sideIndex = own >= 0 ? own : findLast(state.held, (h) => h.id === side);
       if (sideIndex >= 0) mutableHeld(state).splice(sideIndex, 1);
       // Enabling interrupts that this function did not disable is harmless when they were on, and the
       // caller's design when they were off (rpm_resume, entered with them off): the interrupt flag is a
