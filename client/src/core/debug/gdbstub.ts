@@ -3,7 +3,7 @@
 // QEMU accepts one gdbserver per run: its chardev list (`info chardev`) says whether one is on and
 // where, so later sessions reuse it and nothing else has to remember the port.
 import net from 'node:net';
-import type { GuestState } from '../guest/vm';
+import { freePort, type GuestState } from '../guest/vm';
 
 const QMP_TIMEOUT_MS = 5_000;
 
@@ -15,17 +15,6 @@ export async function ensureGdbStub(guest: Pick<GuestState, 'qmpSocket'>): Promi
   const answer = await qmpHuman(guest.qmpSocket, `gdbserver tcp:127.0.0.1:${port}`);
   if (!/Waiting for gdb connection/.test(answer)) throw new Error(`QEMU did not start its gdbstub: ${answer.trim()}`);
   return port;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port'))));
-    });
-  });
 }
 
 /** Runs one human-monitor command over QMP and returns its text. */

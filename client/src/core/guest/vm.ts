@@ -197,7 +197,8 @@ export function lastConsoleReport(state: Pick<GuestState, 'serialLog'>, maxLines
   return lines.slice(from, from + maxLines).join('\n').trim();
 }
 
-function freePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 now (for the guest's SSH forward, its gdbstub). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.on('error', reject);
