@@ -1,18 +1,17 @@
 // The language server over the real protocol: start it (the bundled out/server/server.js, as the
 // extension does), open a document, and check what it publishes as the document changes.
 import * as assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
+import { startLanguageServer, type LanguageServer } from './lspHarness';
 import {
   createProtocolConnection, StreamMessageReader, StreamMessageWriter,
   type Diagnostic, type ProtocolConnection, type PublishDiagnosticsParams,
 } from 'vscode-languageserver-protocol/node';
 
-const SERVER = path.join(__dirname, '..', '..', 'out', 'server', 'server.js');
 
 const SOURCE = `#include <linux/module.h>
 #include <linux/spinlock.h>
@@ -30,7 +29,7 @@ static int demo_poke(int x)
 `;
 
 describe('language server protocol', () => {
-  let server: ChildProcess;
+  let lsp: LanguageServer;
   let connection: ProtocolConnection;
   let dir: string;
   let uri: string;
@@ -54,37 +53,27 @@ describe('language server protocol', () => {
     });
 
   before(async () => {
-    assert.ok(fs.existsSync(SERVER), `${SERVER} is missing: run \`npm run build\` first`);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-lsp-'));
     fs.writeFileSync(path.join(dir, 'Kbuild'), 'obj-m += demo.o\n');
     fs.writeFileSync(path.join(dir, 'demo.c'), SOURCE);
     uri = pathToFileURL(path.join(dir, 'demo.c')).href;
-    server = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    connection = createProtocolConnection(new StreamMessageReader(server.stdout!), new StreamMessageWriter(server.stdin!));
-    connection.onNotification('textDocument/publishDiagnostics', (params: PublishDiagnosticsParams) => {
-      published.set(params.uri, [...(published.get(params.uri) ?? []), params]);
-      for (const waiter of waiters.splice(0)) waiter();
+    lsp = await startLanguageServer({
+      dir,
+      settings: () => settings,
+      register: (c) => {
+        c.onNotification('textDocument/publishDiagnostics', (params: PublishDiagnosticsParams) => {
+          published.set(params.uri, [...(published.get(params.uri) ?? []), params]);
+          for (const waiter of waiters.splice(0)) waiter();
+        });
+      },
     });
-    connection.onRequest('workspace/configuration', (params: { items: Array<{ section?: string }> }) => params.items.map(() => settings));
-    connection.onRequest('client/registerCapability', () => null);
-    connection.onNotification('window/logMessage', () => undefined);
-    connection.listen();
-    await connection.sendRequest('initialize', {
-      processId: process.pid,
-      rootUri: pathToFileURL(dir).href,
-      workspaceFolders: [{ uri: pathToFileURL(dir).href, name: 'demo' }],
-      capabilities: { workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: true } } },
-    });
-    await connection.sendNotification('initialized', {});
+    connection = lsp.connection;
   });
 
   after(async () => {
     try {
-      await connection.sendRequest('shutdown');
-      await connection.sendNotification('exit');
+      await lsp.stop();
     } finally {
-      connection.dispose();
-      server.kill();
     }
   });
 

@@ -3,17 +3,16 @@
 // against the new kdir without a restart, and the server says which kernel it uses — or why none —
 // once per change.
 import * as assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { createProtocolConnection, StreamMessageReader, StreamMessageWriter, type Diagnostic, type ProtocolConnection, type PublishDiagnosticsParams } from 'vscode-languageserver-protocol/node';
+import { startLanguageServer, type LanguageServer } from './lspHarness';
+import { type Diagnostic, type ProtocolConnection, type PublishDiagnosticsParams } from 'vscode-languageserver-protocol/node';
 import type { ActiveTargetKernel } from '../../server/src/analysis/kernelTarget';
 import { KERNEL_TARGET_NOTIFICATION, TARGET_KERNEL_SETTING, type KernelTargetStatus } from '../../server/src/lsp/protocol';
 
-const SERVER = path.join(__dirname, '..', '..', 'out', 'server', 'server.js');
 const MINI_KDIR = path.join(__dirname, '..', 'fixtures', 'kdir-mini');
 // kallsyms_lookup_name is declared in the kdir's headers but not exported: only a kdir can tell.
 const SOURCE = `#include <linux/module.h>
@@ -29,7 +28,7 @@ MODULE_DESCRIPTION("finder");
 `;
 
 describe('language server: the target kernel follows the target', () => {
-  let server: ChildProcess;
+  let lsp: LanguageServer;
   let connection: ProtocolConnection;
   let dir: string;
   let uri: string;
@@ -60,43 +59,33 @@ describe('language server: the target kernel follows the target', () => {
   const hasUnexported = () => diagnostics?.some((d) => d.code === 'unexported-symbol' && d.range.start.line === 5);
 
   before(async () => {
-    assert.ok(fs.existsSync(SERVER), `${SERVER} is missing: run \`npm run build\` first`);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-kdir-'));
     fs.writeFileSync(path.join(dir, 'Kbuild'), 'obj-m += finder.o\n');
     fs.writeFileSync(path.join(dir, 'finder.c'), SOURCE);
     uri = pathToFileURL(path.join(dir, 'finder.c')).href;
     settings = { lint: { debounceMs: 0 }, ...target({ kind: 'ssh', name: 'far', build: 'remote' }) };
-    server = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    connection = createProtocolConnection(new StreamMessageReader(server.stdout!), new StreamMessageWriter(server.stdin!));
-    connection.onNotification('textDocument/publishDiagnostics', (params: PublishDiagnosticsParams) => {
-      if (params.uri === uri) diagnostics = params.diagnostics;
-      changed();
+    lsp = await startLanguageServer({
+      dir,
+      settings: () => settings,
+      register: (c) => {
+        c.onNotification('textDocument/publishDiagnostics', (params: PublishDiagnosticsParams) => {
+          if (params.uri === uri) diagnostics = params.diagnostics;
+          changed();
+        });
+        c.onNotification(KERNEL_TARGET_NOTIFICATION, (status: KernelTargetStatus) => {
+          statuses.push(status);
+          changed();
+        });
+      },
     });
-    connection.onNotification(KERNEL_TARGET_NOTIFICATION, (status: KernelTargetStatus) => {
-      statuses.push(status);
-      changed();
-    });
-    connection.onRequest('workspace/configuration', (params: { items: Array<{ section?: string }> }) => params.items.map(() => settings));
-    connection.onRequest('client/registerCapability', () => null);
-    connection.onNotification('window/logMessage', () => undefined);
-    connection.listen();
-    await connection.sendRequest('initialize', {
-      processId: process.pid,
-      rootUri: pathToFileURL(dir).href,
-      workspaceFolders: [{ uri: pathToFileURL(dir).href, name: 'finder' }],
-      capabilities: { workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: true } } },
-    });
-    await connection.sendNotification('initialized', {});
+    connection = lsp.connection;
     await connection.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text: SOURCE } });
   });
 
   after(async () => {
     try {
-      await connection.sendRequest('shutdown');
-      await connection.sendNotification('exit');
+      await lsp.stop();
     } finally {
-      connection.dispose();
-      server.kill();
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -3,16 +3,15 @@
 // kdir loads and the document is published again, now checked against it. Over the real protocol, with
 // the bundled server as the extension starts it.
 import * as assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { createProtocolConnection, StreamMessageReader, StreamMessageWriter, type Diagnostic, type ProtocolConnection, type PublishDiagnosticsParams } from 'vscode-languageserver-protocol/node';
+import { startLanguageServer, type LanguageServer } from './lspHarness';
+import { type Diagnostic, type ProtocolConnection, type PublishDiagnosticsParams } from 'vscode-languageserver-protocol/node';
 import { KERNEL_TARGET_NOTIFICATION, type KernelTargetStatus } from '../../server/src/lsp/protocol';
 
-const SERVER = path.join(__dirname, '..', '..', 'out', 'server', 'server.js');
 const MINI_KDIR = path.join(__dirname, '..', 'fixtures', 'kdir-mini');
 // kallsyms_lookup_name is declared in the kdir's headers but not exported: only the kdir can tell.
 // No MODULE_DESCRIPTION: its rule is turned off in the settings, which the first answer must follow.
@@ -30,7 +29,7 @@ MODULE_LICENSE("GPL");
 type Event = { kind: 'diagnostics'; diagnostics: Diagnostic[] } | { kind: 'status'; status: KernelTargetStatus };
 
 describe('language server start-up: the first answer before the kdir', () => {
-  let server: ChildProcess;
+  let lsp: LanguageServer;
   let connection: ProtocolConnection;
   let dir: string;
   const events: Event[] = [];
@@ -52,47 +51,37 @@ describe('language server start-up: the first answer before the kdir', () => {
   const rules = (diagnostics: Diagnostic[]) => diagnostics.map((d) => `${d.range.start.line + 1}:${d.code}`).sort();
 
   before(async () => {
-    assert.ok(fs.existsSync(SERVER), `${SERVER} is missing: run \`npm run build\` first`);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkm-startup-'));
     fs.writeFileSync(path.join(dir, 'Kbuild'), 'obj-m += finder.o\n');
     fs.writeFileSync(path.join(dir, 'finder.c'), SOURCE);
     const uri = pathToFileURL(path.join(dir, 'finder.c')).href;
-    server = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    connection = createProtocolConnection(new StreamMessageReader(server.stdout!), new StreamMessageWriter(server.stdin!));
-    connection.onNotification('textDocument/publishDiagnostics', (params: PublishDiagnosticsParams) => {
-      if (params.uri === uri) events.push({ kind: 'diagnostics', diagnostics: params.diagnostics });
-      changed();
-    });
-    connection.onNotification(KERNEL_TARGET_NOTIFICATION, (status: KernelTargetStatus) => {
-      events.push({ kind: 'status', status });
-      changed();
-    });
     const settings = { kdir: MINI_KDIR, lint: { debounceMs: 0, severity: { 'missing-module-description': 'off' } } };
-    connection.onRequest('workspace/configuration', (params: { items: Array<{ section?: string }> }) => params.items.map(() => settings));
-    connection.onRequest('client/registerCapability', () => null);
-    connection.onNotification('window/logMessage', (params: { message: string }) => {
-      if (params.message.startsWith('start-up:')) startupLog.push(params.message);
-      changed();
+    lsp = await startLanguageServer({
+      dir,
+      settings: () => settings,
+      onLog: (message) => {
+        if (message.startsWith('start-up:')) startupLog.push(message);
+        changed();
+      },
+      register: (c) => {
+        c.onNotification('textDocument/publishDiagnostics', (params: PublishDiagnosticsParams) => {
+          if (params.uri === uri) events.push({ kind: 'diagnostics', diagnostics: params.diagnostics });
+          changed();
+        });
+        c.onNotification(KERNEL_TARGET_NOTIFICATION, (status: KernelTargetStatus) => {
+          events.push({ kind: 'status', status });
+          changed();
+        });
+      },
     });
-    connection.listen();
-    await connection.sendRequest('initialize', {
-      processId: process.pid,
-      rootUri: pathToFileURL(dir).href,
-      workspaceFolders: [{ uri: pathToFileURL(dir).href, name: 'finder' }],
-      capabilities: { workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: true } } },
-    });
-    // As VS Code does: the documents already open follow `initialized` at once.
-    await connection.sendNotification('initialized', {});
+    connection = lsp.connection;
     await connection.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'c', version: 1, text: SOURCE } });
   });
 
   after(async () => {
     try {
-      await connection.sendRequest('shutdown');
-      await connection.sendNotification('exit');
+      await lsp.stop();
     } finally {
-      connection.dispose();
-      server.kill();
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
