@@ -105,23 +105,10 @@ function semaphoreKeys(id: string): string[] {
  * function that always up()s it is an unlock helper: its up() is its caller's release.
  */
 function semaphoreSignallers(files: ModuleFunctions, isCallbackOnly: (path: string, fn: FunctionAnalysis) => boolean): Map<string, Set<FunctionAnalysis>> {
-  const byKey = new Map<string, Set<FunctionAnalysis>>();
-  for (const file of files) {
-    for (const fn of file.functions) {
-      const locks = fn.locks;
-      if (!locks) continue;
-      const callback = isCallbackOnly(file.parsed.path, fn);
-      for (const id of locks.signalled) {
-        if (!callback && !locks.returns.some((r) => r.held.some((h) => h.id === id))) continue;
-        for (const key of semaphoreKeys(id)) {
-          let set = byKey.get(key);
-          if (!set) byKey.set(key, (set = new Set()));
-          set.add(fn);
-        }
-      }
-    }
-  }
-  return byKey;
+  return functionsByLockKey(files, () => true, (locks, path, fn) => {
+    const callback = isCallbackOnly(path, fn);
+    return [...locks.signalled].filter((id) => callback || locks.returns.some((r) => r.held.some((h) => h.id === id)));
+  }, semaphoreKeys);
 }
 
 type ModuleFunctions = ReadonlyArray<{ parsed: { path: string }; functions: FunctionAnalysis[] }>;
@@ -129,13 +116,13 @@ type ModuleFunctions = ReadonlyArray<{ parsed: { path: string }; functions: Func
 /** The selected functions of the module under each key of the lock ids `idsOf` gives for them. */
 function functionsByLockKey(
   files: ModuleFunctions, select: (path: string, fn: FunctionAnalysis) => boolean,
-  idsOf: (locks: LockAnalysisResult) => Iterable<string>, keysOf: (id: string) => string[],
+  idsOf: (locks: LockAnalysisResult, path: string, fn: FunctionAnalysis) => Iterable<string>, keysOf: (id: string) => string[],
 ): Map<string, Set<FunctionAnalysis>> {
   const byKey = new Map<string, Set<FunctionAnalysis>>();
   for (const file of files) {
     for (const fn of file.functions) {
       if (!fn.locks || !select(file.parsed.path, fn)) continue;
-      for (const id of idsOf(fn.locks)) {
+      for (const id of idsOf(fn.locks, file.parsed.path, fn)) {
         for (const key of keysOf(id)) {
           let set = byKey.get(key);
           if (!set) byKey.set(key, (set = new Set()));
