@@ -565,7 +565,8 @@ export function buildCfg(functionBody: Node, options: CfgOptions): Cfg {
   return new CfgBuilder(functionBody, options).build();
 }
 
-function isZero(node: Node | null): boolean {
+/** `0`, `NULL`, `false` as written: the operand a comparison with zero tests the truth of. */
+export function isZero(node: Node | null): boolean {
   return !!node && /^(0|NULL|false)$/.test(node.text.trim());
 }
 

@@ -8,7 +8,7 @@ import {
   type LockClass, type LockMode, type LockOperation, type LockVariant,
 } from '../kernel-api/locks';
 import { canonicalLockId, entryNames, singleAssignmentAliases } from './aliases';
-import type { Atom, Cfg, CfgEvent, CfgNode } from './cfg';
+import { isZero, type Atom, type Cfg, type CfgEvent, type CfgNode } from './cfg';
 import { joinClasses, literalClass, refine, truthOf, type ValueClass } from './values';
 
 export interface HeldLock {
@@ -857,7 +857,7 @@ function truthPreservingCall(value: Node | null): Node | undefined {
     if (!node) return undefined;
     if (node.type === 'call_expression') return node;
     if (node.type === 'parenthesized_expression') node = node.namedChild(0);
-    else if (node.type === 'binary_expression' && node.childForFieldName('operator')?.type === '!=' && /^(0|NULL|false)$/.test(node.childForFieldName('right')?.text ?? '')) node = node.childForFieldName('left');
+    else if (node.type === 'binary_expression' && node.childForFieldName('operator')?.type === '!=' && isZero(node.childForFieldName('right'))) node = node.childForFieldName('left');
     else if (node.type === 'unary_expression' && node.childForFieldName('operator')?.type === '!' && node.childForFieldName('argument')?.type === 'unary_expression'
       && node.childForFieldName('argument')!.childForFieldName('operator')?.type === '!') node = node.childForFieldName('argument')!.childForFieldName('argument');
     else return undefined;
